@@ -19,6 +19,16 @@
  */
 const SAFE_WORD = /^[A-Za-z0-9_+,./:@%-]+$/;
 
+/**
+ * Words a shell reads as syntax when they stand first (POSIX, bash and zsh reserved words).
+ * A program with such a name must be quoted in command position, or `if` would open an
+ * if-statement instead of running a program called `if`.
+ */
+const RESERVED_WORDS = new Set([
+  'case', 'coproc', 'do', 'done', 'elif', 'else', 'end', 'esac', 'fi', 'for', 'foreach',
+  'function', 'if', 'in', 'nocorrect', 'repeat', 'select', 'then', 'time', 'until', 'while',
+]);
+
 /** Throws a TypeError naming the argument index when `argv` is not a non-empty string array. */
 export function validateArgv(argv: unknown): asserts argv is readonly string[] {
   if (!Array.isArray(argv)) {
@@ -37,8 +47,11 @@ export function validateArgv(argv: unknown): asserts argv is readonly string[] {
   }
 }
 
-/** Quotes one argument so that the shell reads it back as exactly this string. */
-export function quoteArg(arg: string): string {
+/**
+ * Quotes one argument so that the shell reads it back as exactly this string.
+ * `commandPosition` marks the program word, where reserved words must be quoted too.
+ */
+export function quoteArg(arg: string, commandPosition = false): string {
   const nul = arg.indexOf('\0');
   if (nul !== -1) {
     throw new TypeError(
@@ -48,7 +61,7 @@ export function quoteArg(arg: string): string {
     );
   }
   if (arg === '') return "''";
-  if (SAFE_WORD.test(arg)) return arg;
+  if (SAFE_WORD.test(arg) && !(commandPosition && RESERVED_WORDS.has(arg))) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -58,7 +71,7 @@ export function quote(argv: readonly string[]): string {
   return argv
     .map((arg, i) => {
       try {
-        return quoteArg(arg);
+        return quoteArg(arg, i === 0);
       } catch (e) {
         throw new TypeError(`argv[${i}]: ${(e as Error).message}`);
       }
