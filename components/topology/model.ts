@@ -25,19 +25,30 @@ export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 export const ROLES = ['root', 'relay', 'leaf'] as const;
 export type Role = (typeof ROLES)[number];
 
-const id = (what: string) => z.string().regex(ID_PATTERN, `is not a valid ${what}; use ${ID_RULE}`);
+/** Quote the offending value in a message (errors say what the bad value was). */
+const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
-const int = (what: string, min: number, max: number) =>
-  z
+const id = (what: string) =>
+  z.string().regex(ID_PATTERN, { error: (iss) => `${shown(iss.input)} is not a valid ${what}; use ${ID_RULE}` });
+
+const int = (min: number, max: number) => {
+  const fix = `use an integer from ${min} to ${max}`;
+  return z
     .number()
-    .int(`${what} must be a whole number; use an integer from ${min} to ${max}`)
-    .min(min, `${what} is below ${min}; use an integer from ${min} to ${max}`)
-    .max(max, `${what} is above ${max}; use an integer from ${min} to ${max}`);
+    .int({ error: (iss) => `${shown(iss.input)} is not a whole number; ${fix}` })
+    .min(min, { error: (iss) => `${shown(iss.input)} is below ${min}; ${fix}` })
+    .max(max, { error: (iss) => `${shown(iss.input)} is above ${max}; ${fix}` });
+};
 
 export const NodeSchema = z
   .object({
     id: id('node id'),
-    role: z.enum(ROLES, `is not a role; use one of: ${ROLES.join(', ')} (or leave it out for a pass-through switch)`).optional(),
+    role: z
+      .enum(ROLES, {
+        error: (iss) =>
+          `${shown(iss.input)} is not a role; use one of: ${ROLES.join(', ')} (or leave role out for a pass-through switch)`,
+      })
+      .optional(),
     /** The hypervisor this node runs on (a host name from the inventory). */
     host: id('host name'),
     /** A failed node is taken out before the tree is computed (failover planning). */
@@ -57,8 +68,8 @@ export const VmSchema = z
   .object({
     name: id('VM name'),
     node: z.string(),
-    memoryMiB: int('memoryMiB', 96, 4096).default(96),
-    vcpus: int('vcpus', 1, 4).default(1),
+    memoryMiB: int(96, 4096).default(96),
+    vcpus: int(1, 4).default(1),
     image: z.string().min(1, 'is empty; give an image path or name, or leave the key out').optional(),
   })
   .strict();
@@ -67,13 +78,18 @@ export const ReceiverSchema = z
   .object({
     /** External receiver on the leaf's physical network: unicast, multicast or broadcast. */
     ip: z.string(),
-    mac: z.string().regex(MAC_PATTERN, 'is not a MAC address; write six hex pairs with colons, e.g. 52:54:00:12:34:56').optional(),
+    mac: z
+      .string()
+      .regex(MAC_PATTERN, {
+        error: (iss) => `${shown(iss.input)} is not a MAC address; write six hex pairs with colons, e.g. 52:54:00:12:34:56`,
+      })
+      .optional(),
   })
   .strict();
 
 export const StreamSchema = z
   .object({
-    udpPort: int('udpPort', 1, 65535),
+    udpPort: int(1, 65535),
     srcIp: z.string().optional(),
   })
   .strict();
@@ -82,7 +98,9 @@ export const PathSchema = z
   .object({
     id: z
       .string()
-      .regex(PATH_ID_PATTERN, 'is not a valid path id; use a lowercase letter first, then up to 62 of a-z, 0-9 or "-"')
+      .regex(PATH_ID_PATTERN, {
+        error: (iss) => `${shown(iss.input)} is not a valid path id; use a lowercase letter first, then up to 62 of a-z, 0-9 or "-"`,
+      })
       .optional(),
     leaf: z.string(),
     receiver: ReceiverSchema,
