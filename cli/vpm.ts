@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * The `vpm` command line: a thin commander layer over the programmatic APIs (lab/ for now).
+ * Exit codes: 0 ok; 1 the operation failed; 2 usage error (unknown flag, bad value);
+ * `lab exec` exits with the command's own code.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { formatStatus, labDown, labExecInteractive, labStatus, labUp, MAX_HYPERVISORS, MAX_RECEIVERS } from '../lab';
+
+/** Hypervisor counts of the named stacks (`--stack` picks N unless --hypervisors is given). */
+export const STACK_HYPERVISORS: Readonly<Record<string, number>> = { lab: 4, paper: 5 };
+
+const EXIT_USAGE = 2;
+
+function intInRange(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer in ${min}..${max}.`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${n} is out of range: allowed ${min}..${max}.`);
+    return n;
+  };
+}
+
+function stackName(value: string): string {
+  if (!Object.hasOwn(STACK_HYPERVISORS, value)) {
+    throw new InvalidArgumentError(`unknown stack '${value}': known stacks are ${Object.keys(STACK_HYPERVISORS).join(', ')}.`);
+  }
+  return value;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('vpm')
+    .description('The Virtual Puppet Master: SDN streaming trees on Open vSwitch')
+    .exitOverride()
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const lab = program.command('lab').description('the local multi-hypervisor lab (network namespaces, one OVS + sshd each)');
+
+  lab
+    .command('up')
+    .description('build the lab and write .lab/inventory.json')
+    .option('--hypervisors <n>', `number of hypervisors, 1..${MAX_HYPERVISORS}`, intInRange(1, MAX_HYPERVISORS), 3)
+    .option('--receivers <m>', `number of receivers, 0..${MAX_RECEIVERS}`, intInRange(0, MAX_RECEIVERS), 1)
+    .option('--stack <name>', `size the lab for a stack (${Object.entries(STACK_HYPERVISORS).map(([k, v]) => `${k}: ${v}`).join(', ')} hypervisors); --hypervisors wins`, stackName)
+    .action(async (opts: { hypervisors: number; receivers: number; stack?: string }, cmd: Command) => {
+      const explicitN = cmd.getOptionValueSource('hypervisors') === 'cli';
+      const hypervisors = opts.stack && !explicitN ? STACK_HYPERVISORS[opts.stack]! : opts.hypervisors;
+      const abort = new AbortController();
+      const onSignal = () => {
+        if (abort.signal.aborted) process.exit(130);
+        process.stderr.write('vpm: interrupted; tearing down what was built (Ctrl-C again to quit at once)\n');
+        abort.abort(new Error('interrupted'));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const inventory = await labUp({ hypervisors, receivers: opts.receivers, signal: abort.signal });
+        process.stdout.write(
+          inventory.hypervisors.map((h) => `${h.name}\t${h.ip}\t${h.netns}`).join('\n') +
+            '\n' +
+            inventory.receivers.map((r) => `${r.name}\t${r.ip}\t${r.netns}\n`).join(''),
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  lab
+    .command('down')
+    .description("stop the lab's processes (by PID), delete its namespaces and runtime files; safe to repeat")
+    .action(async () => {
+      await labDown();
+    });
+
+  lab
+    .command('status')
+    .description('inventory plus liveness of every namespace and daemon (exit 1 unless healthy)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const status = await labStatus();
+      process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status) + '\n');
+      if (!status.healthy) process.exitCode = 1;
+    });
+
+  lab
+    .command('exec')
+    .description("run a command in a lab node's namespace (hK with its OVS_* environment, rK, ul)")
+    .argument('<node>', 'h1..hN, r1..rM or ul')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .passThroughOptions()
+    .action(async (node: string, command: string[]) => {
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      process.exitCode = await labExecInteractive(node, argv);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE; // commander already printed it
+    process.stderr.write(`vpm: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * The lab inventory (`.lab/inventory.json`): what `lab up` built and what stacks read to reach
+ * the hypervisors (addresses, SSH key, pinned host keys). A zod schema, the exported types,
+ * a reader with actionable errors and an atomic writer. Version 1; unknown keys are rejected,
+ * so a writer that adds a field must extend this schema (and bump the version if the meaning
+ * of an existing field changes).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { LabError } from './errors';
+import { LabPaths } from './names';
+
+const mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, 'a lower-case MAC address like 02:56:50:00:00:01');
+const netns = z.string().regex(/^vpmlab-[a-z0-9]+$/, 'a lab namespace name (vpmlab-...)');
+const absPath = z.string().refine((p) => path.isAbsolute(p), 'an absolute path');
+const sshPublicKey = z.string().regex(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/, 'an OpenSSH public key "ssh-ed25519 AAAA..." without comment');
+
+export const HypervisorSchema = z.strictObject({
+  name: z.string().regex(/^h\d+$/, 'h<K>'),
+  netns,
+  ip: z.ipv4(),
+  mac,
+  sshPort: z.number().int().min(1).max(65535),
+  user: z.string().min(1),
+  hostKey: sshPublicKey,
+  hostKeyFingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256:<43 base64 chars>'),
+  ovsRunDir: absPath,
+});
+
+export const ReceiverSchema = z.strictObject({
+  name: z.string().regex(/^r\d+$/, 'r<K>'),
+  netns,
+  ip: z.ipv4(),
+  mac,
+});
+
+export const InventorySchema = z.strictObject({
+  version: z.literal(1),
+  createdAt: z.iso.datetime(),
+  underlay: z.strictObject({
+    netns,
+    cidr: z.cidrv4(),
+    /** Linux bridge of the underlay LAN, inside `netns`. */
+    bridge: z.string().min(1),
+    /** The bridge's own address: what `ip netns exec <netns> ssh/socat` connects from. */
+    ip: z.ipv4(),
+  }),
+  privateKeyPath: absPath,
+  knownHostsPath: absPath,
+  hypervisors: z.array(HypervisorSchema).min(1),
+  receivers: z.array(ReceiverSchema),
+});
+
+export type Inventory = z.infer<typeof InventorySchema>;
+export type InventoryHypervisor = z.infer<typeof HypervisorSchema>;
+export type InventoryReceiver = z.infer<typeof ReceiverSchema>;
+
+/** Validates a parsed value; the error lists every bad field by its path. */
+export function parseInventory(value: unknown, source = 'inventory'): Inventory {
+  const result = InventorySchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  throw new LabError(`${source} is not a valid lab inventory:\n${problems.join('\n')}`);
+}
+
+/** Reads and validates the inventory (default: the lab state dir's inventory.json). */
+export function readInventory(file: string = LabPaths.default().inventory): Inventory {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new LabError(`no lab inventory at ${file}; run \`npx vpm lab up\``);
+    }
+    throw new LabError(`cannot read lab inventory ${file}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new LabError(`${file} is not valid JSON (${(e as Error).message}); run \`npx vpm lab down\` and \`npx vpm lab up\``);
+  }
+  return parseInventory(value, file);
+}
+
+/** Writes a file atomically (temp file in the same directory, then rename). */
+export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, text, { mode });
+  fs.renameSync(tmp, file);
+}
+
+/** Validates, then writes the inventory atomically. */
+export function writeInventory(file: string, inventory: Inventory): void {
+  const checked = parseInventory(inventory, 'the inventory to write');
+  writeFileAtomic(file, JSON.stringify(checked, null, 2) + '\n');
+}
