@@ -26,7 +26,7 @@ export class RemoteCommandError extends Error {
 
 /** Could not open (or keep) a connection to a host after the allowed attempts. */
 export class ConnectionError extends Error {
-  constructor(readonly host: string, readonly attempts: number, readonly cause?: unknown) {
+  constructor(readonly host: string, readonly attempts: number, override readonly cause?: unknown) {
     super(
       `cannot connect to ${host} after ${attempts} attempt(s)` +
         (cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : ''),

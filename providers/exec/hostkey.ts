@@ -78,13 +78,16 @@ export function parsePinnedKey(text: string, property = 'hostKey'): PinnedKey {
     return fail(`${shown}: the ${keyType} key has no valid base64 key data after the algorithm name`);
   }
   const blob = Buffer.from(b64, 'base64');
-  // The blob starts with the algorithm as an SSH string (uint32 length + bytes); a mismatch
-  // means a truncated or pasted-together line.
-  const innerType = readSshString(blob);
-  if (innerType !== keyType) {
+  // The blob is a sequence of SSH strings (uint32 length + bytes), the first being the
+  // algorithm again; anything else means a truncated or pasted-together line.
+  const fields = splitSshStrings(blob);
+  const innerType = fields?.[0]?.toString('latin1');
+  if (!fields || fields.length < 2 || innerType !== keyType || (keyType === 'ssh-ed25519' && fields[1].length !== 32)) {
     return fail(
       `${shown}: the key data does not belong to a ${keyType} key` +
-        (innerType ? ` (it is a ${innerType} key)` : ' (it is truncated or corrupt)'),
+        (fields && fields.length >= 2 && innerType && innerType !== keyType
+          ? ` (it is a ${innerType} key)`
+          : ' (it is truncated or corrupt)'),
     );
   }
   return { fingerprint: fingerprintOf(blob), keyType, blob };
@@ -102,9 +105,16 @@ export function verifyHostKey(host: string, pinned: string | PinnedKey, presente
   return true;
 }
 
-function readSshString(buf: Buffer): string | undefined {
-  if (buf.length < 4) return undefined;
-  const len = buf.readUInt32BE(0);
-  if (len === 0 || len > 64 || buf.length < 4 + len) return undefined;
-  return buf.subarray(4, 4 + len).toString('latin1');
+/** The SSH strings a key blob is made of, or undefined if the lengths do not add up exactly. */
+function splitSshStrings(buf: Buffer): Buffer[] | undefined {
+  const fields: Buffer[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    if (buf.length - at < 4) return undefined;
+    const len = buf.readUInt32BE(at);
+    if (len > buf.length - at - 4) return undefined;
+    fields.push(buf.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return fields.length > 0 ? fields : undefined;
 }

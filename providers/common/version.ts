@@ -1,0 +1,6 @@
+/**
+ * The behaviour version of VPM's providers. It is written into every resource's outputs:
+ * the code stored in the state runs `delete` and `refresh` later, so a state can always tell
+ * which behaviour created it. Bump it when what a provider does on the hosts changes.
+ */
+export const PROVIDER_VERSION = '1';

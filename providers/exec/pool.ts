@@ -1,0 +1,111 @@
+/**
+ * The process-wide connection pool and per-host lock.
+ *
+ * A Pulumi provider process serves many resources on the same few switches; opening an SSH
+ * connection costs ~300 ms and a command on a kept one ~125 ms (LAB-NOTES), so every
+ * resource on a host shares one SshRunner. Pool key: `user@host:port|netns|<host key
+ * fingerprint>`, so two specs that pin the same key in different notations (key line or
+ * fingerprint) share a connection while a different pin never reuses a connection verified
+ * against another key. Credentials are not part of the key: the first spec's key (or agent)
+ * authenticates the shared connection.
+ *
+ * Handles returned by getRunner look the shared runner up on every call, so a handle stays
+ * usable after closeAll() (it reconnects) and its own close() never cuts the connection from
+ * under other users. Idle connections are unref'd (ssh.ts), so they do not keep the process
+ * alive; on 'beforeExit' the pool closes them cleanly.
+ */
+import type { ConnectionSpec } from './connection';
+import { resolveConnection, type ResolvedConnection } from './connection-check';
+import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import { SshRunner, type SshRunnerOptions } from './ssh';
+
+const runners = new Map<string, SshRunner>();
+let exitHookInstalled = false;
+
+/** The pool key of a validated connection (see the module header). */
+export function poolKey(c: ResolvedConnection): string {
+  return `${c.user}@${c.host}:${c.port}|${c.netns ?? ''}|${c.pinnedKey.fingerprint}`;
+}
+
+/** A pooled runner for this spec; validates the spec (ValidationError) but does not connect. */
+export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): CommandRunner {
+  const resolved = resolveConnection(spec);
+  const key = poolKey(resolved);
+  const shared = (): SshRunner => {
+    let r = runners.get(key);
+    if (!r) {
+      r = new SshRunner(spec, options);
+      runners.set(key, r);
+      installExitHook();
+    }
+    return r;
+  };
+  const host = shared().host;
+  let handleClosed = false;
+  return {
+    host,
+    run(argv: readonly string[], runOptions?: RunOptions): Promise<CommandResult> {
+      if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
+      return shared().run(argv, runOptions);
+    },
+    // The connection belongs to the pool: closing a handle only retires the handle.
+    close(): Promise<void> {
+      handleClosed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Closes every pooled connection; later runs on existing handles reconnect. */
+export async function closeAll(): Promise<void> {
+  const all = [...runners.values()];
+  runners.clear();
+  await Promise.all(all.map((r) => r.close()));
+}
+
+/** Number of pooled connections (tests and diagnostics). */
+export function poolSize(): number {
+  return runners.size;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'beforeExit' fires when nothing but our unref'd sockets is left: end them politely. The
+  // hook is installed again by the next getRunner, should work resume after it.
+  process.once('beforeExit', () => {
+    exitHookInstalled = false;
+    void closeAll();
+  });
+}
+
+const lockTails = new Map<string, Promise<void>>();
+
+/** The lock key for a host: one switch is one host:port in one namespace, whoever logs in. */
+export function hostLockKey(spec: ConnectionSpec): string {
+  const c = resolveConnection(spec);
+  return `${c.host}:${c.port}|${c.netns ?? ''}`;
+}
+
+/**
+ * Runs `fn` while holding the lock of `host` (a string, or a spec via hostLockKey); callers
+ * on the same host run one after another in call order (FIFO). Not reentrant: calling it
+ * again for the same host from inside `fn` waits forever.
+ */
+export async function withHostLock<T>(host: string | ConnectionSpec, fn: () => Promise<T> | T): Promise<T> {
+  const key = typeof host === 'string' ? host : hostLockKey(host);
+  const previous = lockTails.get(key) ?? Promise.resolve();
+  let unlock!: () => void;
+  const mine = new Promise<void>((resolve) => (unlock = resolve));
+  // Each caller waits for the one before it: a chain of promises is a FIFO queue.
+  const tail = previous.then(() => mine);
+  lockTails.set(key, tail);
+  await previous;
+  try {
+    return await fn();
+  } finally {
+    unlock();
+    // Last in the queue: forget the key so the map does not grow with every host ever seen.
+    if (lockTails.get(key) === tail) lockTails.delete(key);
+  }
+}

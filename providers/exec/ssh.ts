@@ -1,0 +1,572 @@
+/**
+ * SshRunner: a CommandRunner over one kept ssh2 connection to one host.
+ *
+ * - The host key is pinned (hostkey.ts); a mismatch ends the attempt with
+ *   HostKeyMismatchError and is never retried.
+ * - Connecting retries with capped exponential backoff (retry.ts); running a command never
+ *   does, because a command may have changed the host before it failed.
+ * - Each command gets its own session channel; ssh2 multiplexes them on the connection. A
+ *   semaphore keeps at most 8 open at once, below sshd's MaxSessions default of 10.
+ * - Each command has a timeout: on expiry RemoteCommandError("timed out after X ms") is
+ *   thrown, the channel is signalled and closed, and the command's process group is killed
+ *   with `kill -KILL` on a second channel (killable.ts explains why both are needed).
+ * - If the connection drops while idle, the next run reconnects (same retry logic). Commands
+ *   in flight when it drops fail; none is re-run.
+ * - With `netns`, the TCP connection is made by `ip netns exec <netns> socat - TCP:host:port`
+ *   and ssh2 talks through that process's stdin/stdout, so the machine running Pulumi needs
+ *   no address in the hosts' network (the lab's underlay).
+ * - The socket (or proxy process) is unref'd while no command is running, so an idle kept
+ *   connection never holds a Pulumi provider process open; it is ref'd while work is pending,
+ *   so Node cannot exit under a running command.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { ConnectionSpec } from './connection';
+import { resolveConnection, type ResolvedConnection } from './connection-check';
+import { ConnectionError, HostKeyMismatchError, RemoteCommandError, ToolMissingError, ValidationError } from './errors';
+import { verifyHostKey } from './hostkey';
+import { killableArgv, StderrWithPgid } from './killable';
+import { commandTimeout, finishCommand, timeoutError } from './outcome';
+import { quote, validateArgv } from './quote';
+import { DEFAULT_BACKOFF, withConnectRetry, type BackoffPolicy } from './retry';
+import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import { Semaphore } from './semaphore';
+import { requireExecutable } from './which';
+
+/** Session channels open at once per connection: sshd's MaxSessions (default 10) minus a margin. */
+export const DEFAULT_MAX_SESSIONS = 8;
+
+/** How long a timed-out channel may take to close before its session slot is given back anyway. */
+const CHANNEL_CLOSE_GRACE_MS = 2000;
+/** Upper bound for the `kill` that ends a timed-out command. */
+const KILL_TIMEOUT_MS = 5000;
+/** TCP keepalive probe delay: lets the kernel notice a dead peer on an idle kept connection. */
+const TCP_KEEPALIVE_MS = 30_000;
+
+export interface SshRunnerOptions {
+  /** Concurrent commands (session channels) on the connection; default 8. */
+  readonly maxSessions?: number;
+  /** Backoff between connect attempts; default 200 ms doubling, capped at 3 s. */
+  readonly backoff?: BackoffPolicy;
+  /** Environment consulted for SSH_AUTH_SOCK (agent auth); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** One open SSH connection, plus what is needed to ref/unref and tear it down. */
+interface Live {
+  readonly client: Client;
+  closed: boolean;
+  setRef(ref: boolean): void;
+  end(): Promise<void>;
+}
+
+/** Anything with ref/unref (net.Socket, ChildProcess, child pipes). */
+type Refable = { ref(): unknown; unref(): unknown };
+
+/** Marks a failure that happened before the command reached the host, so reconnecting is safe. */
+class NotSentError extends Error {}
+
+export class SshRunner implements CommandRunner {
+  readonly host: string;
+  readonly connection: ResolvedConnection;
+  /** Connection attempts made over this runner's life (tests and diagnostics). */
+  connectAttemptsMade = 0;
+
+  private live?: Live;
+  private connecting?: Promise<Live>;
+  private readonly sessions: Semaphore;
+  private readonly backoff: BackoffPolicy;
+  private readonly env: NodeJS.ProcessEnv;
+  /** Runs in progress (waiting, connecting or executing): while > 0 the socket is ref'd. */
+  private busy = 0;
+  private closed = false;
+
+  /** Validates the spec (ValidationError listing every bad property); does not connect yet. */
+  constructor(spec: ConnectionSpec, options: SshRunnerOptions = {}) {
+    this.connection = resolveConnection(spec);
+    const c = this.connection;
+    this.host = `${c.user}@${c.host}:${c.port}` + (c.netns ? ` (netns ${c.netns})` : '');
+    this.sessions = new Semaphore(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.env = options.env ?? process.env;
+  }
+
+  async run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
+    validateArgv(argv);
+    const command = quote(killableArgv(argv));
+    const timeoutMs = commandTimeout(options);
+    if (this.closed) throw new Error(`the SSH runner for ${this.host} is closed; get a new one from the pool`);
+
+    this.hold(+1);
+    try {
+      // From here on `release` must be called exactly once per path: exec takes it over as
+      // soon as a channel is being opened (it frees the slot when the channel closes).
+      const release = await this.sessions.acquire();
+      let live: Live;
+      try {
+        live = await this.connect();
+      } catch (e) {
+        release();
+        throw e;
+      }
+      try {
+        return await this.exec(live, argv, command, options, timeoutMs, release);
+      } catch (err) {
+        if (!(err instanceof NotSentError)) throw err;
+        // The connection turned out dead before the command was sent: reconnect once (with
+        // the usual connect retries) and send it; nothing ran on the host yet.
+        live.closed = true;
+        try {
+          live = await this.connect();
+        } catch (e) {
+          release();
+          throw e;
+        }
+        return await this.exec(live, argv, command, options, timeoutMs, release).catch((e2: unknown) => {
+          if (e2 instanceof NotSentError) {
+            release();
+            throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${e2.message})`);
+          }
+          throw e2;
+        });
+      }
+    } finally {
+      this.hold(-1);
+    }
+  }
+
+  /** Ends the connection; further runs on this runner fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const live = this.live ?? (await this.connecting?.catch(() => undefined));
+    this.live = undefined;
+    if (live && !live.closed) await live.end();
+  }
+
+  /** True while a connection is open (tests and diagnostics). */
+  get connected(): boolean {
+    return !!this.live && !this.live.closed;
+  }
+
+  private hold(delta: number): void {
+    const before = this.busy;
+    this.busy += delta;
+    if (before === 0 && this.busy > 0) this.live?.setRef(true);
+    if (before > 0 && this.busy === 0) this.live?.setRef(false);
+  }
+
+  /** The open connection, or a new one (shared by concurrent callers) made with retries. */
+  private connect(): Promise<Live> {
+    if (this.closed) return Promise.reject(new Error(`the SSH runner for ${this.host} is closed`));
+    if (this.live && !this.live.closed) return Promise.resolve(this.live);
+    if (!this.connecting) {
+      this.connecting = withConnectRetry(
+        this.host,
+        this.connection.connectAttempts,
+        (attempt) => {
+          this.connectAttemptsMade++;
+          return this.connectOnce(attempt);
+        },
+        isFatalConnectError,
+        this.backoff,
+      )
+        .then((live) => {
+          if (this.closed) {
+            void live.end();
+            throw new Error(`the SSH runner for ${this.host} was closed while connecting`);
+          }
+          this.live = live;
+          live.setRef(this.busy > 0);
+          return live;
+        })
+        .finally(() => {
+          this.connecting = undefined;
+        });
+    }
+    return this.connecting;
+  }
+
+  /** One connection attempt: open the transport, check the host key, authenticate. */
+  private connectOnce(attempt: number): Promise<Live> {
+    const c = this.connection;
+    const auth = this.authConfig();
+    const transport = c.netns ? this.proxyTransport(c) : this.tcpTransport(c);
+
+    return new Promise<Live>((resolve, reject) => {
+      const client = new Client();
+      let mismatch: HostKeyMismatchError | undefined;
+      let ready = false;
+      let failed = false;
+
+      const live: Live = {
+        client,
+        closed: false,
+        setRef: transport.setRef,
+        end: () =>
+          new Promise<void>((done) => {
+            if (live.closed) return done();
+            // Ref while saying goodbye so the disconnect is flushed even at process exit.
+            transport.setRef(true);
+            const fallback = setTimeout(() => {
+              client.destroy();
+              transport.kill();
+              done();
+            }, 1000);
+            client.once('close', () => {
+              clearTimeout(fallback);
+              done();
+            });
+            client.end();
+          }),
+      };
+
+      const fail = (err: unknown) => {
+        if (ready || failed) return;
+        failed = true;
+        client.destroy();
+        transport.kill();
+        // The verifier stored the mismatch: surface it, not ssh2's generic "Host denied".
+        reject(mismatch ?? this.describeConnectError(err, attempt, transport.diagnostics()));
+      };
+
+      client.on('ready', () => {
+        ready = true;
+        resolve(live);
+      });
+      client.on('error', (err: Error & { level?: string }) => {
+        // Before ready: this attempt failed. After ready: the connection is going down; the
+        // 'close' that follows marks it closed and in-flight commands fail on their own.
+        if (!ready) fail(err);
+      });
+      client.on('close', () => {
+        live.closed = true;
+        transport.kill();
+        if (!ready) fail(new Error('the connection closed before SSH was ready'));
+      });
+
+      const config: ConnectConfig = {
+        host: c.host,
+        port: c.port,
+        username: c.user,
+        sock: transport.stream,
+        readyTimeout: c.connectTimeoutMs,
+        // ssh2's keepalive is a timer that would keep the process alive; the kernel's TCP
+        // keepalive (set on the socket / by socat) detects dead peers instead.
+        keepaliveInterval: 0,
+        hostVerifier: (key: Buffer): boolean => {
+          try {
+            return verifyHostKey(this.host, c.pinnedKey, key);
+          } catch (e) {
+            if (e instanceof HostKeyMismatchError) mismatch = e;
+            return false;
+          }
+        },
+        ...auth,
+      };
+      try {
+        client.connect(config);
+      } catch (e) {
+        // ssh2 throws synchronously only for unusable configuration, i.e. a key it cannot parse.
+        failed = true;
+        transport.kill();
+        reject(this.keyParseError(e));
+      }
+    });
+  }
+
+  /** Authentication options for ssh2: inline key, key file, or the agent. */
+  private authConfig(): Pick<ConnectConfig, 'privateKey' | 'agent'> {
+    const auth = this.connection.auth;
+    switch (auth.kind) {
+      case 'privateKey':
+        return { privateKey: auth.privateKey.reveal() };
+      case 'privateKeyPath':
+        try {
+          return { privateKey: readFileSync(auth.path) };
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code ?? String(e);
+          throw new ValidationError([
+            { property: 'privateKeyPath', reason: `cannot read ${JSON.stringify(auth.path)} (${code}) on the machine running Pulumi` },
+          ]);
+        }
+      case 'agent': {
+        const sock = this.env.SSH_AUTH_SOCK;
+        if (!sock) {
+          throw new ValidationError([
+            {
+              property: 'privateKey',
+              reason:
+                'no privateKey or privateKeyPath given and SSH_AUTH_SOCK is not set, so there is no SSH agent ' +
+                'to authenticate with: pass the key as a Pulumi secret (privateKey) or start ssh-agent',
+            },
+          ]);
+        }
+        return { agent: sock };
+      }
+    }
+  }
+
+  private keyParseError(e: unknown): ValidationError {
+    const property = this.connection.auth.kind === 'privateKeyPath' ? 'privateKeyPath' : 'privateKey';
+    // ssh2's parse messages ("Unsupported key format", "Encrypted private OpenSSH key detected,
+    // but no passphrase given") carry no key material; cut to one short line regardless.
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 160);
+    return new ValidationError([{ property, reason: `the private key cannot be used: ${msg}` }]);
+  }
+
+  private describeConnectError(err: unknown, attempt: number, diagnostics: string): Error {
+    const e = err as Error & { level?: string };
+    if (e?.level === 'client-authentication') {
+      const how =
+        this.connection.auth.kind === 'agent'
+          ? 'the keys in the SSH agent'
+          : this.connection.auth.kind === 'privateKeyPath'
+            ? `the key in ${this.connection.auth.path}`
+            : 'the given private key';
+      // Wrapped already as ConnectionError so the retry helper stops: a refused key stays refused.
+      return new ConnectionError(
+        this.host,
+        attempt,
+        new Error(
+          `authentication as ${this.connection.user} with ${how} was refused; add its public key to ` +
+            `~${this.connection.user}/.ssh/authorized_keys on the host`,
+        ),
+      );
+    }
+    const msg = e instanceof Error ? e.message : String(err);
+    return new Error(diagnostics ? `${msg} (${diagnostics})` : msg);
+  }
+
+  /** A plain TCP connection, made here rather than by ssh2 so we can ref/unref it. */
+  private tcpTransport(c: ResolvedConnection): Transport {
+    const sock: Socket = tcpConnect({ host: c.host, port: c.port });
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    // ssh2 adds its own listener once connect() runs; this one covers the gap if it never does.
+    sock.on('error', () => undefined);
+    return {
+      stream: sock,
+      setRef: (ref) => void (ref ? sock.ref() : sock.unref()),
+      kill: () => void sock.destroy(),
+      diagnostics: () => '',
+    };
+  }
+
+  /** `ip netns exec <netns> socat - TCP:<host>:<port>` as a duplex stream. */
+  private proxyTransport(c: ResolvedConnection): Transport {
+    const ip = requireExecutable('ip', 'iproute2', `reaching ${c.host} through network namespace ${c.netns} needs ip`);
+    const socat = requireExecutable('socat', 'socat', `reaching ${c.host} through network namespace ${c.netns} needs socat`);
+    // host and port were validated (IPv4 / RFC 1123 name, integer): nothing in them can be
+    // read as a socat address separator (':' or ',').
+    const child: ChildProcess = spawn(
+      ip,
+      ['netns', 'exec', c.netns!, socat, '-', `TCP:${c.host}:${c.port},keepalive,nodelay`],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < 2000) stderr += d.toString('utf8');
+    });
+    const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    // Spawn failures and EPIPE after the proxy died surface as stream errors; ssh2 reports
+    // the connection loss itself, so these need only be kept from crashing the process.
+    child.on('error', (e) => stream.destroy(e));
+    child.stdin!.on('error', () => undefined);
+    // The proxy is the connection: when its output ends (it exited or the peer closed), destroy
+    // the duplex so ssh2 sees 'close'. 'end' comes only after ssh2 has read every byte.
+    stream.on('end', () => stream.destroy());
+    const refables: Refable[] = [child, child.stdin as unknown as Refable, child.stdout as unknown as Refable, child.stderr as unknown as Refable];
+    return {
+      stream,
+      setRef: (ref) => {
+        for (const r of refables) {
+          if (typeof r?.ref === 'function') (ref ? r.ref() : r.unref());
+        }
+      },
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+      diagnostics: () => {
+        const text = stderr.trim().split('\n').slice(-3).join('; ');
+        return text ? `proxy in netns ${c.netns}: ${text}` : '';
+      },
+    };
+  }
+
+  /**
+   * Ends a timed-out command and all its children: `kill -KILL -- -<pgid>` on its own channel.
+   * Best effort (the command may have ended meanwhile); never throws.
+   */
+  private killRemoteGroup(live: Live, pgid: number): Promise<void> {
+    this.hold(+1); // keep the process alive until the kill is out
+    const attempt = () =>
+      new Promise<boolean>((resolve) => {
+        const guard = setTimeout(() => resolve(true), KILL_TIMEOUT_MS);
+        const done = (sent: boolean) => {
+          clearTimeout(guard);
+          resolve(sent);
+        };
+        try {
+          live.client.exec(quote(['kill', '-KILL', '--', `-${pgid}`]), (openErr, ch) => {
+            // An open can fail when sshd's MaxSessions is reached by many timeouts at once.
+            if (openErr) return done(false);
+            ch.on('data', () => undefined);
+            ch.stderr.on('data', () => undefined);
+            ch.on('error', () => undefined);
+            ch.on('close', () => done(true));
+            ch.end();
+          });
+        } catch {
+          done(true); // not connected any more: nothing we can do
+        }
+      });
+    return (async () => {
+      for (let i = 0; i < 3; i++) {
+        if (await attempt()) return;
+        await new Promise((r) => setTimeout(r, 200 * (i + 1)));
+      }
+    })().finally(() => this.hold(-1));
+  }
+
+  /** Runs one command on a fresh session channel. `release` frees the session slot. */
+  private exec(
+    live: Live,
+    argv: readonly string[],
+    command: string,
+    options: RunOptions | undefined,
+    timeoutMs: number,
+    release: () => void,
+  ): Promise<CommandResult> {
+    return new Promise<CommandResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err = new StderrWithPgid();
+      const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
+      let settled = false;
+      let channel: ClientChannel | undefined;
+      let timedOut = false;
+
+      const settle = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        f();
+      };
+
+      // After a timeout: kill the command's process group at once, on a second channel (sshd
+      // keeps the session channel open for as long as the command runs, so waiting for it to
+      // close would wait for the command). The slot is given back when the command's channel
+      // has closed, or after a grace period.
+      const stopChannel = (ch: ClientChannel) => {
+        try {
+          // Works where sshd allows it (non-root users); harmless where it does not.
+          ch.signal('KILL');
+        } catch {
+          // the channel may already be closing
+        }
+        const pgid = err.pgid;
+        if (pgid !== undefined && !live.closed) void this.killRemoteGroup(live, pgid);
+        ch.close();
+        setTimeout(release, CHANNEL_CLOSE_GRACE_MS).unref();
+      };
+
+      const timer = setTimeout(() => {
+        timedOut = true;
+        settle(() => reject(timeoutError(this.host, argv, timeoutMs, text(out), err.text())));
+        if (channel) stopChannel(channel);
+      }, timeoutMs);
+
+      const lost = () =>
+        new RemoteCommandError(
+          this.host,
+          argv,
+          null,
+          err.text(),
+          text(out),
+          'the connection was lost while the command was running; it was not re-run, so its effect on the host is unknown',
+        );
+
+      try {
+        live.client.exec(command, (openErr, stream) => {
+          if (openErr) {
+            release();
+            settle(() =>
+              reject(
+                live.closed
+                  ? lost()
+                  : new RemoteCommandError(this.host, argv, null, '', '', `could not start the command: ${openErr.message}`),
+              ),
+            );
+            return;
+          }
+          channel = stream;
+          stream.on('data', (d: Buffer) => out.push(d));
+          stream.stderr.on('data', (d: Buffer) => {
+            const known = err.pgid !== undefined;
+            err.push(d);
+            // Timed out before the command reported its process group: kill it now.
+            if (timedOut && !known && err.pgid !== undefined && !live.closed) void this.killRemoteGroup(live, err.pgid);
+          });
+          stream.on('error', () => undefined); // surfaced through 'close' below
+          stream.on('close', (code: number | null | undefined, signal?: string) => {
+            release();
+            if (timedOut) return;
+            if (typeof code === 'number') {
+              const result: CommandResult = { stdout: text(out), stderr: err.text(), exitCode: code };
+              settle(() => {
+                try {
+                  resolve(finishCommand(this.host, argv, result, options));
+                } catch (e) {
+                  reject(e);
+                }
+              });
+            } else if (signal) {
+              settle(() =>
+                reject(new RemoteCommandError(this.host, argv, null, err.text(), text(out), `killed by signal ${signal}`)),
+              );
+            } else {
+              settle(() =>
+                reject(
+                  live.closed
+                    ? lost()
+                    : new RemoteCommandError(this.host, argv, null, err.text(), text(out), 'the channel closed without an exit status'),
+                ),
+              );
+            }
+          });
+          if (timedOut) return stopChannel(stream);
+          // Always end stdin, so commands that read it (cat, add-flows -) see EOF.
+          if (options?.stdin !== undefined) stream.end(options.stdin, 'utf8');
+          else stream.end();
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        // ssh2 throws "Not connected" synchronously when the socket is already gone: the
+        // command was never sent, so the caller may reconnect and send it.
+        // The slot stays with the caller, which retries or releases it.
+        settle(() => reject(new NotSentError(e instanceof Error ? e.message : String(e))));
+      }
+    });
+  }
+}
+
+/** One way of carrying the SSH byte stream to the host. */
+interface Transport {
+  readonly stream: Duplex;
+  setRef(ref: boolean): void;
+  kill(): void;
+  /** Extra words for a connect error (the proxy's stderr). */
+  diagnostics(): string;
+}
+
+/** Errors that another connect attempt cannot fix. */
+function isFatalConnectError(err: unknown): boolean {
+  return (
+    err instanceof HostKeyMismatchError ||
+    err instanceof ValidationError ||
+    err instanceof ToolMissingError ||
+    err instanceof ConnectionError
+  );
+}

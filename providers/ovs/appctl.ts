@@ -1,0 +1,134 @@
+/**
+ * `ovs-appctl` commands VPM needs: seeding OVS's own tunnel neighbour cache and reading BFD
+ * state. `ovs-appctl` finds ovs-vswitchd through `$OVS_RUNDIR/ovs-vswitchd.pid`, so the daemon
+ * must run with the default pidfile name (`--pidfile` without a path) and without --unixctl.
+ *
+ * OVS 3.1 facts: `tnl/neigh/set` answers "OK" and does not check that the bridge exists (the
+ * BridgeName is validated here instead); a bad MAC exits 2. `bfd/show <iface>` of an
+ * interface without BFD exits 2 ("no such bfd object"), so `bfdShow` always reads the full
+ * `bfd/show` and filters, which needs no error-text matching.
+ */
+import { RemoteCommandError } from '../exec/errors';
+import { CommandRunner } from '../exec/runner';
+import { BridgeName, Ipv4, Mac, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, show } from './values';
+
+export const APPCTL_TIMEOUT_MS = 15_000;
+
+export interface TunnelNeighbour {
+  /** IPv4 or IPv6 text as OVS prints it. */
+  readonly ip: string;
+  readonly mac: Mac;
+  /** As recorded; OVS does not check it is a bridge. */
+  readonly bridge: string;
+}
+
+export type BfdState = 'admin_down' | 'down' | 'init' | 'up';
+
+export interface BfdStatus {
+  readonly interface: string;
+  readonly forwarding: boolean;
+  readonly localState: BfdState;
+  readonly remoteState: BfdState;
+  readonly localDiagnostic: string;
+  readonly remoteDiagnostic: string;
+  /** Every "Key: value" line, for display. */
+  readonly raw: Readonly<Record<string, string>>;
+}
+
+export class AppctlParseError extends Error {
+  constructor(reason: string) {
+    super(`cannot parse ovs-appctl output: ${reason}`);
+    this.name = 'AppctlParseError';
+  }
+}
+
+async function runParsed<T>(runner: CommandRunner, argv: readonly string[], parse: (stdout: string) => T): Promise<T> {
+  const result = await runner.run(argv, { timeoutMs: APPCTL_TIMEOUT_MS });
+  try {
+    return parse(result.stdout);
+  } catch (e) {
+    if (e instanceof AppctlParseError) {
+      throw new RemoteCommandError(runner.host, argv, result.exitCode, result.stderr, result.stdout, e.message);
+    }
+    throw e;
+  }
+}
+
+/** `ovs-appctl tnl/neigh/set <bridge> <ip> <mac>`: a static tunnel neighbour entry. */
+export async function tnlNeighSet(runner: CommandRunner, bridge: BridgeName, ip: Ipv4, mac: Mac): Promise<void> {
+  await runner.run(
+    ['ovs-appctl', 'tnl/neigh/set', parseBridgeName(bridge, 'bridge'), parseIpv4(ip, 'ip'), parseMac(mac, 'mac')],
+    { timeoutMs: APPCTL_TIMEOUT_MS },
+  );
+}
+
+/** Parses `tnl/neigh/show`: a header, a "=====" rule, then `IP MAC Bridge` rows. */
+export function parseTnlNeighShow(text: string): TunnelNeighbour[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const out: TunnelNeighbour[] = [];
+  for (const line of lines) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[0] === 'IP' || /^=+$/.test(cols[0])) continue;
+    if (cols.length !== 3) throw new AppctlParseError(`unexpected tnl/neigh/show line ${show(line)}`);
+    let mac: Mac;
+    try {
+      mac = parseMac(cols[1]);
+    } catch {
+      throw new AppctlParseError(`bad MAC in tnl/neigh/show line ${show(line)}`);
+    }
+    out.push({ ip: cols[0], mac, bridge: cols[2] });
+  }
+  return out;
+}
+
+export async function tnlNeighShow(runner: CommandRunner): Promise<TunnelNeighbour[]> {
+  return runParsed(runner, ['ovs-appctl', 'tnl/neigh/show'], parseTnlNeighShow);
+}
+
+const BFD_STATES: ReadonlySet<string> = new Set(['admin_down', 'down', 'init', 'up']);
+
+function bfdState(value: string | undefined, what: string): BfdState {
+  if (value === undefined || !BFD_STATES.has(value)) throw new AppctlParseError(`${what} ${show(value)} is not a BFD state`);
+  return value as BfdState;
+}
+
+/**
+ * Parses the full `bfd/show` output: per interface a `---- <name> ----` header followed by
+ * `Key: value` lines ("Forwarding: true", "Local Session State: up", ...).
+ */
+export function parseBfdShow(text: string): BfdStatus[] {
+  const blocks: Array<{ name: string; raw: Record<string, string> }> = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const header = /^---- (.+) ----$/.exec(line.trim());
+    if (header) {
+      blocks.push({ name: header[1], raw: {} });
+      continue;
+    }
+    const kv = /^\s*([^:]+):\s*(.*)$/.exec(line);
+    if (!kv || blocks.length === 0) throw new AppctlParseError(`unexpected bfd/show line ${show(line)}`);
+    blocks[blocks.length - 1].raw[kv[1].trim()] = kv[2].trim();
+  }
+  return blocks.map(({ name, raw }) => {
+    const forwarding = raw['Forwarding'];
+    if (forwarding !== 'true' && forwarding !== 'false') {
+      throw new AppctlParseError(`interface ${name}: Forwarding ${show(forwarding)} is not true/false`);
+    }
+    return {
+      interface: name,
+      forwarding: forwarding === 'true',
+      localState: bfdState(raw['Local Session State'], `interface ${name}: local state`),
+      remoteState: bfdState(raw['Remote Session State'], `interface ${name}: remote state`),
+      localDiagnostic: raw['Local Diagnostic'] ?? '',
+      remoteDiagnostic: raw['Remote Diagnostic'] ?? '',
+      raw,
+    };
+  });
+}
+
+/** BFD state of every interface with BFD enabled, or of one (empty list when it has none). */
+export async function bfdShow(runner: CommandRunner, iface?: string): Promise<BfdStatus[]> {
+  const name = iface === undefined ? undefined : parseInterfaceName(iface, 'interface');
+  const all = await runParsed(runner, ['ovs-appctl', 'bfd/show'], parseBfdShow);
+  return name === undefined ? all : all.filter((s) => s.interface === name);
+}
