@@ -39,7 +39,25 @@ export function propertyPath(pathParts: ReadonlyArray<PropertyKey>): string {
   return out || '(inputs)';
 }
 
-export function checkWith<T>(schema: ZodType<T>, inputs: unknown): { inputs: T | undefined; failures: CheckFailure[] } {
+/** The engine's own key in every dynamic resource's inputs (the serialised provider). */
+const PROVIDER_KEY = '__provider';
+
+/**
+ * Drops what is not the user's input: the engine's `__provider` key, and nulls (an absent
+ * optional value, e.g. a secret wrapping undefined, arrives as null).
+ */
+function userInputs(value: unknown, top = true): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || (top && k === PROVIDER_KEY)) continue;
+    out[k] = userInputs(v, false);
+  }
+  return out;
+}
+
+export function checkWith<T>(schema: ZodType<T>, rawInputs: unknown): { inputs: T | undefined; failures: CheckFailure[] } {
+  const inputs = userInputs(rawInputs);
   const parsed = schema.safeParse(inputs);
   if (parsed.success) return { inputs: parsed.data, failures: [] };
   const failures = parsed.error.issues

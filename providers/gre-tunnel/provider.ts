@@ -1,0 +1,200 @@
+/**
+ * The GreTunnel provider. Create adds end A's port, then end B's (each one ovs-vsctl
+ * transaction under that host's lock), then seeds each end's tunnel neighbour cache with the
+ * other end's underlay MAC (LAB-NOTES: an empty cache loses the first ~7 ms of a stream).
+ * If end B fails, end A is rolled back: a tunnel is one resource.
+ */
+import type * as pulumi from '@pulumi/pulumi';
+import { z } from 'zod';
+import { checkWith } from '../common/check';
+import { joinConnection } from '../common/connection-input';
+import { OWNER_KEY } from '../common/owner';
+import { PROVIDER_VERSION } from '../common/version';
+import * as schemas from '../common/schemas';
+import type { CommandRunner } from '../exec/runner';
+import { getRunner, withHostLock } from '../exec/pool';
+import { tnlNeighSet } from '../ovs/appctl';
+import { VsctlTxn, portInfo } from '../ovs/vsctl';
+import { deterministicName, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, parseOfPortNumber } from '../ovs/values';
+import type { GreTunnelInputs, GreTunnelOutputs, TunnelEnd } from './types';
+
+const END = z
+  .object({
+    connection: schemas.connection,
+    bridge: schemas.ifaceName('bridge'),
+    remoteIp: schemas.ipv4('remoteIp'),
+    underlayBridge: schemas.ifaceName('underlayBridge').default('br0'),
+    portName: schemas.ifaceName('portName').optional(),
+    ofport: schemas.ofport('ofport').optional(),
+  })
+  .strict();
+
+const INPUTS = z
+  .object({
+    a: END,
+    b: END,
+    aPrivateKey: schemas.privateKey,
+    bPrivateKey: schemas.privateKey,
+    owner: z.string().min(1),
+    key: z.number().int().min(0, 'key must be 0..4294967295').max(0xffffffff, 'key must be 0..4294967295').optional(),
+    bfd: z
+      .object({
+        minTxMs: z.number().int().min(1).max(60000).optional(),
+        minRxMs: z.number().int().min(1).max(60000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .transform((v) => ({
+    ...v,
+    a: { ...v.a, portName: v.a.portName ?? defaultPortName(v.a.remoteIp, v.key) },
+    b: { ...v.b, portName: v.b.portName ?? defaultPortName(v.b.remoteIp, v.key) },
+  }))
+  .superRefine((v, ctx) => {
+    if (v.a.connection.host === v.b.connection.host && v.a.connection.netns === v.b.connection.netns) {
+      ctx.addIssue({ code: 'custom', path: ['b', 'connection', 'host'], message: 'both ends are on the same host: a tunnel joins two hypervisors' });
+    }
+  });
+
+function defaultPortName(remoteIp: string, key: number | undefined): string {
+  return deterministicName('gre-', [remoteIp, String(key ?? '')]);
+}
+
+type Side = 'a' | 'b';
+const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+
+function runnerFor(p: GreTunnelInputs, side: Side): CommandRunner {
+  return getRunner(joinConnection(p[side].connection, side === 'a' ? p.aPrivateKey : p.bPrivateKey));
+}
+
+async function addEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<number> {
+  const port = parseInterfaceName(end.portName, 'portName');
+  const existing = await portInfo(runner, port);
+  if (existing && existing.externalIds[OWNER_KEY] !== p.owner) {
+    throw new Error(`${end.connection.host}: port "${end.portName}" exists and is not owned by this tunnel (vpm-owner=${existing.externalIds[OWNER_KEY] ?? 'none'}); choose another portName`);
+  }
+  await new VsctlTxn()
+    .addPort(
+      parseBridgeName(end.bridge, 'bridge'),
+      port,
+      { type: 'gre', remoteIp: parseIpv4(end.remoteIp, 'remoteIp'), ...(p.key !== undefined ? { key: p.key } : {}), ...(p.bfd ? { bfd: { enable: true, ...p.bfd } } : {}) },
+      { mayExist: true, externalIds: { [OWNER_KEY]: p.owner }, ...(end.ofport ? { ofportRequest: parseOfPortNumber(end.ofport, 'ofport') } : {}) },
+    )
+    .run(runner);
+  const info = await portInfo(runner, port);
+  if (!info?.ofport || info.ofport < 1) {
+    throw new Error(`${end.connection.host}: GRE port "${end.portName}" did not come up${info?.interface?.error ? `: ${info.interface.error}` : ''} (does bridge "${end.bridge}" exist?)`);
+  }
+  return info.ofport;
+}
+
+async function removeEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<void> {
+  const port = parseInterfaceName(end.portName, 'portName');
+  const existing = await portInfo(runner, port);
+  if (existing && existing.externalIds[OWNER_KEY] === p.owner) {
+    await new VsctlTxn().delPort(port, { ifExists: true }).run(runner);
+  }
+}
+
+async function underlayMac(runner: CommandRunner, end: TunnelEnd): Promise<string> {
+  const r = await runner.run(['ovs-vsctl', '--timeout=10', 'get', 'Interface', parseBridgeName(end.underlayBridge, 'underlayBridge'), 'mac_in_use']);
+  return parseMac(r.stdout.trim().replace(/^"|"$/g, ''), 'mac_in_use');
+}
+
+/** Both ends up (idempotent), neighbours seeded; rolls back an end this call added. */
+async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
+  const ofports: Partial<Record<Side, number>> = {};
+  const added: Side[] = [];
+  try {
+    for (const side of ['a', 'b'] as const) {
+      const runner = runnerFor(p, side);
+      ofports[side] = await withHostLock(p[side].connection, async () => {
+        const before = await portInfo(runner, parseInterfaceName(p[side].portName, 'portName'));
+        const ofport = await addEnd(runner, p, p[side]);
+        if (!before) added.push(side);
+        return ofport;
+      });
+    }
+  } catch (err) {
+    for (const side of added) {
+      await withHostLock(p[side].connection, () => removeEnd(runnerFor(p, side), p, p[side])).catch(() => undefined);
+    }
+    throw err;
+  }
+  // Seed each end's neighbour cache with the other end's underlay MAC.
+  const macs = await Promise.all((['a', 'b'] as const).map((s) => underlayMac(runnerFor(p, s), p[s])));
+  await Promise.all(
+    (['a', 'b'] as const).map((s, i) =>
+      tnlNeighSet(runnerFor(p, s), parseBridgeName(p[s].underlayBridge, 'underlayBridge'), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(macs[1 - i], 'mac')),
+    ),
+  );
+  return { ...p, aOfport: ofports.a!, bOfport: ofports.b!, aPresent: true, bPresent: true, providerVersion: PROVIDER_VERSION };
+}
+
+async function observeEnd(p: GreTunnelInputs, side: Side): Promise<{ present: boolean; ofport: number }> {
+  const end = p[side];
+  const info = await portInfo(runnerFor(p, side), parseInterfaceName(end.portName, 'portName'));
+  const present =
+    !!info &&
+    info.externalIds[OWNER_KEY] === p.owner &&
+    info.bridge === end.bridge &&
+    info.type === 'gre' &&
+    info.options.remote_ip === end.remoteIp &&
+    (info.options.key ?? undefined) === (p.key !== undefined ? String(p.key) : undefined);
+  return { present, ofport: info?.ofport ?? -1 };
+}
+
+function endHostChanged(o: TunnelEnd, n: TunnelEnd): boolean {
+  return o.connection.host !== n.connection.host || (o.connection.port ?? 22) !== (n.connection.port ?? 22) || o.connection.netns !== n.connection.netns;
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    return checkWith(INPUTS, news);
+  },
+
+  async diff(_id, olds: GreTunnelOutputs, news: GreTunnelInputs) {
+    const replaces: string[] = [];
+    for (const side of ['a', 'b'] as const) {
+      const o = olds[side];
+      const n = news[side];
+      if (endHostChanged(o, n)) replaces.push(`${side}.connection`);
+      for (const k of ['bridge', 'remoteIp', 'portName', 'ofport', 'underlayBridge'] as const) if (o[k] !== n[k]) replaces.push(`${side}.${k}`);
+    }
+    if (olds.key !== news.key) replaces.push('key');
+    if (olds.owner !== news.owner) replaces.push('owner');
+    const changes =
+      replaces.length > 0 ||
+      JSON.stringify(olds.bfd ?? null) !== JSON.stringify(news.bfd ?? null) ||
+      !olds.aPresent ||
+      !olds.bPresent ||
+      JSON.stringify([olds.a.connection, olds.b.connection, olds.aPrivateKey, olds.bPrivateKey]) !==
+        JSON.stringify([news.a.connection, news.b.connection, news.aPrivateKey, news.bPrivateKey]) ||
+      olds.providerVersion !== PROVIDER_VERSION;
+    // A port name can exist once per host: a replacement that keeps a name must delete first.
+    const clash = (['a', 'b'] as const).some((s) => !endHostChanged(olds[s], news[s]) && olds[s].portName === news[s].portName);
+    return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && clash };
+  },
+
+  async create(inputs: GreTunnelInputs) {
+    const outs = await converge(inputs);
+    return { id: `${inputs.a.connection.host}/${inputs.a.portName}~${inputs.b.connection.host}/${inputs.b.portName}`, outs };
+  },
+
+  async read(id, props: GreTunnelOutputs) {
+    const [a, b] = await Promise.all([observeEnd(props, 'a'), observeEnd(props, 'b')]);
+    if (!a.present && !b.present) return { id: '', props: {} };
+    return { id, props: { ...props, aPresent: a.present, bPresent: b.present, aOfport: a.ofport, bOfport: b.ofport } };
+  },
+
+  async update(_id, _olds: GreTunnelOutputs, news: GreTunnelInputs) {
+    return { outs: await converge(news) };
+  },
+
+  async delete(_id, props: GreTunnelOutputs) {
+    await Promise.all(
+      (['a', 'b'] as const).map((side) => withHostLock(props[side].connection, () => removeEnd(runnerFor(props, side), props, props[side]))),
+    );
+  },
+};

@@ -1,0 +1,49 @@
+/** The GreTunnel resource class; see types.ts and provider.ts. */
+import * as pulumi from '@pulumi/pulumi';
+import { splitConnection } from '../common/connection-input';
+import { lazyProvider } from '../common/lazy-provider';
+import { ownerFor } from '../common/owner';
+import type { GreTunnelArgs, TunnelEndArgs } from './types';
+
+const provider = lazyProvider('dist/providers/gre-tunnel/provider');
+
+function end(args: pulumi.Input<TunnelEndArgs>) {
+  const split = pulumi.output(args).apply((e) => {
+    const { connection, privateKey } = splitConnection(e.connection);
+    return { end: pulumi.all([connection]).apply(([c]) => ({ ...e, connection: c })), privateKey };
+  });
+  return { value: split.apply((s) => s.end), privateKey: pulumi.secret(split.apply((s) => s.privateKey)) };
+}
+
+export class GreTunnel extends pulumi.dynamic.Resource {
+  declare readonly aOfport: pulumi.Output<number>;
+  declare readonly bOfport: pulumi.Output<number>;
+  declare readonly aPresent: pulumi.Output<boolean>;
+  declare readonly bPresent: pulumi.Output<boolean>;
+
+  constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
+    const a = end(args.a);
+    const b = end(args.b);
+    super(
+      provider,
+      name,
+      {
+        a: a.value,
+        b: b.value,
+        aPrivateKey: a.privateKey,
+        bPrivateKey: b.privateKey,
+        owner: ownerFor(pulumi.getProject(), pulumi.getStack(), name),
+        key: args.key,
+        bfd: args.bfd,
+        aOfport: undefined,
+        bOfport: undefined,
+        aPresent: undefined,
+        bPresent: undefined,
+        providerVersion: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'aPrivateKey', 'bPrivateKey'] },
+      'vpm',
+      'GreTunnel',
+    );
+  }
+}
