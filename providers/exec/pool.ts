@@ -14,7 +14,7 @@
  * under other users. Idle connections are unref'd (ssh.ts), so they do not keep the process
  * alive; on 'beforeExit' the pool closes them cleanly.
  */
-import type { ConnectionSpec } from './connection';
+import { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
 import { resolveConnection, type ResolvedConnection } from './connection-check';
 import type { CommandResult, CommandRunner, RunOptions } from './runner';
 import { SshRunner, type SshRunnerOptions } from './ssh';
@@ -81,10 +81,13 @@ function installExitHook(): void {
 
 const lockTails = new Map<string, Promise<void>>();
 
-/** The lock key for a host: one switch is one host:port in one namespace, whoever logs in. */
-export function hostLockKey(spec: ConnectionSpec): string {
-  const c = resolveConnection(spec);
-  return `${c.host}:${c.port}|${c.netns ?? ''}`;
+/**
+ * The lock key for a host: one switch is one host:port in one namespace, whoever logs in.
+ * Deliberately no validation here (locking must not fail on a spec the runner will reject
+ * with a proper ValidationError anyway).
+ */
+export function hostLockKey(spec: Pick<ConnectionSpec, 'host' | 'port' | 'netns'>): string {
+  return `${spec.host}:${spec.port ?? CONNECTION_DEFAULTS.port}|${spec.netns ?? ''}`;
 }
 
 /**
@@ -92,7 +95,10 @@ export function hostLockKey(spec: ConnectionSpec): string {
  * on the same host run one after another in call order (FIFO). Not reentrant: calling it
  * again for the same host from inside `fn` waits forever.
  */
-export async function withHostLock<T>(host: string | ConnectionSpec, fn: () => Promise<T> | T): Promise<T> {
+export async function withHostLock<T>(
+  host: string | Pick<ConnectionSpec, 'host' | 'port' | 'netns'>,
+  fn: () => Promise<T> | T,
+): Promise<T> {
   const key = typeof host === 'string' ? host : hostLockKey(host);
   const previous = lockTails.get(key) ?? Promise.resolve();
   let unlock!: () => void;

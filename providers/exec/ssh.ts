@@ -227,9 +227,12 @@ export class SshRunner implements CommandRunner {
         if (ready || failed) return;
         failed = true;
         client.destroy();
-        transport.kill();
-        // The verifier stored the mismatch: surface it, not ssh2's generic "Host denied".
-        reject(mismatch ?? this.describeConnectError(err, attempt, transport.diagnostics()));
+        // Let a proxy finish writing why it failed (socat's "Connection refused") first.
+        void transport.finished().then(() => {
+          transport.kill();
+          // The verifier stored the mismatch: surface it, not ssh2's generic "Host denied".
+          reject(mismatch ?? this.describeConnectError(err, attempt, transport.diagnostics()));
+        });
       };
 
       client.on('ready', () => {
@@ -351,6 +354,7 @@ export class SshRunner implements CommandRunner {
       stream: sock,
       setRef: (ref) => void (ref ? sock.ref() : sock.unref()),
       kill: () => void sock.destroy(),
+      finished: () => Promise.resolve(),
       diagnostics: () => '',
     };
   }
@@ -366,6 +370,7 @@ export class SshRunner implements CommandRunner {
       ['netns', 'exec', c.netns!, socat, '-', `TCP:${c.host}:${c.port},keepalive,nodelay`],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       if (stderr.length < 2000) stderr += d.toString('utf8');
@@ -389,6 +394,7 @@ export class SshRunner implements CommandRunner {
       kill: () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       },
+      finished: () => Promise.race([exited, new Promise<void>((r) => setTimeout(r, 250).unref())]),
       diagnostics: () => {
         const text = stderr.trim().split('\n').slice(-3).join('; ');
         return text ? `proxy in netns ${c.netns}: ${text}` : '';
@@ -557,6 +563,8 @@ interface Transport {
   readonly stream: Duplex;
   setRef(ref: boolean): void;
   kill(): void;
+  /** Resolves once the transport has nothing more to say (the proxy exited, or shortly). */
+  finished(): Promise<void>;
   /** Extra words for a connect error (the proxy's stderr). */
   diagnostics(): string;
 }

@@ -5,7 +5,8 @@ import { lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { GreTunnelArgs, TunnelEndArgs } from './types';
 
-const provider = lazyProvider('dist/providers/gre-tunnel/provider');
+/** The object the engine serialises into the state (exported for the serialisation tests). */
+export const provider = lazyProvider('dist/providers/gre-tunnel/provider');
 
 function end(args: pulumi.Input<TunnelEndArgs>) {
   const split = pulumi.output(args).apply((e) => {

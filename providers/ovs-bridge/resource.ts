@@ -8,7 +8,8 @@ import { lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { OvsBridgeArgs } from './types';
 
-const provider = lazyProvider('dist/providers/ovs-bridge/provider');
+/** The object the engine serialises into the state (exported for the serialisation tests). */
+export const provider = lazyProvider('dist/providers/ovs-bridge/provider');
 
 export class OvsBridge extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -73,6 +73,11 @@ export interface Match {
   readonly udpDst?: UdpPort;
   readonly dlSrc?: Mac;
   readonly dlDst?: Mac;
+  /** OpenFlow metadata, 64 bits as "0x" + up to 16 hex digits (VPM's ownership markers). */
+  readonly metadata?: string;
+  /** Nicira registers 0 and 1, 32 bits each (VPM's ownership markers). */
+  readonly reg0?: number;
+  readonly reg1?: number;
 }
 
 export type SetFieldAction =
@@ -114,7 +119,7 @@ export const act = {
 } as const;
 
 const MATCH_KEYS: ReadonlySet<string> = new Set([
-  'inPort', 'dlType', 'nwProto', 'nwSrc', 'nwDst', 'udpSrc', 'udpDst', 'dlSrc', 'dlDst',
+  'inPort', 'dlType', 'nwProto', 'nwSrc', 'nwDst', 'udpSrc', 'udpDst', 'dlSrc', 'dlDst', 'metadata', 'reg0', 'reg1',
 ]);
 const FLOW_KEYS: ReadonlySet<string> = new Set(['table', 'priority', 'cookie', 'match', 'actions']);
 
@@ -203,6 +208,20 @@ function checkMatch(match: unknown, property: string, problems: Problem[]): Chec
     } else dlTypeToken = `dl_type=0x${ethType.toString(16).padStart(4, '0')}`;
   }
 
+  // Registers and metadata come first, as OVS prints them.
+  for (const key of ['reg0', 'reg1'] as const) {
+    if (m[key] === undefined) continue;
+    const v = m[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      problems.push({ property: at(key), reason: `${key} ${show(v)} is invalid: use an integer 0..0xffffffff` });
+    } else tokens.push(`${key}=0x${v.toString(16)}`);
+  }
+  if (m.metadata !== undefined) {
+    const v = m.metadata;
+    if (typeof v !== 'string' || !/^0x[0-9a-f]{1,16}$/.test(v)) {
+      problems.push({ property: at('metadata'), reason: `metadata ${show(v)} is invalid: use "0x" and 1..16 lower-case hex digits` });
+    } else tokens.push(`metadata=0x${BigInt(v).toString(16)}`);
+  }
   if (m.inPort !== undefined) {
     const port = collect(problems, () => parseOfPort(m.inPort, at('inPort')));
     if (port === 'IN_PORT') {

@@ -304,7 +304,8 @@ export interface FlowFilter {
   readonly table?: number;
 }
 
-function filterArg(filter: FlowFilter | undefined): string[] {
+function filterArg(cookieOrFilter: Cookie | FlowFilter | undefined): string[] {
+  const filter: FlowFilter | undefined = typeof cookieOrFilter === 'string' ? { cookie: cookieOrFilter } : cookieOrFilter;
   const tokens: string[] = [];
   if (filter?.table !== undefined) {
     if (!Number.isInteger(filter.table) || filter.table < 0 || filter.table > 253) {
@@ -316,14 +317,14 @@ function filterArg(filter: FlowFilter | undefined): string[] {
   return tokens.length ? [tokens.join(',')] : [];
 }
 
-/** The bridge's flows (optionally of one cookie / table), without statistics. */
-export async function dumpFlows(runner: CommandRunner, bridge: BridgeName, filter?: FlowFilter): Promise<DumpedFlow[]> {
+/** The bridge's flows (optionally of one cookie, or a cookie + table filter), without statistics. */
+export async function dumpFlows(runner: CommandRunner, bridge: BridgeName, filter?: Cookie | FlowFilter): Promise<DumpedFlow[]> {
   const argv = [...OFCTL, '--no-stats', '--no-names', 'dump-flows', bridgeArg(bridge), ...filterArg(filter)];
   return runParsed(runner, argv, parseDumpFlows);
 }
 
 /** The bridge's flows with packet/byte counters. */
-export async function dumpFlowStats(runner: CommandRunner, bridge: BridgeName, filter?: FlowFilter): Promise<DumpedFlowStats[]> {
+export async function dumpFlowStats(runner: CommandRunner, bridge: BridgeName, filter?: Cookie | FlowFilter): Promise<DumpedFlowStats[]> {
   const argv = [...OFCTL, '--no-names', 'dump-flows', bridgeArg(bridge), ...filterArg(filter)];
   return runParsed(runner, argv, parseDumpFlowStats);
 }

@@ -1,0 +1,41 @@
+/** The FlowPath resource class; see types.ts, plan.ts and provider.ts. */
+import * as pulumi from '@pulumi/pulumi';
+import { splitConnection } from '../common/connection-input';
+import { lazyProvider } from '../common/lazy-provider';
+import type { FlowPathArgs, HopArgs } from './types';
+
+const provider = lazyProvider('dist/providers/flow-path/provider');
+
+export class FlowPath extends pulumi.dynamic.Resource {
+  declare readonly pathId: pulumi.Output<string>;
+  declare readonly cookie: pulumi.Output<string>;
+  declare readonly flows: pulumi.Output<{ node: string; bridge: string; rules: string[] }[]>;
+  declare readonly missing: pulumi.Output<string[]>;
+
+  constructor(name: string, args: FlowPathArgs, opts?: pulumi.CustomResourceOptions) {
+    const hops = pulumi.output(args.hops).apply((hs) =>
+      hs.map((h) => {
+        const { connection, privateKey } = splitConnection((h as HopArgs).connection);
+        return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey };
+      }),
+    );
+    super(
+      provider,
+      name,
+      {
+        pathId: args.pathId,
+        stream: args.stream,
+        egress: args.egress,
+        hops: hops.apply((hs) => pulumi.all(hs.map((h) => h.hop))),
+        privateKeys: pulumi.secret(hops.apply((hs) => pulumi.all(hs.map((h) => h.privateKey)))),
+        cookie: undefined,
+        flows: undefined,
+        missing: undefined,
+        providerVersion: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys'] },
+      'vpm',
+      'FlowPath',
+    );
+  }
+}

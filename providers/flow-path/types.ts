@@ -1,0 +1,67 @@
+/**
+ * FlowPath: one stream delivered from the root, hop by hop over the overlay, to one leaf and
+ * out of its patch port to one external receiver. Inputs are plain values so that, when the
+ * port numbers are fixed (StreamingTree fixes them), preview shows the exact flows.
+ */
+import type * as pulumi from '@pulumi/pulumi';
+import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionWithoutKey } from '../common/connection-input';
+
+export interface HopArgs {
+  /** The node's id in the topology (for messages and outputs). */
+  readonly node: pulumi.Input<string>;
+  readonly connection: pulumi.Input<ConnectionSpec>;
+  /** The overlay bridge, e.g. "br1". */
+  readonly bridge: pulumi.Input<string>;
+  /** Where the stream enters this hop: the source's port at the root, the tunnel from the previous hop elsewhere. */
+  readonly inPort: pulumi.Input<number>;
+  /** Where it leaves: the tunnel to the next hop; at the leaf, the patch port to the physical bridge. */
+  readonly outPort: pulumi.Input<number>;
+  /** The port of the VM on this node (not at the root): the stream goes through the VM first. */
+  readonly vmPort?: pulumi.Input<number>;
+  /** Tunnel neighbours to seed before installing ({underlay IP, MAC} of the next hop). */
+  readonly neighbours?: pulumi.Input<pulumi.Input<{ ip: string; mac: string }>[]>;
+}
+
+export interface FlowPathArgs {
+  /** Stable id of what is delivered to where (e.g. "h3-5004"); the cookie derives from it. */
+  readonly pathId: pulumi.Input<string>;
+  readonly stream: pulumi.Input<{ udpDst: number; srcIp?: string }>;
+  /** Root first, leaf last. */
+  readonly hops: pulumi.Input<pulumi.Input<HopArgs>[]>;
+  readonly egress: pulumi.Input<{
+    receiverIp: string;
+    /** Required for a unicast receiver; derived for multicast (01:00:5e:...) and broadcast. */
+    receiverMac?: string;
+    /** Source MAC on the physical LAN (the leaf's br0 MAC). */
+    srcMac: string;
+  }>;
+}
+
+export interface Hop {
+  node: string;
+  connection: ConnectionWithoutKey;
+  bridge: string;
+  inPort: number;
+  outPort: number;
+  vmPort?: number;
+  neighbours?: { ip: string; mac: string }[];
+}
+
+export interface FlowPathInputs {
+  pathId: string;
+  cookie: string;
+  stream: { udpDst: number; srcIp?: string };
+  hops: Hop[];
+  /** Private keys of the hops, by index (secret). */
+  privateKeys?: (string | undefined)[];
+  egress: { receiverIp: string; receiverMac: string; srcMac: string };
+  /** The flows this path installs, per hop (computed by check, so preview shows them). */
+  flows: { node: string; bridge: string; rules: string[] }[];
+}
+
+export interface FlowPathOutputs extends FlowPathInputs {
+  /** Hops whose part was found missing or altered by refresh ("node: rule"); empty when intact. */
+  missing: string[];
+  providerVersion: string;
+}
