@@ -12,7 +12,7 @@ import { LabError } from './errors';
 import { LabPaths } from './names';
 
 const mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, 'a lower-case MAC address like 02:56:50:00:00:01');
-const netns = z.string().regex(/^vpmlab-[a-z0-9]+$/, 'a lab namespace name (vpmlab-...)');
+const netns = z.string().regex(/^[a-z][a-z0-9]{0,10}-[a-z0-9]+$/, 'a lab namespace name (vpmlab-...)');
 const absPath = z.string().refine((p) => path.isAbsolute(p), 'an absolute path');
 const sshPublicKey = z.string().regex(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/, 'an OpenSSH public key "ssh-ed25519 AAAA..." without comment');
 

@@ -23,7 +23,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const NS_PREFIX = 'vpmlab-';
+/**
+ * Override with VPM_LAB_NS_PREFIX (with VPM_LAB_DIR) to run a second, independent lab beside
+ * the default one, e.g. for a developer's experiments while the test suite runs.
+ */
+export const NS_PREFIX = labNsPrefix(process.env.VPM_LAB_NS_PREFIX);
+
+function labNsPrefix(value: string | undefined): string {
+  if (value === undefined || value === '') return 'vpmlab-';
+  if (!/^[a-z][a-z0-9]{0,10}-$/.test(value)) {
+    throw new Error(`VPM_LAB_NS_PREFIX=${JSON.stringify(value)} is invalid: use 1..11 lower-case letters/digits and a trailing '-', e.g. "vpmdev-"`);
+  }
+  return value;
+}
 export const UNDERLAY_NS = `${NS_PREFIX}ul`;
 export const UNDERLAY_BRIDGE = 'ul0';
 export const UNDERLAY_CIDR = '10.250.0.0/24';

@@ -27,7 +27,10 @@ export function poolKey(c: ResolvedConnection): string {
   return `${c.user}@${c.host}:${c.port}|${c.netns ?? ''}|${c.pinnedKey.fingerprint}`;
 }
 
-/** A pooled runner for this spec; validates the spec (ValidationError) but does not connect. */
+/**
+ * A pooled runner for this spec; validates the spec (ValidationError) but does not connect.
+ * `options` apply only when this call creates the shared connection.
+ */
 export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): CommandRunner {
   const resolved = resolveConnection(spec);
   const key = poolKey(resolved);
