@@ -4,8 +4,10 @@
  * `.lab/hK/ovs` (else all instances collide on /var/run/openvswitch), pidfiles there.
  * br0 (netdev datapath, fail_mode standalone = NORMAL forwarding) holds eth0 and the fixed MAC;
  * it is configured in the database before ovs-vswitchd starts, which applies it at once.
- * `userspace-tso-enable` is read only at vswitchd start; it makes the userspace datapath
- * complete the partial checksums of packets that namespace kernels send over veths.
+ * `userspace-tso-enable` stays off (the default): with it, OVS 3.1 drops every packet with
+ * offload flags that it should tunnel ("Tunneling packets with HW offload flags is not
+ * supported"), i.e. all UDP from VM taps and internal ports into GRE. Partial checksums from
+ * namespace kernels over veths are avoided instead by turning tx offload off (lab/up.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -75,11 +77,6 @@ export async function startHypervisorOvs(
         '--no-wait',
         '--',
         'init',
-        '--',
-        'set',
-        'Open_vSwitch',
-        '.',
-        'other_config:userspace-tso-enable=true',
         '--',
         'add-br',
         HYPERVISOR_BRIDGE,

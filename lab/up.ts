@@ -124,7 +124,9 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
   if (nRcv > 0 && !sysctl) {
     throw new LabError("'sysctl' is not available (receivers need rp_filter relaxed): run `npm run setup` (Debian package procps)");
   }
-  const ethtool = which('ethtool'); // optional: userspace-tso-enable already fixes checksums
+  // Required: every veth end that sends into OVS needs tx checksum offload off (see ovs.ts).
+  const ethtool = which('ethtool');
+  if (!ethtool) throw new LabError("'ethtool' is not available (the lab turns checksum offload off on its veths): run `npm run setup` (Debian package ethtool)");
   const paths = LabPaths.default();
   for (let k = 1; k <= nHyp; k++) checkOvsDirLength(paths.ovsDir(hypervisorNames(k).name));
   await preflight(paths, log);
@@ -150,11 +152,13 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
     clientKey.catch(() => {}); // awaited below; this only keeps an early rejection from being "unhandled"
     await step('create namespaces', () => createNamespaces(tools.ip, [UNDERLAY_NS, ...hyps.map((h) => h.netns), ...rcvs.map((r) => r.netns)]));
     await step('build underlay LAN', () => buildUnderlay(tools.ip, hyps, rcvs));
-    if (ethtool) {
-      await step('underlay: checksum offload off', () =>
-        sh([tools.ip, 'netns', 'exec', UNDERLAY_NS, ethtool, '-K', UNDERLAY_BRIDGE, 'tx', 'off'], { where: UNDERLAY_NS }),
-      );
-    }
+    await step('underlay: checksum offload off', () =>
+      Promise.all(
+        [UNDERLAY_BRIDGE, ...hyps.map((h) => h.ulIface), ...rcvs.map((r) => r.ulIface)].map((iface) =>
+          sh([tools.ip, 'netns', 'exec', UNDERLAY_NS, ethtool, '-K', iface, 'tx', 'off'], { where: UNDERLAY_NS }),
+        ),
+      ),
+    );
     const clientPub = await step('generate lab client key', () => clientKey);
     writeFileAtomic(paths.authorizedKeys, `${clientPub} vpmlab-client\n`);
 

@@ -2,6 +2,7 @@
  * udprelay: the relay VM of the paper, as a tiny static program for the lab guest.
  *
  *   udprelay [-q QUERY_PORT] [-c COUNT_FILE] [-i INTERVAL_MS] LISTEN_PORT DEST_IP DEST_PORT
+ *   udprelay -Q IP:PORT [-t TIMEOUT_MS]
  *
  * Receives UDP datagrams on LISTEN_PORT (any local address) and sends each one, unchanged,
  * to DEST_IP:DEST_PORT (unicast, broadcast or multicast). Counts what it relays:
@@ -9,6 +10,9 @@
  *     (default 1000) when a counter changed, as "rx=N tx=N err=N bytes=N\n";
  *   - with -q, any datagram to QUERY_PORT is answered with the same line.
  * SIGTERM/SIGINT write the file one last time and exit 0. Busybox has no UDP netcat.
+ *
+ * -Q is the client side: asks a relay's query port (resending every 200 ms), prints the
+ * answer and exits 0, or exits 1 after TIMEOUT_MS (default 2000) without one.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,7 +37,8 @@ static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: udprelay [-q QUERY_PORT] [-c COUNT_FILE] [-i INTERVAL_MS] LISTEN_PORT DEST_IP DEST_PORT\n");
+          "usage: udprelay [-q QUERY_PORT] [-c COUNT_FILE] [-i INTERVAL_MS] LISTEN_PORT DEST_IP DEST_PORT\n"
+          "       udprelay -Q IP:PORT [-t TIMEOUT_MS]\n");
   exit(2);
 }
 
@@ -83,17 +88,57 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static long long now_ms(void);
+
+/* Client: ask a relay for its counters. */
+static int query(const char *target, int timeout_ms) {
+  char host[64];
+  const char *colon = strrchr(target, ':');
+  if (!colon || (size_t)(colon - target) >= sizeof host) usage();
+  memcpy(host, target, (size_t)(colon - target));
+  host[colon - target] = '\0';
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(parse_port(colon + 1))};
+  if (inet_pton(AF_INET, host, &to.sin_addr) != 1) {
+    fprintf(stderr, "udprelay: bad address '%s'\n", host);
+    return 2;
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof to) < 0) { perror("udprelay: query socket"); return 1; }
+  long long deadline = now_ms() + timeout_ms;
+  while (now_ms() < deadline) {
+    (void)!send(fd, "q\n", 2, 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    long long left = deadline - now_ms();
+    if (poll(&p, 1, (int)(left < 200 ? (left > 0 ? left : 0) : 200)) > 0) {
+      char buf[512];
+      ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+      if (n > 0) {
+        fwrite(buf, 1, (size_t)n, stdout);
+        return 0;
+      }
+      /* ECONNREFUSED (ICMP port unreachable): nobody listens yet; retry after a pause. */
+      usleep(100000);
+    }
+  }
+  fprintf(stderr, "udprelay: no answer from %s within %d ms\n", target, timeout_ms);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   const char *count_file = "/run/relay.count";
-  int query_port = 0, interval = 1000, opt;
-  while ((opt = getopt(argc, argv, "q:c:i:h")) != -1) {
+  const char *query_target = NULL;
+  int query_port = 0, interval = 1000, timeout_ms = 2000, opt;
+  while ((opt = getopt(argc, argv, "q:c:i:Q:t:h")) != -1) {
     switch (opt) {
+      case 'Q': query_target = optarg; break;
+      case 't': timeout_ms = atoi(optarg); break;
       case 'q': query_port = parse_port(optarg); break;
       case 'c': count_file = optarg; break;
       case 'i': interval = atoi(optarg); if (interval < 10) interval = 10; break;
       default: usage();
     }
   }
+  if (query_target) return query(query_target, timeout_ms > 0 ? timeout_ms : 2000);
   if (argc - optind != 3) usage();
   int listen_port = parse_port(argv[optind]);
   struct sockaddr_in dest = {.sin_family = AF_INET, .sin_port = htons(parse_port(argv[optind + 2]))};

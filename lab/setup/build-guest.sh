@@ -29,6 +29,10 @@ need gcc gcc
 need cpio cpio
 need gzip gzip
 need readelf binutils
+need strip binutils
+need flock util-linux
+# gcc -static needs the C library's static archive.
+[ "$(gcc -print-file-name=libc.a)" != libc.a ] || die "libc.a is missing (gcc -static): run \`npm run setup\` (Debian package: libc6-dev)"
 [ -x /bin/busybox ] || die "/bin/busybox is missing: run \`npm run setup\` (Debian package: busybox-static)"
 file_is_static() { ! readelf -l "$1" 2>/dev/null | grep -q 'INTERP'; }
 file_is_static /bin/busybox || die "/bin/busybox is not static: install busybox-static (npm run setup)"

@@ -1,0 +1,63 @@
+/**
+ * The lab guest image and host helpers built by lab/setup/build-guest.sh (cached; a second
+ * run takes ~0.1 s), described by its manifest.json.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { sh } from '../sh';
+import { guestCacheDir } from './domain';
+
+export interface GuestArtifacts {
+  readonly dir: string;
+  readonly kernelVersion: string;
+  /** "vmlinux" (uncompressed, PVH entry: ~3 s boot under TCG) or "bzImage" (~5.5 s). */
+  readonly kernelKind: 'vmlinux' | 'bzImage';
+  readonly kernel: string;
+  readonly initrd: string;
+  /** Static UDP relay (also runs on hosts). */
+  readonly udprelay: string;
+  /** Child-subreaper wrapper that libvirtd runs under. */
+  readonly subreaper: string;
+  /** <emulator> wrapper (+8 KiB RAM, QEMU 7.2 TCG migration fix). */
+  readonly emulator: string;
+  readonly qemu: string;
+  readonly stamp: string;
+}
+
+/**
+ * lab/setup/build-guest.sh of this checkout: searched upwards from this module, so it is found
+ * both from the sources (lab/libvirt) and from the compiled output (dist/lab/libvirt).
+ */
+export function buildGuestScript(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'lab', 'setup', 'build-guest.sh');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`lab/setup/build-guest.sh not found above ${from}`);
+  }
+}
+
+/** Reads the manifest of an existing build; undefined when there is none. */
+export function readGuestManifest(dir: string = guestCacheDir()): GuestArtifacts | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const m = parsed as Record<string, unknown>;
+  const keys = ['kernelVersion', 'kernelKind', 'kernel', 'initrd', 'udprelay', 'subreaper', 'emulator', 'qemu', 'stamp'];
+  if (!keys.every((k) => typeof m[k] === 'string')) return undefined;
+  return { dir, ...(m as Omit<GuestArtifacts, 'dir'>) };
+}
+
+/** Builds (or finds cached) the guest and helpers; returns their paths. */
+export async function buildGuest(env: Readonly<Record<string, string>> = {}): Promise<GuestArtifacts> {
+  const { stdout } = await sh(['bash', buildGuestScript()], { timeoutMs: 300_000, env, where: 'local (build-guest.sh)' });
+  const dir = stdout.trim().split('\n').pop() ?? '';
+  const m = readGuestManifest(dir);
+  if (!m) throw new Error(`build-guest.sh printed ${JSON.stringify(dir)} but no valid manifest.json is there`);
+  for (const f of [m.kernel, m.initrd, m.subreaper, m.emulator]) {
+    if (!fs.existsSync(f)) throw new Error(`guest build is incomplete: ${f} is missing (re-run lab/setup/build-guest.sh)`);
+  }
+  return m;
+}

@@ -1,0 +1,224 @@
+/**
+ * virsh against a lab libvirtd (through its UNIX socket, from any namespace): define/start,
+ * state, live migration and its job statistics, and the guest's console log. Output is
+ * parsed strictly; failures throw RemoteCommandError with virsh's message.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ValidationError } from '../../providers/exec/errors';
+import { sh, ShResult } from '../sh';
+import { DOMAIN_NAME_RE, GUEST_TROUBLE_RE } from './domain';
+import type { LibvirtdHandle } from './daemon';
+
+type Daemon = Pick<LibvirtdHandle, 'name' | 'uri'>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function checkName(name: string): void {
+  if (!DOMAIN_NAME_RE.test(name)) throw new ValidationError([{ property: 'domain', reason: `bad domain name ${JSON.stringify(name)}` }]);
+}
+
+/** Runs `virsh -c <daemon's uri> ...args`. */
+export function virsh(d: Daemon, args: readonly string[], opts: { timeoutMs?: number; okCodes?: number[]; input?: string } = {}): Promise<ShResult> {
+  return sh(['virsh', '-q', '-c', d.uri, ...args], { timeoutMs: opts.timeoutMs ?? 30_000, okCodes: opts.okCodes, input: opts.input, where: `libvirtd ${d.name}` });
+}
+
+/** Defines (persistently) a domain from XML; returns its name. */
+export async function defineDomain(d: Daemon & Pick<LibvirtdHandle, 'dir'>, xml: string): Promise<string> {
+  const m = /<name>([^<]+)<\/name>/.exec(xml);
+  if (!m || !m[1]) throw new ValidationError([{ property: 'xml', reason: 'has no <name>' }]);
+  const file = path.join(d.dir, `define-${process.pid}-${Date.now()}.xml`);
+  fs.writeFileSync(file, xml);
+  try {
+    await virsh(d, ['define', file]);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  return m[1];
+}
+
+export async function startDomain(d: Daemon, name: string): Promise<void> {
+  checkName(name);
+  await virsh(d, ['start', name], { timeoutMs: 60_000 });
+}
+
+/** `virsh domstate` ("running", "shut off", "paused", ...), or undefined when not defined there. */
+export async function domainState(d: Daemon, name: string): Promise<string | undefined> {
+  checkName(name);
+  const r = await virsh(d, ['domstate', name], { okCodes: [0, 1] });
+  if (r.code !== 0) {
+    if (/failed to get domain|Domain not found/i.test(r.stderr)) return undefined;
+    throw new Error(`virsh domstate ${name} on ${d.name} failed: ${r.stderr.trim()}`);
+  }
+  const state = r.stdout.trim().split('\n')[0]?.trim();
+  if (!state) throw new Error(`virsh domstate ${name} on ${d.name} printed nothing`);
+  return state;
+}
+
+/** Names of the domains a daemon has (running only, or all defined). */
+export async function listDomains(d: Daemon, opts: { all?: boolean } = {}): Promise<string[]> {
+  const r = await virsh(d, ['list', '--name', ...(opts.all ? ['--all'] : [])]);
+  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The figures of `virsh domjobinfo`, in base units; `raw` keeps every line as printed. */
+export interface JobInfo {
+  readonly jobType: string;
+  readonly operation?: string;
+  readonly timeElapsedMs?: number;
+  readonly downtimeMs?: number;
+  readonly setupTimeMs?: number;
+  readonly dataProcessedBytes?: number;
+  readonly dataTotalBytes?: number;
+  readonly memoryBandwidthBytesPerSec?: number;
+  readonly iterations?: number;
+  readonly raw: Readonly<Record<string, string>>;
+}
+
+const UNIT: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
+
+function bytes(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^([\d.]+)\s*(B|KiB|MiB|GiB|TiB)(\/s)?$/.exec(v);
+  if (!m) throw new Error(`domjobinfo: cannot read a size from ${JSON.stringify(v)}`);
+  return Math.round(Number(m[1]) * (UNIT[m[2] as string] as number));
+}
+
+function ms(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\s*ms$/.exec(v);
+  if (!m) throw new Error(`domjobinfo: cannot read milliseconds from ${JSON.stringify(v)}`);
+  return Number(m[1]);
+}
+
+/** Parses `virsh domjobinfo` output ("Key:   value unit" lines). */
+export function parseJobInfo(text: string): JobInfo {
+  const raw: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    raw[line.slice(0, i).trim()] = line.slice(i + 1).trim().replace(/\s+/g, ' ');
+  }
+  const jobType = raw['Job type'];
+  if (!jobType) throw new Error(`domjobinfo: no "Job type" line in ${JSON.stringify(text.slice(0, 200))}`);
+  const iterations = raw['Iteration'] !== undefined ? Number(raw['Iteration']) : undefined;
+  return {
+    jobType,
+    operation: raw['Operation'],
+    timeElapsedMs: ms(raw['Time elapsed']),
+    downtimeMs: ms(raw['Total downtime']),
+    setupTimeMs: ms(raw['Setup time']),
+    dataProcessedBytes: bytes(raw['Data processed']),
+    dataTotalBytes: bytes(raw['Data total']),
+    memoryBandwidthBytesPerSec: bytes(raw['Memory bandwidth']),
+    iterations: Number.isFinite(iterations) ? iterations : undefined,
+    raw,
+  };
+}
+
+/**
+ * `virsh domjobinfo`. libvirt hands out a completed job's statistics once and then forgets
+ * them, unless read with `keep` (--keep-completed), as migrate() does.
+ */
+export async function jobInfo(d: Daemon, name: string, opts: { completed?: boolean; keep?: boolean } = {}): Promise<JobInfo> {
+  checkName(name);
+  const r = await virsh(d, ['domjobinfo', name, ...(opts.completed ? ['--completed'] : []), ...(opts.completed && opts.keep ? ['--keep-completed'] : [])]);
+  return parseJobInfo(r.stdout);
+}
+
+export interface MigrateOptions {
+  readonly from: Pick<LibvirtdHandle, 'name' | 'uri'>;
+  readonly to: Pick<LibvirtdHandle, 'name' | 'uri' | 'tcpUri'>;
+  readonly name: string;
+  /**
+   * 'p2p' (default): the source libvirtd connects to the destination's TCP URI itself (works
+   * when virsh runs anywhere, e.g. over SSH on the source). 'direct': this process talks to
+   * both daemons through their UNIX sockets.
+   */
+  readonly mode?: 'p2p' | 'direct';
+  /** Set QEMU's max downtime on the source first (`virsh migrate-setmaxdowntime`). */
+  readonly maxDowntimeMs?: number;
+  /** Bandwidth cap in MiB/s (`--bandwidth`). */
+  readonly bandwidthMiBs?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface MigrationResult {
+  /** Wall-clock time of the `virsh migrate` command. */
+  readonly wallMs: number;
+  /** The destination's completed-job statistics (incoming migration). */
+  readonly job: JobInfo;
+}
+
+/** Live-migrates a persistent domain (`--live --persistent --undefinesource`). */
+export async function migrate(o: MigrateOptions): Promise<MigrationResult> {
+  checkName(o.name);
+  const mode = o.mode ?? 'p2p';
+  if (o.maxDowntimeMs !== undefined) {
+    if (!Number.isInteger(o.maxDowntimeMs) || o.maxDowntimeMs < 1) {
+      throw new ValidationError([{ property: 'maxDowntimeMs', reason: 'must be a positive integer' }]);
+    }
+    await virsh(o.from, ['migrate-setmaxdowntime', o.name, String(o.maxDowntimeMs)]);
+  }
+  const args = ['migrate', '--live', '--persistent', '--undefinesource'];
+  if (mode === 'p2p') args.push('--p2p');
+  if (o.bandwidthMiBs !== undefined) {
+    if (!Number.isInteger(o.bandwidthMiBs) || o.bandwidthMiBs < 1) {
+      throw new ValidationError([{ property: 'bandwidthMiBs', reason: 'must be a positive integer' }]);
+    }
+    args.push('--bandwidth', String(o.bandwidthMiBs));
+  }
+  args.push(o.name, mode === 'p2p' ? o.to.tcpUri : o.to.uri);
+  const t0 = Date.now();
+  await virsh(o.from, args, { timeoutMs: o.timeoutMs ?? 120_000 });
+  const wallMs = Date.now() - t0;
+  const job = await jobInfo(o.to, o.name, { completed: true, keep: true });
+  return { wallMs, job };
+}
+
+/** Console log of a domain as seen from outside the daemon's mount namespace. */
+export function consoleLogPath(d: Pick<LibvirtdHandle, 'qemuLogDir'>, name: string): string {
+  checkName(name);
+  return path.join(d.qemuLogDir, `${name}.console.log`);
+}
+
+export function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Waits until `file` contains a line matching `re`; returns that line and when it appeared. */
+export async function waitForLine(
+  file: string,
+  re: RegExp,
+  opts: { timeoutMs?: number; pollMs?: number; from?: number } = {},
+): Promise<{ line: string; atMs: number }> {
+  const t0 = Date.now();
+  const deadline = t0 + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    const text = readText(file).slice(opts.from ?? 0);
+    const line = text.split('\n').find((l) => re.test(l));
+    if (line !== undefined) return { line, atMs: Date.now() - t0 };
+    if (Date.now() > deadline) {
+      throw new Error(`no line matching ${re} in ${file} after ${opts.timeoutMs ?? 60_000} ms; last lines:\n${text.trimEnd().split('\n').slice(-10).join('\n')}`);
+    }
+    await sleep(opts.pollMs ?? 50);
+  }
+}
+
+/** Lines of the console logs that show guest damage (oops, virtio "is not a head", panic...). */
+export function guestTrouble(...files: string[]): string[] {
+  return files.flatMap((f) => readText(f).split('\n').filter((l) => GUEST_TROUBLE_RE.test(l)));
+}
+
+/** Highest heartbeat number ("VPM-HB n") found in the given console logs (0 if none). */
+export function lastHeartbeat(...files: string[]): number {
+  let max = 0;
+  for (const f of files) {
+    for (const m of readText(f).matchAll(/VPM-HB (\d+)/g)) max = Math.max(max, Number(m[1]));
+  }
+  return max;
+}
