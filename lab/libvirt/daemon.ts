@@ -293,7 +293,11 @@ export async function startLibvirtd(o: LibvirtdOptions): Promise<LibvirtdHandle>
   for (const f of [p.pidFile, p.reaperPidFile, p.socket, p.socket + '-ro', p.socket + '-admin']) fs.rmSync(f, { force: true });
   fs.writeFileSync(p.identity, identity);
 
-  const env: Record<string, string> = { PATH: SBIN_PATH, LANG: 'C', HOME: '/root' };
+  // Keep the previous run's log for post-mortems; start-up errors then come from this run only.
+  if (fs.existsSync(p.logFile)) fs.renameSync(p.logFile, `${p.logFile}.1`);
+  fs.writeFileSync(p.stdout, '');
+
+  const env: Record<string, string> = { PATH: SBIN_PATH, LANG: 'C', HOME: process.env.HOME ?? '/root' };
   if (o.ovsRunDir) {
     for (const k of ['OVS_RUNDIR', 'OVS_DBDIR', 'OVS_LOGDIR', 'OVS_SYSCONFDIR']) env[k] = o.ovsRunDir;
   }

@@ -47,6 +47,7 @@ const INPUTS = z
       })
       .strict()
       .default({ physicalBridge: 'br0', uplink: 'eth0', overlayPort: 'patch-ovl', physicalPort: 'patch-phy' }),
+    internalPorts: z.array(z.object({ name: schemas.ifaceName('internalPorts.name'), ofport: schemas.ofport('internalPorts.ofport') }).strict()).default([]),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -82,7 +83,7 @@ async function ensureOwnedOrAbsent(runner: CommandRunner, p: OvsBridgeInputs): P
   if (br && br.externalIds[OWNER_KEY] !== p.owner) {
     problems.push(`bridge "${p.name}" exists and is not owned by this resource (vpm-owner=${br.externalIds[OWNER_KEY] ?? 'none'})`);
   }
-  for (const port of [p.patch.overlayPort, p.patch.physicalPort]) {
+  for (const port of [p.patch.overlayPort, p.patch.physicalPort, ...(p.internalPorts ?? []).map((i) => i.name)]) {
     const info = await portInfo(runner, parseInterfaceName(port, 'patch'));
     if (info && info.externalIds[OWNER_KEY] !== p.owner) {
       problems.push(`port "${port}" exists on bridge ${info.bridge ?? '?'} and is not owned by this resource`);
@@ -115,7 +116,7 @@ function buildTxn(p: OvsBridgeInputs): VsctlTxn {
   const phys = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
   const ovl = parseInterfaceName(p.patch.overlayPort, 'patch.overlayPort');
   const phy = parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort');
-  return new VsctlTxn()
+  const txn = new VsctlTxn()
     .addBridge(br, {
       mayExist: true,
       datapathType: p.datapathType,
@@ -129,6 +130,14 @@ function buildTxn(p: OvsBridgeInputs): VsctlTxn {
       ...(p.patch.overlayOfport ? { ofportRequest: parseOfPortNumber(p.patch.overlayOfport, 'patch.overlayOfport') } : {}),
     })
     .addPort(phys, phy, { type: 'patch', peer: ovl }, { mayExist: true, externalIds: ids });
+  for (const port of p.internalPorts ?? []) {
+    txn.addPort(br, parseInterfaceName(port.name, 'internalPorts.name'), { type: 'internal' }, {
+      mayExist: true,
+      externalIds: ids,
+      ofportRequest: parseOfPortNumber(port.ofport, 'internalPorts.ofport'),
+    });
+  }
+  return txn;
 }
 
 /** Reads what is on the host now, in the shape of the outputs; undefined when the bridge is gone. */
@@ -137,7 +146,9 @@ async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Parti
   if (!br || br.externalIds[OWNER_KEY] !== p.owner) return undefined;
   const ovl = await portInfo(runner, parseInterfaceName(p.patch.overlayPort, 'patch.overlayPort'));
   const phy = await portInfo(runner, parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort'));
-  const patchOk = ovl?.bridge === p.name && phy?.bridge === p.patch.physicalBridge && ovl.options.peer === p.patch.physicalPort && phy.options.peer === p.patch.overlayPort;
+  const internals = await Promise.all((p.internalPorts ?? []).map((i) => portInfo(runner, parseInterfaceName(i.name, 'internalPorts.name'))));
+  const internalsOk = internals.every((info, k) => info?.bridge === p.name && info.ofport === p.internalPorts[k].ofport);
+  const patchOk = internalsOk && ovl?.bridge === p.name && phy?.bridge === p.patch.physicalBridge && ovl.options.peer === p.patch.physicalPort && phy.options.peer === p.patch.overlayPort;
   return {
     bridgeUuid: br.uuid,
     datapathId: br.datapathId ?? '',
@@ -207,6 +218,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       olds.failMode !== news.failMode ||
       JSON.stringify([...(olds.protocols ?? [])].sort()) !== JSON.stringify([...news.protocols].sort()) ||
       olds.patch?.uplink !== news.patch.uplink ||
+      JSON.stringify(olds.internalPorts ?? []) !== JSON.stringify(news.internalPorts ?? []) ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection) ||
       olds.privateKey !== news.privateKey ||
       olds.patchPresent === false ||

@@ -32,6 +32,7 @@ export class OvsBridge extends pulumi.dynamic.Resource {
         failMode: args.failMode,
         protocols: args.protocols,
         patch: args.patch,
+        internalPorts: args.internalPorts,
         bridgeUuid: undefined,
         datapathId: undefined,
         patchOfport: undefined,

@@ -33,6 +33,8 @@ export interface OvsBridgeArgs {
   /** Default OpenFlow10,13,14,15 (bundles need 1.4, bucket commands 1.5). */
   readonly protocols?: pulumi.Input<pulumi.Input<string>[]>;
   readonly patch?: pulumi.Input<PatchArgs>;
+  /** Internal ports on the overlay bridge with fixed numbers (e.g. the root's stream source). */
+  readonly internalPorts?: pulumi.Input<pulumi.Input<{ name: string; ofport: number }>[]>;
 }
 
 /** What the provider receives after check (defaults applied). */
@@ -45,6 +47,7 @@ export interface OvsBridgeInputs {
   failMode: 'secure' | 'standalone';
   protocols: string[];
   patch: Required<Omit<PatchArgs, 'overlayOfport'>> & { overlayOfport?: number };
+  internalPorts: { name: string; ofport: number }[];
 }
 
 export interface OvsBridgeOutputs extends OvsBridgeInputs {

@@ -1,0 +1,56 @@
+/**
+ * Port numbering and naming on each node's overlay bridge, fixed so that every flow is known
+ * at preview and a VM's port is addressable before the VM arrives on a host:
+ *   1                   the patch port to the physical bridge ("patch-ovl")
+ *   2                   the stream source at the root ("src0", an internal port)
+ *   100..899            VM taps: 100 + fnv1a32(vm name) mod 800, probing upwards on a clash
+ *   1000..30999         GRE ports to peer node P: 1000 + fnv1a32(P) mod 30000, probing on a clash
+ * Names: "gre-<peer>" and "vt-<vm>" when they fit in 15 characters, else deterministicName.
+ * The same numbers on every host: a VM keeps its port number wherever it migrates.
+ */
+import { fnv1a32 } from '../../providers/flow-path/plan';
+import { deterministicName } from '../../providers/ovs/values';
+
+export const PATCH_OFPORT = 1;
+export const SOURCE_OFPORT = 2;
+export const SOURCE_PORT_NAME = 'src0';
+
+function probe(base: number, span: number, key: string, taken: Set<number>): number {
+  let n = fnv1a32(key) % span;
+  for (let i = 0; i < span; i++, n = (n + 1) % span) {
+    if (!taken.has(base + n)) {
+      taken.add(base + n);
+      return base + n;
+    }
+  }
+  throw new Error(`no free port number in ${base}..${base + span - 1}`);
+}
+
+/** GRE port numbers of one node toward its peers (sorted, so the result does not depend on order). */
+export function tunnelOfports(peers: readonly string[]): Map<string, number> {
+  const taken = new Set<number>();
+  return new Map([...peers].sort().map((p) => [p, probe(1000, 30000, p, taken)]));
+}
+
+/** VM tap port numbers, the same on every host. */
+export function vmOfports(vms: readonly string[]): Map<string, number> {
+  const taken = new Set<number>();
+  return new Map([...vms].sort().map((v) => [v, probe(100, 800, v, taken)]));
+}
+
+export function tunnelPortName(peer: string): string {
+  const plain = `gre-${peer}`;
+  return plain.length <= 15 ? plain : deterministicName('gre-', [peer]);
+}
+
+export function vmTapName(vm: string): string {
+  const plain = `vt-${vm}`;
+  return plain.length <= 15 ? plain : deterministicName('vt-', [vm]);
+}
+
+/** A stable locally administered MAC for a VM (52:54:00 is QEMU's prefix). */
+export function vmMac(vm: string): string {
+  const h = fnv1a32(`mac:${vm}`);
+  const b = [(h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff].map((x) => x.toString(16).padStart(2, '0'));
+  return `52:54:00:${b.join(':')}`;
+}
