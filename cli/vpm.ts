@@ -43,7 +43,8 @@ export function buildProgram(): Command {
     .option('--hypervisors <n>', `number of hypervisors, 1..${MAX_HYPERVISORS}`, intInRange(1, MAX_HYPERVISORS), 3)
     .option('--receivers <m>', `number of receivers, 0..${MAX_RECEIVERS}`, intInRange(0, MAX_RECEIVERS), 1)
     .option('--stack <name>', `size the lab for a stack (${Object.entries(STACK_HYPERVISORS).map(([k, v]) => `${k}: ${v}`).join(', ')} hypervisors); --hypervisors wins`, stackName)
-    .action(async (opts: { hypervisors: number; receivers: number; stack?: string }, cmd: Command) => {
+    .option('--libvirt', 'also run a libvirtd per hypervisor and build the tiny guest (for VMs); implied by --stack')
+    .action(async (opts: { hypervisors: number; receivers: number; stack?: string; libvirt?: boolean }, cmd: Command) => {
       const explicitN = cmd.getOptionValueSource('hypervisors') === 'cli';
       const hypervisors = opts.stack && !explicitN ? STACK_HYPERVISORS[opts.stack]! : opts.hypervisors;
       const abort = new AbortController();
@@ -55,7 +56,7 @@ export function buildProgram(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const inventory = await labUp({ hypervisors, receivers: opts.receivers, signal: abort.signal });
+        const inventory = await labUp({ hypervisors, receivers: opts.receivers, signal: abort.signal, libvirt: Boolean(opts.libvirt || opts.stack) });
         process.stdout.write(
           inventory.hypervisors.map((h) => `${h.name}\t${h.ip}\t${h.netns}`).join('\n') +
             '\n' +

@@ -26,6 +26,9 @@ export const HypervisorSchema = z.strictObject({
   hostKey: sshPublicKey,
   hostKeyFingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256:<43 base64 chars>'),
   ovsRunDir: absPath,
+  /** With --libvirt: this hypervisor's libvirtd (virsh -c) and the URI peers migrate to. */
+  libvirtUri: z.string().min(1).optional(),
+  migrationUri: z.string().regex(/^qemu\+tcp:\/\/[0-9.]+\/system$/, 'qemu+tcp://<ip>/system').optional(),
 });
 
 export const ReceiverSchema = z.strictObject({
@@ -50,6 +53,8 @@ export const InventorySchema = z.strictObject({
   knownHostsPath: absPath,
   hypervisors: z.array(HypervisorSchema).min(1),
   receivers: z.array(ReceiverSchema),
+  /** With --libvirt: the tiny guest, at the same paths on every hypervisor. */
+  guest: z.strictObject({ kernel: absPath, initrd: absPath, emulator: absPath }).optional(),
 });
 
 export type Inventory = z.infer<typeof InventorySchema>;

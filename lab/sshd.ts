@@ -88,6 +88,7 @@ export async function startHypervisorSshd(
   authorizedKeys: string,
   pids: PidRegistry,
   step: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ hostKey: string }> {
   fs.mkdirSync(sshDir, { recursive: true });
   fs.mkdirSync(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
@@ -98,7 +99,7 @@ export async function startHypervisorSshd(
   const hostKey = await step('generate ssh host key', () => generateKey(tools, keyFile, `vpmlab-${h.name}`));
   fs.writeFileSync(
     configFile,
-    sshdConfig({ listen: `${h.ip}:22`, hostKey: keyFile, pidFile, authorizedKeys, env: ovsEnv(ovsDir) }),
+    sshdConfig({ listen: `${h.ip}:22`, hostKey: keyFile, pidFile, authorizedKeys, env: { ...ovsEnv(ovsDir), ...extraEnv } }),
   );
   fs.rmSync(pidFile, { force: true });
   await step('start sshd', async () => {

@@ -4,6 +4,8 @@
  * "a lab is running" means). Hypervisors are built in parallel. On any failure everything
  * built so far is torn down (labDown) and a LabError names the step that failed.
  */
+import { buildGuest, type GuestArtifacts } from './libvirt/guest';
+import { hostUuidFor, startLibvirtd, type LibvirtdHandle } from './libvirt/daemon';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LabError, messageOf } from './errors';
@@ -43,6 +45,8 @@ export interface LabUpOptions {
   readonly signal?: AbortSignal;
   /** Hypervisors built at once; default 8. */
   readonly concurrency?: number;
+  /** Also run one libvirtd per hypervisor (and build the tiny guest) for VMs; default false. */
+  readonly libvirt?: boolean;
 }
 
 /** A failure inside one named step of `lab up`. */
@@ -163,13 +167,16 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
     writeFileAtomic(paths.authorizedKeys, `${clientPub} vpmlab-client\n`);
 
     const hostKeys = new Map<string, string>();
+    const libvirts = new Map<string, LibvirtdHandle>();
+    const guest = options.libvirt ? await step('build the guest image', () => buildGuest()) : undefined;
     // Receivers are built alongside the hypervisors; every build settles before a teardown.
     await settleAll([
       pool(hyps, options.concurrency ?? 8, async (h) => {
         const t0 = Date.now();
         const hstep = <T>(name: string, fn: () => Promise<T>) => step(`${h.name}: ${name}`, fn);
-        const { hostKey } = await buildHypervisor(tools, h, paths, pids, hstep);
+        const { hostKey, libvirt } = await buildHypervisor(tools, h, paths, pids, hstep, guest);
         hostKeys.set(h.name, hostKey);
+        if (libvirt) libvirts.set(h.name, libvirt);
         log(`lab: ${h.name} up (${h.netns}, ${h.ip}) in ${Date.now() - t0} ms`);
       }),
       ...rcvs.map(async (r) => {
@@ -197,8 +204,10 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
           hostKey,
           hostKeyFingerprint: fingerprint(hostKey),
           ovsRunDir: paths.ovsDir(h.name),
+          ...(libvirts.has(h.name) ? { libvirtUri: libvirts.get(h.name)!.uri, migrationUri: libvirts.get(h.name)!.tcpUri } : {}),
         };
       }),
+      ...(guest ? { guest: { kernel: guest.kernel, initrd: guest.initrd, emulator: guest.emulator } } : {}),
       receivers: rcvs.map((r) => ({ name: r.name, netns: r.netns, ip: r.ip, mac: r.mac })),
     };
     await step('write inventory', async () => {
@@ -233,7 +242,8 @@ async function buildHypervisor(
   paths: LabPaths,
   pids: PidRegistry,
   step: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
-): Promise<{ hostKey: string }> {
+  guest?: GuestArtifacts,
+): Promise<{ hostKey: string; libvirt?: LibvirtdHandle }> {
   const ovsDir = paths.ovsDir(h.name);
   await startHypervisorOvs(tools, h, ovsDir, pids, step);
   // br0 exists now (ovs-vswitchd --detach returns after applying the initial configuration).
@@ -250,7 +260,18 @@ async function buildHypervisor(
       ].join('\n'),
     }),
   );
-  return startHypervisorSshd(tools, h, paths.sshDir(h.name), ovsDir, paths.authorizedKeys, pids, step);
+  // libvirtd listens on the underlay IP, so it starts after br0 has it (LAB-NOTES).
+  let libvirt: LibvirtdHandle | undefined;
+  if (guest) {
+    libvirt = await step('start libvirtd', () =>
+      startLibvirtd({ name: h.name, netns: h.netns, dir: path.join(paths.nodeDir(h.name), 'libvirt'), ip: h.ip, ovsRunDir: ovsDir, hostUuid: hostUuidFor(h.name), subreaper: guest.subreaper }),
+    );
+    for (const pid of [libvirt.pid, libvirt.reaperPid]) if (pid > 0) pids.add(`${h.name} libvirtd`, pid);
+  }
+  // virsh over SSH must reach this hypervisor's libvirtd (its sockets live in a private mount namespace).
+  const extraEnv: Record<string, string> = libvirt ? { LIBVIRT_DEFAULT_URI: libvirt.uri } : {};
+  const sshd = await startHypervisorSshd(tools, h, paths.sshDir(h.name), ovsDir, paths.authorizedKeys, pids, step, extraEnv);
+  return { ...sshd, ...(libvirt ? { libvirt } : {}) };
 }
 
 async function buildReceiver(
