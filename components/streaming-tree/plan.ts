@@ -12,7 +12,7 @@
  */
 import { computeTree, TreeRoutes, type Link, type Topology } from '../topology';
 import { TopologyError, topologyError } from '../topology/errors';
-import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME, tunnelOfports, tunnelPortName, vmMac, vmOfports, vmTapName } from './ports';
+import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME, tunnelOfports, tunnelPortName, vmIp, vmMac, vmOfports, vmTapName } from './ports';
 
 export interface HostFacts {
   /** Underlay IP (GRE endpoint) and the physical bridge's MAC. */
@@ -34,6 +34,8 @@ export interface PlannedHop {
   readonly inPort: number;
   readonly outPort: number;
   readonly vmPort?: number;
+  readonly vmMac?: string;
+  readonly vmIp?: string;
   readonly neighbours: { ip: string; mac: string }[];
 }
 
@@ -59,6 +61,9 @@ export interface PlannedVm {
   readonly tap: string;
   readonly ofport: number;
   readonly mac: string;
+  readonly ip: string;
+  /** The UDP port the VM relays (the first path through it). */
+  readonly udpPort?: number;
   readonly memoryMiB: number;
   readonly vcpus: number;
   readonly image?: string;
@@ -126,7 +131,7 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
         host: hostOf(node),
         inPort: k === 0 ? SOURCE_OFPORT : tunnelPort(node, nodeList[k - 1]),
         outPort: k === last ? PATCH_OFPORT : tunnelPort(node, nodeList[k + 1]),
-        ...(vm ? { vmPort: vmPorts.get(vm.name)! } : {}),
+        ...(vm ? { vmPort: vmPorts.get(vm.name)!, vmMac: vmMac(vm.name), vmIp: vmIp(vmPorts.get(vm.name)!) } : {}),
         neighbours: k === last ? [] : [{ ip: facts(nodeList[k + 1]).underlayIp, mac: facts(nodeList[k + 1]).underlayMac }],
       };
     });
@@ -169,6 +174,8 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
       tap: vmTapName(v.name),
       ofport: vmPorts.get(v.name)!,
       mac: vmMac(v.name),
+      ip: vmIp(vmPorts.get(v.name)!),
+      ...(paths.find((p) => p.nodes.includes(v.at)) ? { udpPort: paths.find((p) => p.nodes.includes(v.at))!.udpDst } : {}),
       memoryMiB: v.memoryMiB,
       vcpus: v.vcpus,
       ...(v.image ? { image: v.image } : {}),

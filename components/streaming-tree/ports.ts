@@ -6,6 +6,9 @@
  *   100..899            VM taps: 100 + fnv1a32(vm name) mod 800, probing upwards on a clash
  *   1000..30999         GRE ports to peer node P: 1000 + fnv1a32(P) mod 30000, probing on a clash
  * Names: "gre-<peer>" and "vt-<vm>" when they fit in 15 characters, else deterministicName.
+ * Overlay addresses (inside the tree only, 10.99.0.0/16): the source 10.99.0.1; a VM with tap
+ * port P gets 10.99.(1 + (P-100)/128).(2 + (P-100)%128). The overlay never routes: these only
+ * let a VM's kernel accept the stream (FlowPath addresses it to the VM first).
  * The same numbers on every host: a VM keeps its port number wherever it migrates.
  */
 import { fnv1a32 } from '../../providers/flow-path/plan';
@@ -53,4 +56,14 @@ export function vmMac(vm: string): string {
   const h = fnv1a32(`mac:${vm}`);
   const b = [(h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff].map((x) => x.toString(16).padStart(2, '0'));
   return `52:54:00:${b.join(':')}`;
+}
+
+export const OVERLAY_PREFIX = 16;
+export const SOURCE_IP = '10.99.0.1';
+/** Where a relay VM sends its output: a multicast group needs no ARP on a sink-or-swim overlay. */
+export const RELAY_GROUP = '239.255.0.1';
+
+export function vmIp(ofport: number): string {
+  const i = ofport - 100;
+  return `10.99.${1 + (i >> 7)}.${2 + (i & 127)}`;
 }

@@ -60,6 +60,10 @@ static int udp_socket(int port) {
   setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  /* A relay VM forwards to a multicast group (no ARP needed on a sink-or-swim overlay);
+     it must not hear its own output, or it would relay it again forever. */
+  unsigned char noloop = 0;
+  setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &noloop, sizeof noloop);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
   if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
     fprintf(stderr, "udprelay: bind port %d: %s\n", port, strerror(errno));

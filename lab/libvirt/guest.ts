@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sh } from '../sh';
-import { guestCacheDir } from './domain';
+import { guestCacheDir } from '../../providers/libvirt/domain';
 
 export interface GuestArtifacts {
   readonly dir: string;

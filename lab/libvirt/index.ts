@@ -4,6 +4,6 @@
  * (virsh.ts). See ../../../shared/LAB-NOTES.md ("libvirt + QEMU VMs and live migration").
  */
 export * from './daemon';
-export * from './domain';
+export * from '../../providers/libvirt/domain';
 export * from './guest';
 export * from './virsh';

@@ -4,7 +4,8 @@
  *
  * Per hop, a path is one or two *segments* (in_port + stream match -> actions):
  *   root / pass-through:   in -> out
- *   node with a VM:        in -> vm,   vm -> out      (the VM relays the stream)
+ *   node with a VM:        in -> vm,   vm -> out      (the VM relays the stream; with vmMac/vmIp
+ *                          the stream is first addressed to the VM, so its kernel accepts it)
  *   leaf:                  last segment rewrites eth_src/eth_dst/ip_dst and outputs to the patch
  *
  * Sharing. Two paths through one switch may need the same segment match (the root, a relay).
@@ -130,9 +131,13 @@ export function planPath(p: FlowPathInputs): HopPlan[] {
           out(hop.outPort),
         ]
       : [out(hop.outPort)];
+    const toVm: Action[] = [
+      ...(hop.vmMac ? [{ type: 'setField', field: 'eth_dst', value: parseMac(hop.vmMac, 'vmMac') } as Action] : []),
+      ...(hop.vmIp ? [{ type: 'setField', field: 'ip_dst', value: parseIpv4(hop.vmIp, 'vmIp') } as Action] : []),
+    ];
     const segments =
       hop.vmPort !== undefined && !isRoot
-        ? [segment(hop.inPort, [out(hop.vmPort)], p), segment(hop.vmPort, exit, p)]
+        ? [segment(hop.inPort, [...toVm, out(hop.vmPort)], p), segment(hop.vmPort, exit, p)]
         : [segment(hop.inPort, exit, p)];
     return { index, hop, isRoot, segments };
   });

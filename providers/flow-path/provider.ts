@@ -27,13 +27,15 @@ const HOP = z
     inPort: schemas.ofport('inPort'),
     outPort: schemas.ofport('outPort'),
     vmPort: schemas.ofport('vmPort').optional(),
+    vmMac: schemas.mac('vmMac').optional(),
+    vmIp: schemas.ipv4('vmIp').optional(),
     neighbours: z.array(z.object({ ip: schemas.ipv4('neighbours.ip'), mac: schemas.mac('neighbours.mac') }).strict()).optional(),
   })
   .strict();
 
 const INPUTS = z
   .object({
-    pathId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'pathId must be 1..64 letters, digits, _ . : -'),
+    pathId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/, 'pathId must be 1..64 letters, digits, _ . : @ -'),
     stream: z.object({ udpDst: z.number().int().min(1, 'udpDst must be 1..65535').max(65535, 'udpDst must be 1..65535'), srcIp: schemas.ipv4('srcIp').optional() }).strict(),
     hops: z.array(HOP).min(2, 'a path needs at least two hops (the root and the leaf)'),
     privateKeys: z.array(z.string().optional().nullable()).optional(),
@@ -60,7 +62,8 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
     cookie: cookieFor(`path:${v.pathId}`),
     stream: v.stream,
     hops: v.hops.map((h) => ({ ...h, connection: h.connection as unknown as FlowPathInputs['hops'][number]['connection'] })),
-    ...(v.privateKeys ? { privateKeys: v.privateKeys.map((k) => k ?? undefined) } : {}),
+    // Protobuf structs cannot carry undefined: absent keys are null, and no list when none is given.
+    ...(v.privateKeys?.some((k) => k) ? { privateKeys: v.privateKeys.map((k) => k ?? null) } : {}),
     egress: { receiverIp: v.egress.receiverIp, receiverMac: receiverMac!, srcMac: v.egress.srcMac },
     flows: [],
   };
@@ -73,7 +76,7 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
 }
 
 function runnerFor(p: FlowPathInputs, index: number): CommandRunner {
-  return getRunner(joinConnection(p.hops[index].connection, p.privateKeys?.[index]));
+  return getRunner(joinConnection(p.hops[index].connection, p.privateKeys?.[index] ?? undefined));
 }
 
 async function switchState(runner: CommandRunner, bridge: string): Promise<SwitchState> {

@@ -19,6 +19,10 @@ export interface HopArgs {
   readonly outPort: pulumi.Input<number>;
   /** The port of the VM on this node (not at the root): the stream goes through the VM first. */
   readonly vmPort?: pulumi.Input<number>;
+  /** The VM's MAC and IP: the stream is addressed to the VM before it is handed over, so the
+   *  VM's kernel accepts it whatever the source sent it to. */
+  readonly vmMac?: pulumi.Input<string>;
+  readonly vmIp?: pulumi.Input<string>;
   /** Tunnel neighbours to seed before installing ({underlay IP, MAC} of the next hop). */
   readonly neighbours?: pulumi.Input<pulumi.Input<{ ip: string; mac: string }>[]>;
 }
@@ -45,6 +49,8 @@ export interface Hop {
   inPort: number;
   outPort: number;
   vmPort?: number;
+  vmMac?: string;
+  vmIp?: string;
   neighbours?: { ip: string; mac: string }[];
 }
 
@@ -54,7 +60,7 @@ export interface FlowPathInputs {
   stream: { udpDst: number; srcIp?: string };
   hops: Hop[];
   /** Private keys of the hops, by index (secret). */
-  privateKeys?: (string | undefined)[];
+  privateKeys?: (string | null)[];
   egress: { receiverIp: string; receiverMac: string; srcMac: string };
   /** The flows this path installs, per hop (computed by check, so preview shows them). */
   flows: { node: string; bridge: string; rules: string[] }[];

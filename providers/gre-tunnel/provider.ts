@@ -102,7 +102,10 @@ async function underlayMac(runner: CommandRunner, end: TunnelEnd): Promise<strin
   return parseMac(r.stdout.trim().replace(/^"|"$/g, ''), 'mac_in_use');
 }
 
-/** Both ends up (idempotent), neighbours seeded; rolls back an end this call added. */
+/**
+ * Both ends up (idempotent), neighbours seeded; on any failure removes the ends this call
+ * added (a failed create leaves no state behind, so whatever it left on a host is orphaned).
+ */
 async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
   const ofports: Partial<Record<Side, number>> = {};
   const added: Side[] = [];
@@ -111,24 +114,24 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
       const runner = runnerFor(p, side);
       ofports[side] = await withHostLock(p[side].connection, async () => {
         const before = await portInfo(runner, parseInterfaceName(p[side].portName, 'portName'));
-        const ofport = await addEnd(runner, p, p[side]);
+        // Before addEnd: its transaction may add the port and then find it did not come up.
         if (!before) added.push(side);
-        return ofport;
+        return addEnd(runner, p, p[side]);
       });
     }
+    // Seed each end's neighbour cache with the other end's underlay MAC.
+    const macs = await Promise.all((['a', 'b'] as const).map((s) => underlayMac(runnerFor(p, s), p[s])));
+    await Promise.all(
+      (['a', 'b'] as const).map((s, i) =>
+        tnlNeighSet(runnerFor(p, s), parseBridgeName(p[s].underlayBridge, 'underlayBridge'), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(macs[1 - i], 'mac')),
+      ),
+    );
   } catch (err) {
     for (const side of added) {
       await withHostLock(p[side].connection, () => removeEnd(runnerFor(p, side), p, p[side])).catch(() => undefined);
     }
     throw err;
   }
-  // Seed each end's neighbour cache with the other end's underlay MAC.
-  const macs = await Promise.all((['a', 'b'] as const).map((s) => underlayMac(runnerFor(p, s), p[s])));
-  await Promise.all(
-    (['a', 'b'] as const).map((s, i) =>
-      tnlNeighSet(runnerFor(p, s), parseBridgeName(p[s].underlayBridge, 'underlayBridge'), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(macs[1 - i], 'mac')),
-    ),
-  );
   return { ...p, aOfport: ofports.a!, bOfport: ofports.b!, aPresent: true, bPresent: true, providerVersion: PROVIDER_VERSION };
 }
 

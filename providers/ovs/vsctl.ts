@@ -70,7 +70,9 @@ export interface BfdOptions {
 export type PortSpec =
   | { readonly type: 'patch'; readonly peer: InterfaceName }
   | { readonly type: 'gre'; readonly remoteIp: Ipv4; readonly key?: number; readonly bfd?: BfdOptions }
-  | { readonly type: 'internal' };
+  | { readonly type: 'internal' }
+  /** An existing network device (e.g. a VM's pre-created tap), opened by OVS as it is. */
+  | { readonly type: 'system' };
 
 export interface PortOptions {
   readonly ofportRequest?: OfPortNumber;
@@ -214,8 +216,11 @@ export class VsctlTxn {
       case 'internal':
         iface.push('type=internal');
         break;
+      case 'system':
+        iface.push('type=""');
+        break;
       default:
-        invalid('spec.type', `port type ${show((spec as { type?: unknown })?.type)} is invalid: use 'patch', 'gre' or 'internal'`);
+        invalid('spec.type', `port type ${show((spec as { type?: unknown })?.type)} is invalid: use 'patch', 'gre', 'internal' or 'system'`);
     }
     if (opts.ofportRequest !== undefined) iface.push(`ofport_request=${parseOfPortNumber(opts.ofportRequest, 'ofportRequest')}`);
     const portIds = keyArgs('external_ids', opts.externalIds, 'externalIds');

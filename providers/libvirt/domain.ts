@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ValidationError } from '../../providers/exec/errors';
+import { ValidationError } from '../exec/errors';
 
 /** Where build-guest.sh puts its output (same rule as the script). */
 export function guestCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -163,6 +163,9 @@ export function domainXml(o: DomainXmlOptions): string {
           `      <mac address='${e(i.mac.toLowerCase())}'/>`,
           `      <target dev='${e(i.tap)}' managed='no'/>`,
           `      <model type='virtio'/>`,
+          // No checksum offload between guest and tap: OVS's userspace datapath forwards a
+          // partial checksum unfixed (receivers count InCsumErrors), so the guest must compute it.
+          `      <driver name='qemu'><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/><guest csum='off' tso4='off' tso6='off' ecn='off' ufo='off'/></driver>`,
           `      <rom enabled='no'/>`,
           `    </interface>`,
         ]
@@ -175,6 +178,9 @@ export function domainXml(o: DomainXmlOptions): string {
             : `      <virtualport type='openvswitch'/>`,
           ...(i.tap ? [`      <target dev='${e(i.tap)}'/>`] : []),
           `      <model type='virtio'/>`,
+          // No checksum offload between guest and tap: OVS's userspace datapath forwards a
+          // partial checksum unfixed (receivers count InCsumErrors), so the guest must compute it.
+          `      <driver name='qemu'><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/><guest csum='off' tso4='off' tso6='off' ecn='off' ufo='off'/></driver>`,
           `      <rom enabled='no'/>`,
           `    </interface>`,
         ];

@@ -1,0 +1,179 @@
+/**
+ * The MigratedDomain provider. A change of `host` is an update that live-migrates:
+ *   1. the tap (fixed name and port number) is made on the destination,
+ *   2. `virsh migrate --live --p2p --persistent --undefinesource` runs on the source,
+ *   3. libvirt's own figures are read on the destination (downtime, total time),
+ *   4. the tap on the source is removed.
+ * If 2 fails or times out (then the job is aborted) the update fails with the domain still
+ * running on the source, and the state keeps the source as its host.
+ */
+import type * as pulumi from '@pulumi/pulumi';
+import { z } from 'zod';
+import { checkWith } from '../common/check';
+import { joinConnection, type ConnectionWithoutKey } from '../common/connection-input';
+import { PROVIDER_VERSION } from '../common/version';
+import * as schemas from '../common/schemas';
+import type { CommandRunner } from '../exec/runner';
+import { getRunner, withHostLock } from '../exec/pool';
+import { DOMAIN_NAME_RE, domainXml } from '../libvirt/domain';
+import { completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt/virsh';
+import { ensureTap, removeTap } from './tap';
+import type { MigratedDomainInputs, MigratedDomainOutputs, MigrationReport } from './types';
+
+const ABS_PATH = /^\/[A-Za-z0-9_./+-]+$/;
+
+const INPUTS = z
+  .object({
+    name: z.string().regex(DOMAIN_NAME_RE, 'name must be 1..63 letters, digits, _ . - (starting with a letter or digit)'),
+    host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'host must be the hypervisor label, e.g. h3'),
+    connection: schemas.connection,
+    privateKey: schemas.privateKey,
+    migrationUri: z.string().regex(/^qemu\+(tcp|ssh|tls):\/\/[A-Za-z0-9.@:_-]+\/system$/, 'migrationUri must be qemu+tcp://HOST/system or qemu+ssh://HOST/system'),
+    role: z.enum(['root', 'relay', 'leaf', 'none'], { message: "role must be 'root', 'relay', 'leaf' or 'none'" }),
+    memoryMiB: z.number().int().min(96, 'memoryMiB must be >= 96 (the lab guest runs out of memory below)').max(65536).default(96),
+    vcpus: z.number().int().min(1).max(64).default(1),
+    kernel: z.string().regex(ABS_PATH, 'kernel must be an absolute path on the hypervisor'),
+    initrd: z.string().regex(ABS_PATH, 'initrd must be an absolute path on the hypervisor'),
+    emulator: z.string().regex(ABS_PATH, 'emulator must be an absolute path on the hypervisor').optional(),
+    cmdline: z.string().max(2048).regex(/^[A-Za-z0-9_.,:=/+ -]*$/, 'cmdline may use only letters, digits, spaces and _ . , : = / + -'),
+    network: z.object({ bridge: schemas.ifaceName('network.bridge'), tap: schemas.ifaceName('network.tap'), ofport: schemas.ofport('network.ofport'), mac: schemas.mac('network.mac') }).strict(),
+    migration: z
+      .object({
+        live: z.literal(true, { message: 'only live migration is supported (live: true)' }).default(true),
+        maxDowntimeMs: z.number().int().min(1).max(60000).optional(),
+        timeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+      })
+      .strict()
+      .default({ live: true, timeoutMs: 120_000 }),
+    peers: z.array(z.object({ host: z.string(), connection: schemas.connection }).strict()).default([]),
+    owner: z.string().min(1),
+  })
+  .strict();
+
+function runnerOf(connection: ConnectionWithoutKey, privateKey: string | undefined): CommandRunner {
+  return getRunner(joinConnection(connection, privateKey));
+}
+
+function xmlOf(p: MigratedDomainInputs): string {
+  return domainXml({
+    name: p.name,
+    memoryMiB: p.memoryMiB,
+    vcpus: p.vcpus,
+    kernel: p.kernel,
+    initrd: p.initrd,
+    cmdline: p.cmdline,
+    interface: { type: 'ethernet', tap: p.network.tap, mac: p.network.mac },
+    ...(p.emulator ? { emulator: p.emulator } : {}),
+    title: `vpm ${p.owner}`,
+  });
+}
+
+async function createOn(p: MigratedDomainInputs): Promise<string> {
+  const runner = runnerOf(p.connection, p.privateKey);
+  return withHostLock(p.connection, async () => {
+    await ensureTap(runner, p.network, p.owner);
+    const state = await domainState(runner, p.name);
+    if (state === undefined) await defineDomain(runner, xmlOf(p));
+    if (state !== 'running') await startDomain(runner, p.name);
+    return (await domainState(runner, p.name)) ?? 'unknown';
+  });
+}
+
+async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs): Promise<MigrationReport> {
+  const source = runnerOf(olds.connection, olds.privateKey);
+  const dest = runnerOf(news.connection, news.privateKey);
+  const state = await domainState(source, olds.name);
+  if (state !== 'running') {
+    throw new Error(`cannot migrate ${olds.name}: it is ${state ?? 'not defined'} on ${olds.host}, not running (run \`pulumi refresh\` to see where it is)`);
+  }
+  await withHostLock(news.connection, () => ensureTap(dest, news.network, news.owner));
+  const t0 = Date.now();
+  try {
+    await migrateLive(source, olds.name, { destinationUri: news.migrationUri, maxDowntimeMs: news.migration.maxDowntimeMs, timeoutMs: news.migration.timeoutMs });
+  } catch (err) {
+    const where = await domainState(source, olds.name).catch(() => undefined);
+    throw new Error(
+      `live migration of ${olds.name} from ${olds.host} to ${news.host} failed; the domain is ${where ?? 'not defined'} on ${olds.host} ` +
+        `and the old path is untouched. Fix the destination (is its libvirtd running?) and run up again.\n${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const wallMs = Date.now() - t0;
+  const job = await completedJob(dest, news.name);
+  await withHostLock(olds.connection, () => removeTap(source, olds.network, olds.owner));
+  return {
+    from: olds.host,
+    to: news.host,
+    wallMs,
+    ...(job?.downtimeMs !== undefined ? { downtimeMs: job.downtimeMs } : {}),
+    ...(job?.timeElapsedMs !== undefined ? { totalMs: job.timeElapsedMs } : {}),
+    ...(job?.dataProcessedBytes !== undefined ? { dataBytes: job.dataProcessedBytes } : {}),
+  };
+}
+
+function sameHost(a: ConnectionWithoutKey, b: ConnectionWithoutKey): boolean {
+  return a.host === b.host && (a.port ?? 22) === (b.port ?? 22) && a.netns === b.netns;
+}
+
+const REPLACE_KEYS = ['name', 'memoryMiB', 'vcpus', 'kernel', 'initrd', 'emulator', 'cmdline'] as const;
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+  async check(olds: Partial<MigratedDomainOutputs>, news) {
+    const result = checkWith(INPUTS, news);
+    const n = result.inputs as MigratedDomainInputs | undefined;
+    if (n && olds.host && olds.host !== n.host && olds.role !== 'leaf') {
+      return { inputs: undefined, failures: [{ property: 'host', reason: `only leaf VMs migrate (the paper's rule): ${n.name} is a ${olds.role} VM on ${olds.host}; keep host ${olds.host}` }] };
+    }
+    return result;
+  },
+
+  async diff(_id, olds: MigratedDomainOutputs, news: MigratedDomainInputs) {
+    const replaces: string[] = REPLACE_KEYS.filter((k) => olds[k] !== news[k]);
+    if (JSON.stringify(olds.network) !== JSON.stringify(news.network)) replaces.push('network');
+    const changes =
+      replaces.length > 0 ||
+      olds.host !== news.host ||
+      !sameHost(olds.connection, news.connection) ||
+      olds.state !== 'running' ||
+      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.connection]) !==
+        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.connection]) ||
+      olds.providerVersion !== PROVIDER_VERSION;
+    // The domain name is unique per libvirtd: a replacement must delete the old one first.
+    return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
+  },
+
+  async create(inputs: MigratedDomainInputs) {
+    const state = await createOn(inputs);
+    const outs: MigratedDomainOutputs = { ...inputs, state, providerVersion: PROVIDER_VERSION };
+    return { id: inputs.name, outs };
+  },
+
+  async read(id, props: MigratedDomainOutputs) {
+    const here = await domainState(runnerOf(props.connection, props.privateKey), props.name);
+    if (here !== undefined) return { id, props: { ...props, state: here } };
+    // Not where the state says: a VM moved by hand is drift (a different host), not a deletion.
+    for (const peer of props.peers ?? []) {
+      if (sameHost(peer.connection, props.connection)) continue;
+      const there = await domainState(runnerOf(peer.connection, undefined), props.name).catch(() => undefined);
+      if (there !== undefined) return { id, props: { ...props, host: peer.host, connection: peer.connection, state: there } };
+    }
+    return { id: '', props: {} };
+  },
+
+  async update(_id, olds: MigratedDomainOutputs, news: MigratedDomainInputs) {
+    if (olds.host !== news.host || !sameHost(olds.connection, news.connection)) {
+      const report = await migrate(olds, news);
+      const state = (await domainState(runnerOf(news.connection, news.privateKey), news.name)) ?? 'unknown';
+      return { outs: { ...news, state, lastMigration: report, providerVersion: PROVIDER_VERSION } };
+    }
+    const state = await createOn(news);
+    return { outs: { ...news, state, ...(olds.lastMigration ? { lastMigration: olds.lastMigration } : {}), providerVersion: PROVIDER_VERSION } };
+  },
+
+  async delete(_id, props: MigratedDomainOutputs) {
+    const runner = runnerOf(props.connection, props.privateKey);
+    await withHostLock(props.connection, async () => {
+      await destroyAndUndefine(runner, props.name);
+      await removeTap(runner, props.network, props.owner);
+    });
+  },
+};

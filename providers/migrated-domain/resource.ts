@@ -1,0 +1,45 @@
+/** The MigratedDomain resource class; see types.ts and provider.ts. */
+import * as pulumi from '@pulumi/pulumi';
+import { SECRET_OUTPUTS, splitConnection } from '../common/connection-input';
+import { lazyProvider } from '../common/lazy-provider';
+import { ownerFor } from '../common/owner';
+import type { MigratedDomainArgs, MigrationReport } from './types';
+
+const provider = lazyProvider('dist/providers/migrated-domain/provider');
+
+export class MigratedDomain extends pulumi.dynamic.Resource {
+  declare readonly host: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly lastMigration: pulumi.Output<MigrationReport | undefined>;
+
+  constructor(name: string, args: MigratedDomainArgs, opts?: pulumi.CustomResourceOptions) {
+    const peers = pulumi.output(args.peers ?? []).apply((ps) => ps.map((p) => ({ host: p.host, connection: (({ privateKey: _k, ...rest }) => rest)(p.connection) })));
+    super(
+      provider,
+      name,
+      {
+        ...splitConnection(args.connection),
+        name: args.name,
+        host: args.host,
+        migrationUri: args.migrationUri,
+        role: args.role,
+        memoryMiB: args.memoryMiB,
+        vcpus: args.vcpus,
+        kernel: args.kernel,
+        initrd: args.initrd,
+        emulator: args.emulator,
+        cmdline: args.cmdline,
+        network: args.network,
+        migration: args.migration,
+        peers,
+        owner: ownerFor(pulumi.getProject(), pulumi.getStack(), name),
+        state: undefined,
+        lastMigration: undefined,
+        providerVersion: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS] },
+      'vpm',
+      'MigratedDomain',
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * MigratedDomain: one VM (libvirt domain). Its `host` is an input; changing it is an UPDATE
+ * that live-migrates the running domain (never a replace). Its network port is a tap with a
+ * fixed name and OpenFlow number, pre-created on a host before the domain arrives there, so
+ * a path installed beforehand already delivers to it when the VM resumes.
+ */
+import type * as pulumi from '@pulumi/pulumi';
+import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionWithoutKey } from '../common/connection-input';
+
+export interface DomainNetwork {
+  /** The overlay bridge, e.g. "br1". */
+  bridge: string;
+  /** The tap's name (<= 15 chars) and fixed OpenFlow port number, the same on every host. */
+  tap: string;
+  ofport: number;
+  mac: string;
+}
+
+export interface MigrationSettings {
+  /** Live migration (the only kind supported). Default true. */
+  live?: boolean;
+  /** virsh migrate-setmaxdowntime before migrating (ms). */
+  maxDowntimeMs?: number;
+  /** The migration is aborted after this long and the domain stays on the source. Default 120000. */
+  timeoutMs?: number;
+}
+
+export interface MigratedDomainArgs {
+  readonly name: pulumi.Input<string>;
+  /** The hypervisor's label (inventory name); what changes when the VM moves. */
+  readonly host: pulumi.Input<string>;
+  readonly connection: pulumi.Input<ConnectionSpec>;
+  /** The URI peers migrate TO this host with (lab: qemu+tcp://<ip>/system). */
+  readonly migrationUri: pulumi.Input<string>;
+  /** The node's role; only leaf VMs may migrate (the paper's rule). */
+  readonly role: pulumi.Input<string>;
+  readonly memoryMiB?: pulumi.Input<number>;
+  readonly vcpus?: pulumi.Input<number>;
+  /** Paths on the hypervisors (the same on each) of the guest kernel, initramfs, emulator. */
+  readonly kernel: pulumi.Input<string>;
+  readonly initrd: pulumi.Input<string>;
+  readonly emulator?: pulumi.Input<string>;
+  readonly cmdline: pulumi.Input<string>;
+  readonly network: pulumi.Input<DomainNetwork>;
+  readonly migration?: pulumi.Input<MigrationSettings>;
+  /** Other hosts where refresh looks for the domain when it is not where the state says. */
+  readonly peers?: pulumi.Input<pulumi.Input<{ host: string; connection: ConnectionSpec }>[]>;
+}
+
+export interface MigratedDomainInputs {
+  name: string;
+  host: string;
+  connection: ConnectionWithoutKey;
+  privateKey?: string;
+  migrationUri: string;
+  role: string;
+  memoryMiB: number;
+  vcpus: number;
+  kernel: string;
+  initrd: string;
+  emulator?: string;
+  cmdline: string;
+  network: DomainNetwork;
+  migration: { live: boolean; maxDowntimeMs?: number; timeoutMs: number };
+  peers: { host: string; connection: ConnectionWithoutKey }[];
+  owner: string;
+}
+
+export interface MigrationReport {
+  from: string;
+  to: string;
+  /** libvirt's own figures (domjobinfo on the destination). */
+  downtimeMs?: number;
+  totalMs?: number;
+  dataBytes?: number;
+  /** Wall time of the virsh migrate command. */
+  wallMs: number;
+}
+
+export interface MigratedDomainOutputs extends MigratedDomainInputs {
+  state: string;
+  lastMigration?: MigrationReport;
+  providerVersion: string;
+}
