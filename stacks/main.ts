@@ -1,7 +1,8 @@
 /**
  * The program of the `lab` and `paper` stacks (stacks/Pulumi.<stack>.yaml): a StreamingTree
  * on the lab's hypervisors. Stack config:
- *   vpm:topology      the topology YAML, relative to the project (required)
+ *   vpm:topology      the topology YAML, relative to the project
+ *                     (default stacks/topologies/<stack>.yaml: the `lab` and `paper` stacks need no config)
  *   vpm:inventory     the lab inventory (default .lab/inventory.json)
  *   vpm:placement     VM name -> node where it runs now (change it to live-migrate)
  *   vpm:maxDowntimeMs libvirt's max downtime for migrations (default 20)
@@ -16,7 +17,7 @@ import { labConnections } from './lab-connections';
 
 export default async function program(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');
-  const topologyFile = path.resolve(projectRoot(), config.require('topology'));
+  const topologyFile = path.resolve(projectRoot(), config.get('topology') ?? `stacks/topologies/${pulumi.getStack()}.yaml`);
   const { inventory, connection } = labConnections(config.get('inventory'));
   const topology = loadTopologyFile(topologyFile);
 
