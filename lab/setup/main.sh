@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `npm run lab`: the main job on the local lab. Set up (idempotent), build, bring up the lab
+# the `lab` stack needs (4 hypervisors with libvirt, 2 receivers) unless one runs, `pulumi up`
+# the `lab` stack, and say where the stream is received.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+STACK="${VPM_STACK:-lab}"
+bash lab/setup/setup.sh
+echo "lab: building" >&2
+npm run -s build
+VPM="node dist/cli/vpm.js"
+if $VPM lab status >/dev/null 2>&1; then
+  echo "lab: a lab is already running; using it (\`npx vpm lab down\` to start afresh)" >&2
+else
+  $VPM lab down >/dev/null 2>&1 || true
+  $VPM lab up --stack "$STACK" --receivers 2
+fi
+npm run -s pulumi -- stack select "$STACK" >/dev/null 2>&1 || npm run -s pulumi -- stack init "$STACK" >/dev/null
+npm run -s pulumi -- up --stack "$STACK"
+echo
+echo "The stream (UDP, see receivedAt) enters at the root's port src0 and is received at:"
+npm run -s pulumi -- stack output receivedAt --stack "$STACK" --json
+cat <<HELP
+Send a test stream from the root and watch it at the receiver:
+  npx vpm stream watch --stack $STACK &      # counts packets, longest gap
+  npx vpm stream send --stack $STACK         # 1000 packets/s for 10 s from h1's src0
+Live-migrate the leaf VM while it streams:
+  npm run pulumi -- config set --path 'vpm:placement.leafvm' h4 --stack $STACK
+  npm run pulumi -- up --stack $STACK
+HELP
