@@ -17,6 +17,8 @@
 import { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
 import { resolveConnection, type ResolvedConnection } from './connection-check';
 import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import { traceCommand } from './trace';
+import { RemoteCommandError } from './errors';
 import { SshRunner, type SshRunnerOptions } from './ssh';
 
 const runners = new Map<string, SshRunner>();
@@ -49,7 +51,16 @@ export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): Com
     host,
     run(argv: readonly string[], runOptions?: RunOptions): Promise<CommandResult> {
       if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
-      return shared().run(argv, runOptions);
+      const startedAt = Date.now();
+      return shared()
+        .run(argv, runOptions)
+        .then(
+          (r) => (traceCommand(host, argv, startedAt, r.exitCode), r),
+          (e: unknown) => {
+            traceCommand(host, argv, startedAt, e instanceof RemoteCommandError ? e.exitCode : null);
+            throw e;
+          },
+        );
     },
     // The connection belongs to the pool: closing a handle only retires the handle.
     close(): Promise<void> {
