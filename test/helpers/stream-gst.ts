@@ -15,9 +15,32 @@
  *             line by line; -e turns SIGINT into EOS so it exits cleanly; sync=false: no
  *             frame is dropped for lateness)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export const RTP_VP8_CAPS = 'application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96';
+
+/** The elements these pipelines use, and the Debian package of each. */
+export const GST_ELEMENTS: Readonly<Record<string, string>> = {
+  videotestsrc: 'gstreamer1.0-plugins-base',
+  fakesink: 'gstreamer1.0-tools',
+  vp8enc: 'gstreamer1.0-plugins-good',
+  vp8dec: 'gstreamer1.0-plugins-good',
+  rtpvp8pay: 'gstreamer1.0-plugins-good',
+  rtpvp8depay: 'gstreamer1.0-plugins-good',
+  udpsink: 'gstreamer1.0-plugins-good',
+  udpsrc: 'gstreamer1.0-plugins-good',
+};
+
+/** Throws, naming the packages to install, unless gst-launch-1.0 and every element are there. */
+export function requireGstElements(): void {
+  const missing: string[] = [];
+  for (const [element, pkg] of Object.entries(GST_ELEMENTS)) {
+    const r = spawnSync('gst-inspect-1.0', ['--exists', element], { stdio: 'ignore' });
+    if (r.error) throw new Error(`'gst-inspect-1.0' is not installed: run \`npm run setup\` (Debian package gstreamer1.0-tools)`);
+    if (r.status !== 0) missing.push(`${element} (${pkg})`);
+  }
+  if (missing.length) throw new Error(`GStreamer elements missing: ${missing.join(', ')}: run \`npm run setup\``);
+}
 
 export interface GstSendOptions {
   host: string;

@@ -299,6 +299,11 @@ export class UdpReceiver extends NetnsScript {
     return this.command('report', 30_000);
   }
 
+  /** The final report (every datagram's seq, arrival and send time); the script exits. */
+  override stop(timeoutMs = 10_000): Promise<ReceiverReport> {
+    return super.stop(timeoutMs);
+  }
+
   async reset(): Promise<void> {
     await this.command('reset');
   }

@@ -138,6 +138,16 @@ describe('planPath: segments per hop', () => {
     ]);
   });
 
+  test('a relay with a VM and vmMac/vmIp: the stream is addressed to the VM before it is handed over', () => {
+    const p = path('pvm2', 3, { vmPort: 20 });
+    p.hops[1] = { ...p.hops[1], vmMac: '52:54:00:AA:BB:CC', vmIp: '10.99.1.2' } as Hop;
+    const h2 = planPath(p)[1];
+    expect(h2.segments.map((s) => actionsToOfctl(s.bucket.actions))).toEqual([
+      'set_field:52:54:00:aa:bb:cc->eth_dst,set_field:10.99.1.2->ip_dst,output:20',
+      'output:103',
+    ]);
+  });
+
   test('a leaf with a VM: tunnel -> VM, then the VM output is rewritten and leaves through the patch', () => {
     const p = path('leafvm', 3);
     p.hops[2] = { ...p.hops[2], vmPort: 30 };
@@ -445,7 +455,7 @@ describe('FlowPath check (no host is touched)', () => {
 
   test('fewer than two hops', async () => {
     const a = args();
-    a.hops = (a.hops as unknown[]).slice(0, 1);
+    a.hops = a.hops.slice(0, 1);
     expect((await failures(a)).map((f) => f.property)).toEqual(['hops']);
   });
 

@@ -1,0 +1,189 @@
+/**
+ * Benchmark of FlowPath on the lab: how long until a new path carries the stream, and how
+ * long until a deleted path stops carrying it, for paths of 2, 4 and 8 hops.
+ *
+ * Lab: 9 hypervisors in a chain (GRE h1-h2, h2-h3, ..., h8-h9), one receiver r1 on the LAN.
+ * A numbered UDP stream runs from the root's source (src0 on h1's br1, to the overlay
+ * broadcast address) the whole time, one datagram every 0.5 ms; a path of k hops is
+ * h1 -> ... -> hk, exiting at hk to r1. Times are CLOCK_MONOTONIC (the same clock in every
+ * namespace), so the receiver's arrival times compare with this process's own clock.
+ *   setup   = first datagram at r1  - start of FlowPath `create`   (create returns: createMs)
+ *   removal = last datagram at r1   - start of FlowPath `delete`   (delete returns: deleteMs)
+ * The providers run in this process as the engine calls them (check, then create/delete),
+ * over SSH to each hypervisor. One 8-hop create/delete on a closed connection pool comes
+ * first (it opens every connection; reported as `cold`); then 5 timed runs per length with
+ * the pool warm; median/min/max printed and written to bench/results/path-latency.json.
+ *
+ * Needs root and the lab tools; uses the lab of VPM_LAB_DIR / VPM_LAB_NS_PREFIX (defaults:
+ * .lab/ and vpmlab-), which must not be running already. Run after `npm run build`:
+ *   node dist/bench/path-latency.js
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { labDown, labUp } from '../lab';
+import { closeAll } from '../providers/exec/pool';
+import { provider as pathProvider } from '../providers/flow-path/provider';
+import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../test/helpers/flow-lab';
+import { requireLabPrerequisites } from '../test/helpers/lab';
+import { UdpReceiver, UdpSender, nowUs, sleep } from '../test/helpers/stream';
+
+const HYPERVISORS = 9;
+const LENGTHS = [2, 4, 8];
+const RUNS = 5;
+const INTERVAL_US = 500;
+
+export interface Sample {
+  setupMs: number;
+  createMs: number;
+  removalMs: number;
+  deleteMs: number;
+}
+
+export interface Stat {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export interface LengthRow {
+  hops: number;
+  runs: number;
+  setup: Stat;
+  create: Stat;
+  removal: Stat;
+  delete: Stat;
+  samples: Sample[];
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+function stat(values: number[]): Stat {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  return { medianMs: round(mid), minMs: round(v[0]), maxMs: round(v[v.length - 1]) };
+}
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: string): Promise<Sample> {
+  const chain = Array.from({ length: hops }, (_, i) => `h${i + 1}`);
+  const inputs = await lab.checkPath(lab.pathArgs(`bench-${hops}-${run}`, chain, 'r1'));
+  // Nothing may be arriving now (no path): start from silence.
+  await receiver.waitQuiet(100, 5_000);
+  await receiver.reset();
+
+  const c0 = nowUs();
+  const created = await pathProvider.create!(inputs);
+  const c1 = nowUs();
+  const first = await receiver.waitFor(1, 5_000, 2);
+
+  await sleep(200); // the stream flows for a while
+  const d0 = nowUs();
+  await pathProvider.delete!(created.id, created.outs);
+  const d1 = nowUs();
+  const last = await receiver.waitQuiet(200, 5_000);
+  return {
+    setupMs: round((first.firstUs! - c0) / 1000),
+    createMs: round((c1 - c0) / 1000),
+    removalMs: round((last.lastUs! - d0) / 1000),
+    deleteMs: round((d1 - d0) / 1000),
+  };
+}
+
+export async function main(): Promise<LengthRow[]> {
+  requireLabPrerequisites({ ethtool: 'ethtool' });
+  const inventory = await labUp({ hypervisors: HYPERVISORS, receivers: 1, log: () => {} });
+  const lab = new FlowLab(inventory, 'bench-path-latency');
+  let receiver: UdpReceiver | undefined;
+  let sender: UdpSender | undefined;
+  try {
+    const names = inventory.hypervisors.map((h) => h.name);
+    await Promise.all(names.map((h) => lab.bridge(h, { source: h === 'h1' })));
+    await Promise.all(names.slice(1).map((h, i) => lab.tunnel(names[i], h)));
+    receiver = await UdpReceiver.start(inventory.receivers[0].netns, STREAM_PORT, 'r1');
+    sender = await UdpSender.start(inventory.hypervisors[0].netns, { ip: OVERLAY_BROADCAST, port: STREAM_PORT, count: 0, intervalUs: INTERVAL_US, bindIp: SOURCE_IP });
+
+    // Cold: building the overlay opened pooled connections; close them so the first run pays for SSH.
+    await closeAll();
+    const cold = await measure(lab, receiver, Math.max(...LENGTHS), 'cold');
+    const rows: LengthRow[] = [];
+    for (const hops of LENGTHS) {
+      const samples: Sample[] = [];
+      for (let r = 0; r < RUNS; r++) samples.push(await measure(lab, receiver, hops, String(r)));
+      rows.push({
+        hops,
+        runs: RUNS,
+        setup: stat(samples.map((s) => s.setupMs)),
+        create: stat(samples.map((s) => s.createMs)),
+        removal: stat(samples.map((s) => s.removalMs)),
+        delete: stat(samples.map((s) => s.deleteMs)),
+        samples,
+      });
+    }
+    const sent = await sender.stats();
+
+    const f = (s: Stat) => `${s.medianMs} (${s.minMs}..${s.maxMs})`;
+    const header = ['hops', 'setup ms', 'create returns ms', 'removal ms', 'delete returns ms'];
+    const cells = rows.map((r) => [String(r.hops), f(r.setup), f(r.create), f(r.removal), f(r.delete)]);
+    const width = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const fmt = (c: string[]) => c.map((x, i) => x.padStart(width[i])).join('  ');
+    console.log(
+      `FlowPath latency on a ${HYPERVISORS}-hypervisor chain, stream 1 datagram / ${INTERVAL_US} us; median (min..max) of ${RUNS} runs, SSH pool warm`,
+    );
+    console.log('setup = start of create -> first datagram at the receiver; removal = start of delete -> last datagram');
+    console.log(fmt(header));
+    for (const c of cells) console.log(fmt(c));
+    console.log(`cold (an 8-hop run that first opens its SSH connections): setup ${cold.setupMs} ms, removal ${cold.removalMs} ms`);
+
+    const outDir = join(repoRoot(), 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    const out = resolve(outDir, 'path-latency.json');
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          benchmark: 'flow-path.latency',
+          date: new Date().toISOString(),
+          node: process.version,
+          hypervisors: HYPERVISORS,
+          runs: RUNS,
+          streamIntervalUs: INTERVAL_US,
+          datagramsSent: sent.sent,
+          definitions: {
+            setup: 'first datagram at the receiver minus the start of FlowPath create',
+            create: 'FlowPath create returned minus its start',
+            removal: 'last datagram at the receiver minus the start of FlowPath delete',
+            delete: 'FlowPath delete returned minus its start',
+          },
+          cold,
+          rows,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    console.log(`wrote ${out}`);
+    return rows;
+  } finally {
+    receiver?.kill();
+    sender?.kill();
+    await lab.teardown().catch(() => undefined);
+    await closeAll();
+    await labDown({ log: () => {} });
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * The real Pulumi CLI on one stack, for end-to-end tests: `npm run -s pulumi -- ...` (the
+ * project's driver: local file backend, Automation API for program commands), results that
+ * keep the exit code and both outputs, the driver's `--json` summary, and the resource steps
+ * read from the CLI's own text (what preview/up printed, per resource).
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
+
+export interface Run {
+  readonly args: readonly string[];
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+export interface Summary {
+  changeSummary: Record<string, number>;
+  outputs?: Record<string, any>;
+}
+
+/** One resource step as the CLI printed it: "+  pulumi-nodejs:dynamic/vpm:FlowPath NAME create". */
+export interface Step {
+  readonly op: 'create' | 'update' | 'delete' | 'replace' | 'create-replacement' | 'delete-replaced' | 'read' | 'refresh';
+  /** The resource type's last part, e.g. "FlowPath". */
+  readonly type: string;
+  readonly name: string;
+}
+
+/** `npm run -s pulumi -- ...args`, never throwing: the exit code is part of the result. */
+export function pulumi(args: readonly string[], timeoutMs = 180_000): Promise<Run> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    execFile('npm', ['run', '-s', 'pulumi', '--', ...args], { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ args, code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** Fails with the CLI's own output when it did not exit 0. */
+export function ok(run: Run): Run {
+  if (run.code !== 0) {
+    throw new Error(`pulumi ${run.args.join(' ')} exited ${run.code}\n--- stdout ---\n${run.stdout.slice(-20_000)}\n--- stderr ---\n${run.stderr.slice(-20_000)}`);
+  }
+  return run;
+}
+
+/** The summary line that the driver prints last with --json. */
+export function summaryOf(run: Run): Summary {
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Summary;
+  } catch {
+    throw new Error(`no --json summary at the end of the output of pulumi ${run.args.join(' ')}:\n${run.stdout.slice(-5000)}`);
+  }
+}
+
+const STEP_LINE =
+  /^\s*(?:\+-|-\+|\+|-|~|\+>|->|>|<)?\s*pulumi-nodejs:dynamic\/vpm:(\w+)\s+(\S+)\s+(create|update|delete|replace|create-replacement|delete-replaced|read|refresh|creating|created|updating|updated|deleting|deleted|replacing|replaced)\b/;
+
+const PAST: Record<string, Step['op']> = {
+  created: 'create',
+  creating: 'create',
+  updated: 'update',
+  updating: 'update',
+  deleted: 'delete',
+  deleting: 'delete',
+  replaced: 'replace',
+  replacing: 'replace',
+};
+
+/**
+ * The VPM resource steps in the CLI's text, in the order printed, each once (up prints
+ * "creating" then "created": one step).
+ */
+export function stepsOf(run: Run): Step[] {
+  const seen = new Set<string>();
+  const steps: Step[] = [];
+  for (const line of run.stdout.split('\n')) {
+    const m = STEP_LINE.exec(line);
+    if (!m) continue;
+    const op = (PAST[m[3]] ?? m[3]) as Step['op'];
+    const key = `${op} ${m[1]} ${m[2]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    steps.push({ op, type: m[1], name: m[2] });
+  }
+  return steps;
+}
+
+/** Counts of the summary without "same" (the changes only). */
+export function changesOf(s: Summary): Record<string, number> {
+  return Object.fromEntries(Object.entries(s.changeSummary).filter(([k, v]) => k !== 'same' && v > 0));
+}
+
+/** A stack of this project and the CLI on it. */
+export class Stack {
+  created = false;
+
+  constructor(readonly name: string) {}
+
+  /** A program command (up, preview, refresh, destroy) on this stack. */
+  program(command: 'up' | 'preview' | 'refresh' | 'destroy', ...flags: string[]): Promise<Run> {
+    return pulumi([command, '--stack', this.name, ...flags]);
+  }
+
+  async init(): Promise<void> {
+    ok(await pulumi(['stack', 'init', this.name]));
+    this.created = true;
+  }
+
+  async configSet(key: string, value: string, opts: { path?: boolean } = {}): Promise<void> {
+    ok(await pulumi(['config', 'set', ...(opts.path ? ['--path'] : []), key, value, '--stack', this.name]));
+  }
+
+  async configRm(key: string, opts: { path?: boolean } = {}): Promise<void> {
+    ok(await pulumi(['config', 'rm', ...(opts.path ? ['--path'] : []), key, '--stack', this.name]));
+  }
+
+  /** `stack rm` (also its config file in stacks/) and the backend's leftovers of this stack. */
+  async remove(force = false): Promise<void> {
+    const r = await pulumi(['stack', 'rm', this.name, '--yes', ...(force ? ['--force'] : [])]);
+    if (r.code === 0) {
+      this.created = false;
+      this.forgetFiles();
+    } else if (!force) ok(r);
+  }
+
+  /**
+   * After `stack rm`, the file backend still keeps this stack's backups, history and lock
+   * folder; remove them (only paths named after this unique stack) so runs do not pile up.
+   */
+  forgetFiles(): void {
+    const url = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, '.pulumi-state')}`;
+    if (!url.startsWith('file://')) return;
+    const root = path.join(url.slice('file://'.length), '.pulumi');
+    for (const p of [
+      path.join(root, 'backups', 'vpm', this.name),
+      path.join(root, 'history', 'vpm', this.name),
+      path.join(root, 'locks', 'organization', 'vpm', this.name),
+      path.join(root, 'stacks', 'vpm', `${this.name}.json.bak`),
+      path.join(root, 'stacks', 'vpm', `${this.name}.json.bak.attrs`),
+    ]) {
+      fs.rmSync(p, { recursive: true, force: true });
+    }
+    fs.rmSync(path.join(PROJECT_ROOT, 'stacks', `Pulumi.${this.name}.yaml`), { force: true });
+  }
+}
