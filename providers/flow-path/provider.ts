@@ -40,6 +40,7 @@ const INPUTS = z
     hops: z.array(HOP).min(2, 'a path needs at least two hops (the root and the leaf)'),
     privateKeys: z.array(z.string().optional().nullable()).optional(),
     egress: z.object({ receiverIp: schemas.ipv4('receiverIp'), receiverMac: schemas.mac('receiverMac').optional(), srcMac: schemas.mac('srcMac') }).strict(),
+    owner: z.string().min(1).optional(),
     cookie: z.string().optional(),
     flows: z.unknown().optional(),
   })
@@ -59,7 +60,9 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
   if (failures.length) return { failures };
   const inputs: FlowPathInputs = {
     pathId: v.pathId,
-    cookie: cookieFor(`path:${v.pathId}`),
+    // The owner (project/stack/resource) is in the cookie, so two stacks never share markers.
+    cookie: cookieFor(`path:${v.owner ?? v.pathId}`),
+    ...(v.owner ? { owner: v.owner } : {}),
     stream: v.stream,
     hops: v.hops.map((h) => ({ ...h, connection: h.connection as unknown as FlowPathInputs['hops'][number]['connection'] })),
     // Protobuf structs cannot carry undefined: absent keys are null, and no list when none is given.

@@ -2,6 +2,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { splitConnection } from '../common/connection-input';
 import { lazyProvider } from '../common/lazy-provider';
+import { ownerFor } from '../common/owner';
 import type { FlowPathArgs, HopArgs } from './types';
 
 const provider = lazyProvider('dist/providers/flow-path/provider');
@@ -24,6 +25,7 @@ export class FlowPath extends pulumi.dynamic.Resource {
       name,
       {
         pathId: args.pathId,
+        owner: ownerFor(pulumi.getProject(), pulumi.getStack(), name),
         stream: args.stream,
         egress: args.egress,
         hops: hops.apply((hs) => pulumi.all(hs.map((h) => h.hop))),

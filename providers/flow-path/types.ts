@@ -56,6 +56,8 @@ export interface Hop {
 
 export interface FlowPathInputs {
   pathId: string;
+  /** project/stack/resource name; the cookie derives from it. */
+  owner?: string;
   cookie: string;
   stream: { udpDst: number; srcIp?: string };
   hops: Hop[];
