@@ -16,6 +16,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
 import { ValidationError } from './errors';
+import { showValue } from './redact';
 import { parsePinnedKey, type PinnedKey } from './hostkey';
 
 /** A secret string that prints as `[redacted]` everywhere (String(), JSON, console.log). */
@@ -77,10 +78,7 @@ export function isValidHost(host: string): boolean {
   return !/^\d+$/.test(labels[labels.length - 1]);
 }
 
-const show = (v: unknown): string => {
-  const s = typeof v === 'string' ? JSON.stringify(v.length > 80 ? v.slice(0, 80) + '...' : v) : String(v);
-  return s;
-};
+const show = (v: unknown): string => showValue(v, 80);
 
 const intIn = (min: number, max: number, what: string) =>
   z.unknown().superRefine((v, ctx) => {

@@ -11,6 +11,7 @@
  * Fingerprints are always shown in that same form so they can be compared by eye with
  * `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run on the host.
  */
+import { showValue } from './redact';
 import { createHash } from 'node:crypto';
 import { HostKeyMismatchError, ValidationError } from './errors';
 
@@ -47,7 +48,7 @@ export function parsePinnedKey(text: string, property = 'hostKey'): PinnedKey {
     );
   }
   const trimmed = text.trim();
-  const shown = JSON.stringify(trimmed.length > 100 ? trimmed.slice(0, 100) + '...' : trimmed);
+  const shown = showValue(trimmed, 100);
 
   if (/^SHA256:/i.test(trimmed)) {
     const m = SHA256_FINGERPRINT.exec(trimmed);

@@ -152,3 +152,17 @@ describe('isValidHost', () => {
     (h) => expect(isValidHost(h)).toBe(false),
   );
 });
+
+describe('a private key pasted into the wrong field', () => {
+  const { connectionProblems } = require('../../../providers/exec/connection-check');
+  const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n';
+  for (const field of ['host', 'user', 'hostKey']) {
+    test(`in ${field} is rejected without echoing it`, () => {
+      const spec: Record<string, unknown> = { host: '10.0.0.1', hostKey: 'SHA256:' + 'A'.repeat(43), privateKeyPath: '/k' };
+      spec[field] = key;
+      const text = JSON.stringify(connectionProblems(spec));
+      expect(text).toMatch(new RegExp(field));
+      expect(text).not.toMatch(/b3BlbnNzaC1rZXktdjEAAAAABG5v|BEGIN OPENSSH/);
+    });
+  }
+});
