@@ -148,7 +148,10 @@ async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Parti
   const phy = await portInfo(runner, parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort'));
   const internals = await Promise.all((p.internalPorts ?? []).map((i) => portInfo(runner, parseInterfaceName(i.name, 'internalPorts.name'))));
   const internalsOk = internals.every((info, k) => info?.bridge === p.name && info.ofport === p.internalPorts[k].ofport);
-  const patchOk = internalsOk && ovl?.bridge === p.name && phy?.bridge === p.patch.physicalBridge && ovl.options.peer === p.patch.physicalPort && phy.options.peer === p.patch.overlayPort;
+  // br0's static rule (by cookie) is part of what this resource owns.
+  const staticRule = await runner.run(['ovs-ofctl', 'dump-flows', p.patch.physicalBridge, `cookie=${cookieFor(p.owner)}/-1`], { okExitCodes: [0, 1] });
+  const staticOk = staticRule.exitCode === 0 && /actions=output:/.test(staticRule.stdout);
+  const patchOk = staticOk && internalsOk && ovl?.bridge === p.name && phy?.bridge === p.patch.physicalBridge && ovl.options.peer === p.patch.physicalPort && phy.options.peer === p.patch.overlayPort;
   return {
     bridgeUuid: br.uuid,
     datapathId: br.datapathId ?? '',
@@ -252,9 +255,23 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  async update(_id, _olds: OvsBridgeOutputs, news: OvsBridgeInputs) {
+  async update(_id, olds: OvsBridgeOutputs, news: OvsBridgeInputs) {
     const runner = runnerFor(news);
-    return withHostLock(news.connection, async () => ({ outs: await converge(runner, news) }));
+    return withHostLock(news.connection, async () => {
+      const outs = await converge(runner, news);
+      // Internal ports that left the inputs go (only ours, by the owner mark).
+      const kept = new Set(news.internalPorts.map((i) => i.name));
+      const gone = (olds.internalPorts ?? []).filter((i) => !kept.has(i.name));
+      if (gone.length) {
+        const txn = new VsctlTxn();
+        for (const i of gone) {
+          const info = await portInfo(runner, parseInterfaceName(i.name, 'internalPorts.name'));
+          if (info?.externalIds[OWNER_KEY] === news.owner) txn.delPort(parseInterfaceName(i.name, 'internalPorts.name'), { ifExists: true });
+        }
+        if (!txn.isEmpty) await txn.run(runner);
+      }
+      return { outs };
+    });
   },
 
   async delete(_id, props: OvsBridgeOutputs) {

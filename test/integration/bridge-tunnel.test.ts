@@ -239,6 +239,20 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
     bridgeOuts.h3 = upd.outs;
   });
 
+  test("bridge drift: br0's static rule deleted by hand is read as patchPresent=false and restored by update", async () => {
+    const cookie = String(bridgeOuts.h2.cookie);
+    await lab.must('h2', ['ovs-ofctl', 'del-flows', 'br0', `cookie=${cookie}/-1`]);
+    const id = `${ip('h2')}/br1`;
+    const read = (await B.read(id, bridgeOuts.h2)) as { props: Props };
+    expect(read.props.patchPresent).toBe(false);
+    const inputs = await checked(B, bridgeArgs('h2'));
+    const upd = (await B.update(id, read.props, inputs)) as { outs: Props };
+    expect(upd.outs.patchPresent).toBe(true);
+    const flows = await lab.must('h2', ['ovs-ofctl', 'dump-flows', 'br0', `cookie=${cookie}/-1`]);
+    expect(flows).toMatch(/actions=output:/);
+    bridgeOuts.h2 = upd.outs;
+  });
+
   test('idempotency: create twice gives the same outputs; delete twice and delete after a hand removal succeed', async () => {
     // Create again with the same inputs: adopts what it owns, same outputs, no duplicate flow.
     const b1 = (await B.create(await checked(B, bridgeArgs('h1')))) as { outs: Props };
