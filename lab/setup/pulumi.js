@@ -16,31 +16,18 @@ const fs = require('fs');
 const { spawnSync } = require('child_process');
 const { parseArgs } = require('util');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+// The environment (backend, PULUMI_HOME, passphrase, PATH) is shared with monitor/ (vpm status, preview, watch).
+const { ROOT, PROJECT_SETTINGS, pulumiEnv, pulumiCli } = require('./pulumi-env');
 const PROGRAM_COMMANDS = new Set(['up', 'update', 'preview', 'refresh', 'destroy']);
 const DEFAULT_PROGRAM = 'dist/stacks/main.js';
-const LAB_PASSPHRASE = 'vpm-lab-passphrase';
-
-function pulumiEnv() {
-  const env = { ...process.env };
-  env.PATH = `${path.join(ROOT, '.tools', 'bin')}:${env.PATH || ''}`;
-  env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL || `file://${path.join(ROOT, '.pulumi-state')}`;
-  env.PULUMI_HOME = env.PULUMI_HOME || path.join(ROOT, '.pulumi-home');
-  if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-    env.PULUMI_CONFIG_PASSPHRASE = LAB_PASSPHRASE;
-  }
-  env.PULUMI_SKIP_UPDATE_CHECK = 'true';
-  env.PULUMI_DIY_BACKEND_NO_LEGACY_WARNING = 'true';
-  return env;
-}
 
 function ensureTools() {
-  const cli = path.join(ROOT, '.tools', 'bin', 'pulumi');
-  if (!fs.existsSync(cli)) {
-    console.error('pulumi: the Pulumi CLI is not set up; run `npm run setup` first');
+  try {
+    return pulumiCli();
+  } catch (e) {
+    console.error(`pulumi: ${e.message}`);
     process.exit(1);
   }
-  return cli;
 }
 
 function passThrough(args) {
@@ -90,7 +77,7 @@ async function runProgramCommand(command, rest) {
   const program = loadProgram(values.program || DEFAULT_PROGRAM);
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: values.stack, projectName: 'vpm', program },
-    { workDir: ROOT, envVars: env, pulumiHome: env.PULUMI_HOME },
+    { workDir: ROOT, envVars: env, pulumiHome: env.PULUMI_HOME, projectSettings: PROJECT_SETTINGS },
   );
   const common = {
     onOutput: (s) => process.stdout.write(s),
