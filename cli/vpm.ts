@@ -6,6 +6,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatStatus, labDown, labExecInteractive, labStatus, labUp, MAX_HYPERVISORS, MAX_RECEIVERS } from '../lab';
+import { runStreamSend, runStreamWatch } from '../lab/stream/run';
+import { addMonitorCommands } from '../monitor/cli';
 
 /** Hypervisor counts of the named stacks (`--stack` picks N unless --hypervisors is given). */
 export const STACK_HYPERVISORS: Readonly<Record<string, number>> = { lab: 4, paper: 5 };
@@ -95,6 +97,43 @@ export function buildProgram(): Command {
       const argv = command[0] === '--' ? command.slice(1) : command;
       process.exitCode = await labExecInteractive(node, argv);
     });
+
+  const stream = program
+    .command('stream')
+    .description("test streams through a streaming tree: send from the root's src0, watch at a receiver");
+  const seconds = (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError('expected a number of seconds in (0, 86400].');
+    return n;
+  };
+  const where = (c: Command, stackHelp: string) =>
+    c
+      .option('--stack <name>', stackHelp)
+      .option('--inventory <file>', 'the lab inventory (default: the running lab\'s)')
+      .option('--port <n>', 'UDP port of the stream', intInRange(1, 65535), 5004)
+      .option('--gst', 'a VP8/RTP video through GStreamer instead of numbered datagrams');
+
+  where(stream.command('send'), "a stack of this project: the root is its topology's root host (and its vpm:inventory config is used)")
+    .description("send from the root hypervisor's src0 (gives it 10.99.0.1/16): numbered datagrams to 10.99.255.255, or --gst video")
+    .option('--root <hK>', 'the root hypervisor (default: from --stack, else the one with src0)')
+    .option('--seconds <s>', 'how long to send', seconds, 10)
+    .option('--rate <n>', 'datagrams per second', intInRange(1, 200_000), 1000)
+    .option('--size <bytes>', 'datagram size', intInRange(16, 1400), 200)
+    .option('--fps <n>', 'video frames per second (--gst)', intInRange(1, 120), 30)
+    .action(async (opts: { stack?: string; inventory?: string; root?: string; port: number; gst?: boolean; seconds: number; rate: number; size: number; fps: number }) => {
+      process.exitCode = await runStreamSend(opts);
+    });
+
+  where(stream.command('watch'), 'a stack of this project (its vpm:inventory config is used)')
+    .description('count the stream in a receiver namespace: packets, unique, lost, longest gap (progress each second, JSON summary at the end)')
+    .option('--receiver <rK>', 'the receiver', 'r1')
+    .option('--seconds <s>', 'stop after this long (default: Ctrl-C)', seconds)
+    .option('--expected <n>', 'what the sender sent (datagrams or frames), for `lost`', intInRange(0, 2 ** 31))
+    .action(async (opts: { stack?: string; inventory?: string; receiver: string; port: number; gst?: boolean; seconds?: number; expected?: number }) => {
+      process.exitCode = await runStreamWatch(opts);
+    });
+
+  addMonitorCommands(program); // status, preview, dashboard, watch (monitor/)
 
   return program;
 }

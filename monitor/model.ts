@@ -1,0 +1,325 @@
+/**
+ * What a stack is made of, for monitoring: nodes with their roles, the tree and redundancy
+ * links, the hosts with the connection to reach each, the paths with their cookies and hops,
+ * the VMs and the tunnels. Built (pure) from the stack's state (`pulumi stack export`: the
+ * VPM resources' outputs carry every connection) and its outputs (root, tree, redundancy...),
+ * optionally with the topology file for the roles the user drew.
+ *
+ * Hosts are named by what the state says: a MigratedDomain's `host` and its peers' `host`,
+ * else the topology's `host` of the node on that connection, else the node id. Two specs
+ * that reach the same sshd (same address, port and namespace) are one host.
+ */
+import type { ConnectionSpec } from '../providers/exec/connection';
+import { revealSecret, type StateResource } from './pulumi';
+
+export type NodeRole = 'root' | 'relay' | 'leaf' | 'switch';
+
+export interface Link {
+  readonly a: string;
+  readonly b: string;
+}
+
+export interface ModelNode {
+  readonly id: string;
+  readonly role: NodeRole;
+  /** The host (hypervisor) the node runs on. */
+  readonly host: string;
+}
+
+export interface ModelHost {
+  readonly name: string;
+  /** "address:port" (plus " via <netns>" on the lab): for display only. */
+  readonly address: string;
+  readonly connection: ConnectionSpec;
+  readonly nodes: readonly string[];
+  /** OVS bridges VPM manages there (br1). */
+  readonly bridges: readonly string[];
+}
+
+export interface ModelHop {
+  readonly node: string;
+  readonly host: string;
+  readonly bridge: string;
+  readonly inPort?: number;
+  readonly outPort?: number;
+  /** The port of the VM the hop relays through, if any. */
+  readonly vmPort?: number;
+  /** As FlowPath's `flows` output shows them ("udp,in_port=2,tp_dst=5004 -> group:G bucket:B ..."). */
+  readonly rules: readonly string[];
+}
+
+export interface ModelPath {
+  readonly name: string;
+  readonly cookie: string;
+  readonly receiver?: string;
+  readonly udpPort?: number;
+  readonly nodes: readonly string[];
+  readonly hops: readonly ModelHop[];
+}
+
+export interface ModelVm {
+  readonly name: string;
+  readonly host: string;
+  readonly node?: string;
+  readonly role?: string;
+  /** As the state last saw it (refresh/up); live state comes from the host. */
+  readonly state?: string;
+  readonly lastMigration?: Readonly<Record<string, unknown>>;
+}
+
+export interface ModelTunnelEnd {
+  readonly host: string;
+  readonly port: string;
+  readonly ofport?: number;
+  readonly remoteIp?: string;
+}
+
+export interface ModelTunnel {
+  readonly name: string;
+  readonly a: ModelTunnelEnd;
+  readonly b: ModelTunnelEnd;
+}
+
+export interface StackModel {
+  readonly stack: string;
+  readonly root?: string;
+  readonly nodes: readonly ModelNode[];
+  readonly tree: readonly Link[];
+  readonly redundancy: readonly Link[];
+  readonly pruned: readonly string[];
+  readonly hosts: readonly ModelHost[];
+  readonly paths: readonly ModelPath[];
+  readonly vms: readonly ModelVm[];
+  readonly tunnels: readonly ModelTunnel[];
+}
+
+/** The drawn topology's nodes, when the topology file could be read. */
+export interface TopologyHint {
+  readonly nodes: ReadonlyArray<{ readonly id: string; readonly role?: string; readonly host?: string }>;
+}
+
+/** The resource name at the end of a URN. */
+export function urnName(urn: string): string {
+  const i = urn.lastIndexOf('::');
+  return i < 0 ? urn : urn.slice(i + 2);
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** host:port|netns: one sshd. */
+export function connectionKey(c: Pick<ConnectionSpec, 'host' | 'port' | 'netns'>): string {
+  return `${c.host}:${c.port ?? 22}|${c.netns ?? ''}`;
+}
+
+/** A ConnectionSpec from state (secret envelopes opened: the private key may be a secret). */
+export function connectionFromState(v: unknown): ConnectionSpec | undefined {
+  const c = revealSecret(v);
+  if (!isObj(c) || typeof c.host !== 'string' || typeof c.hostKey !== 'string') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(c)) {
+    const value = revealSecret(x);
+    if (value !== undefined) out[k] = value;
+  }
+  return out as unknown as ConnectionSpec;
+}
+
+function linksOf(v: unknown): Link[] {
+  return Array.isArray(v) ? v.filter(isObj).flatMap((l) => (typeof l.a === 'string' && typeof l.b === 'string' ? [{ a: l.a, b: l.b }] : [])) : [];
+}
+
+function outputsOf(r: StateResource): Record<string, unknown> {
+  return (r.outputs ?? r.inputs ?? {}) as Record<string, unknown>;
+}
+
+const typeIs = (r: StateResource, name: string) => r.type.endsWith(`:${name}`) || r.type.endsWith(`/${name}`);
+
+/** Builds the model from a stack's resources and outputs (pure). */
+export function buildModel(
+  stack: string,
+  resources: readonly StateResource[],
+  outputs: Record<string, unknown>,
+  topology?: TopologyHint,
+): StackModel {
+  // 1. Connections seen per node, and explicit host names (domains, peers).
+  const connByNode = new Map<string, ConnectionSpec>();
+  const bridgesByNode = new Map<string, Set<string>>();
+  const hostNameByKey = new Map<string, string>();
+  const connByKey = new Map<string, ConnectionSpec>();
+  const see = (c: ConnectionSpec | undefined): string | undefined => {
+    if (!c) return undefined;
+    const k = connectionKey(c);
+    if (!connByKey.has(k)) connByKey.set(k, c);
+    return k;
+  };
+  const addBridge = (node: string, bridge: string | undefined) => {
+    if (!bridge) return;
+    if (!bridgesByNode.has(node)) bridgesByNode.set(node, new Set());
+    bridgesByNode.get(node)!.add(bridge);
+  };
+
+  for (const r of resources) {
+    const o = outputsOf(r);
+    if (typeIs(r, 'OvsBridge')) {
+      const name = urnName(r.urn);
+      const m = /-bridge-([^-].*)$/.exec(name);
+      const node = m ? m[1] : name;
+      const c = connectionFromState(o.connection);
+      if (c) {
+        see(c);
+        if (!connByNode.has(node)) connByNode.set(node, c);
+      }
+      addBridge(node, str(o.name));
+    } else if (typeIs(r, 'FlowPath')) {
+      for (const h of Array.isArray(o.hops) ? o.hops.filter(isObj) : []) {
+        const node = str(h.node);
+        const c = connectionFromState(h.connection);
+        if (!node || !c) continue;
+        see(c);
+        if (!connByNode.has(node)) connByNode.set(node, c);
+        addBridge(node, str(h.bridge));
+      }
+    } else if (typeIs(r, 'MigratedDomain')) {
+      const k = see(connectionFromState(o.connection));
+      const host = str(o.host);
+      if (k && host) hostNameByKey.set(k, host);
+      for (const p of Array.isArray(o.peers) ? o.peers.filter(isObj) : []) {
+        const pk = see(connectionFromState(p.connection));
+        const ph = str(p.host);
+        if (pk && ph && !hostNameByKey.has(pk)) hostNameByKey.set(pk, ph);
+      }
+    } else if (typeIs(r, 'GreTunnel')) {
+      for (const end of [o.a, o.b]) if (isObj(end)) see(connectionFromState(end.connection));
+    }
+  }
+
+  // 2. Host names: explicit, else the topology's host of a node there, else the node id.
+  const topoNode = new Map((topology?.nodes ?? []).map((n) => [n.id, n]));
+  for (const [node, c] of connByNode) {
+    const k = connectionKey(c);
+    if (hostNameByKey.has(k)) continue;
+    hostNameByKey.set(k, topoNode.get(node)?.host ?? node);
+  }
+  for (const [k, c] of connByKey) if (!hostNameByKey.has(k)) hostNameByKey.set(k, c.host);
+  const hostOf = (c: ConnectionSpec | undefined): string | undefined => (c ? hostNameByKey.get(connectionKey(c)) : undefined);
+  const hostOfNode = (node: string): string => hostOf(connByNode.get(node)) ?? topoNode.get(node)?.host ?? node;
+
+  // 3. Tree, nodes and roles.
+  const root = str(outputs.root);
+  const tree = linksOf(outputs.tree);
+  const redundancy = linksOf(outputs.redundancy);
+  const pruned = Array.isArray(outputs.pruned) ? outputs.pruned.filter((x): x is string => typeof x === 'string') : [];
+  const outPaths = Array.isArray(outputs.paths) ? outputs.paths.filter(isObj) : [];
+  const ids: string[] = [];
+  const addId = (id: string | undefined) => {
+    if (id && !ids.includes(id)) ids.push(id);
+  };
+  addId(root);
+  for (const l of [...tree, ...redundancy]) {
+    addId(l.a);
+    addId(l.b);
+  }
+  for (const n of connByNode.keys()) addId(n);
+  for (const p of outPaths) for (const n of Array.isArray(p.nodes) ? p.nodes : []) addId(str(n));
+  const degree = new Map<string, number>();
+  for (const l of tree) for (const n of [l.a, l.b]) degree.set(n, (degree.get(n) ?? 0) + 1);
+  const pathLeaves = new Set(outPaths.map((p) => (Array.isArray(p.nodes) ? str(p.nodes[p.nodes.length - 1]) : undefined)).filter(Boolean));
+  const roleOf = (id: string): NodeRole => {
+    const drawn = topoNode.get(id)?.role;
+    if (drawn === 'root' || drawn === 'relay' || drawn === 'leaf') return drawn;
+    if (topoNode.has(id)) return id === root ? 'root' : 'switch';
+    if (id === root) return 'root';
+    if (pathLeaves.has(id) || (degree.get(id) ?? 0) === 1) return 'leaf';
+    return 'relay';
+  };
+  const nodes: ModelNode[] = ids.map((id) => ({ id, role: roleOf(id), host: hostOfNode(id) }));
+
+  // 4. Hosts.
+  const hosts: ModelHost[] = [];
+  for (const [k, c] of connByKey) {
+    const name = hostNameByKey.get(k)!;
+    if (hosts.some((h) => h.name === name)) continue;
+    const hostNodes = nodes.filter((n) => n.host === name).map((n) => n.id);
+    const bridges = [...new Set(hostNodes.flatMap((n) => [...(bridgesByNode.get(n) ?? [])]))];
+    hosts.push({ name, address: `${c.host}:${c.port ?? 22}${c.netns ? ` via ${c.netns}` : ''}`, connection: c, nodes: hostNodes, bridges });
+  }
+  hosts.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+
+  // 5. Paths (cookie and hops from the FlowPath resources; nodes/receiver from the outputs).
+  const paths: ModelPath[] = [];
+  for (const r of resources.filter((x) => typeIs(x, 'FlowPath'))) {
+    const o = outputsOf(r);
+    const name = str(o.pathId) ?? urnName(r.urn);
+    const cookie = str(o.cookie);
+    if (!cookie) continue;
+    const flows = new Map((Array.isArray(o.flows) ? o.flows.filter(isObj) : []).map((f) => [str(f.node), f]));
+    const hops: ModelHop[] = (Array.isArray(o.hops) ? o.hops.filter(isObj) : []).map((h) => {
+      const node = str(h.node) ?? '?';
+      const f = flows.get(node);
+      return {
+        node,
+        host: hostOf(connectionFromState(h.connection)) ?? hostOfNode(node),
+        bridge: str(h.bridge) ?? 'br1',
+        ...(num(h.inPort) !== undefined ? { inPort: num(h.inPort) } : {}),
+        ...(num(h.outPort) !== undefined ? { outPort: num(h.outPort) } : {}),
+        ...(num(h.vmPort) !== undefined ? { vmPort: num(h.vmPort) } : {}),
+        rules: Array.isArray(f?.rules) ? f.rules.filter((x): x is string => typeof x === 'string') : [],
+      };
+    });
+    const egress = isObj(o.egress) ? o.egress : {};
+    const stream = isObj(o.stream) ? o.stream : {};
+    const out = outPaths.find((p) => p.name === name);
+    paths.push({
+      name,
+      cookie,
+      ...(str(egress.receiverIp) ?? str(out?.receiver) ? { receiver: str(egress.receiverIp) ?? str(out?.receiver) } : {}),
+      ...(num(stream.udpDst) !== undefined ? { udpPort: num(stream.udpDst) } : {}),
+      nodes: hops.map((h) => h.node),
+      hops,
+    });
+  }
+  paths.sort((a, b) => a.name.localeCompare(b.name));
+
+  // 6. VMs: the MigratedDomain resources, with the node from the stack outputs.
+  const outVms = isObj(outputs.vms) ? outputs.vms : {};
+  const vms: ModelVm[] = resources
+    .filter((r) => typeIs(r, 'MigratedDomain'))
+    .map((r) => {
+      const o = outputsOf(r);
+      const name = str(o.name) ?? urnName(r.urn);
+      const ov = isObj(outVms[name]) ? (outVms[name] as Record<string, unknown>) : {};
+      const host = str(o.host) ?? hostOf(connectionFromState(o.connection)) ?? '?';
+      const lm = isObj(o.lastMigration) ? o.lastMigration : isObj(ov.lastMigration) ? ov.lastMigration : undefined;
+      return {
+        name,
+        host,
+        ...(str(ov.node) ? { node: str(ov.node) } : {}),
+        ...(str(o.role) ? { role: str(o.role) } : {}),
+        ...(str(o.state) ? { state: str(o.state) } : {}),
+        ...(lm ? { lastMigration: lm } : {}),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+
+  // 7. Tunnels.
+  const tunnels: ModelTunnel[] = resources
+    .filter((r) => typeIs(r, 'GreTunnel'))
+    .flatMap((r) => {
+      const o = outputsOf(r);
+      const end = (e: unknown, ofport: unknown): ModelTunnelEnd | undefined => {
+        if (!isObj(e)) return undefined;
+        const host = hostOf(connectionFromState(e.connection));
+        const port = str(e.portName);
+        if (!host || !port) return undefined;
+        return { host, port, ...(num(ofport) ?? num(e.ofport) ? { ofport: num(ofport) ?? num(e.ofport) } : {}), ...(str(e.remoteIp) ? { remoteIp: str(e.remoteIp) } : {}) };
+      };
+      const a = end(o.a, o.aOfport);
+      const b = end(o.b, o.bOfport);
+      const name = urnName(r.urn).replace(/^.*-tunnel-/, '');
+      return a && b ? [{ name, a, b }] : [];
+    })
+    .sort((x, y) => x.name.localeCompare(y.name));
+
+  return { stack, ...(root ? { root } : {}), nodes, tree, redundancy, pruned, hosts, paths, vms, tunnels };
+}

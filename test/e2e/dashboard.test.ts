@@ -1,0 +1,287 @@
+/**
+ * `vpm dashboard` in a real browser: the `lab` topology deployed on a stack of this test, the
+ * dashboard started by the CLI (port 0, 1 s interval), and Debian's headless Chromium driven
+ * by playwright-core (no browser download). Checks: it binds 127.0.0.1 and refuses foreign
+ * Host headers; the page draws every node of the tree with its role, the redundancy link
+ * dashed, the path, the hosts and the VM; a per-hop counter increases while a stream runs
+ * (live, over server-sent events); a migration under way (hosts replayed from a recorded
+ * live migration, in a second dashboard) shows as a progress bar with the VM marked
+ * migrating. A screenshot is saved to bench/results/dashboard.png.
+ *
+ * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR. Needs root, the lab tools with
+ * libvirt, the Pulumi CLI, /usr/bin/chromium and a fresh `npx tsc -p tsconfig.json`.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { LabError, labDown, labUp, type Inventory } from '../../lab';
+import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
+import { PROJECT_ROOT, requireBuilt } from '../helpers/serialised-provider';
+import { UdpSender, killAll, type NetnsScript } from '../helpers/stream';
+import { RecordingRunner } from '../../providers/exec/recording';
+import { buildModel } from '../../monitor/model';
+import { stackOutputsOf } from '../../monitor/pulumi';
+import { startDashboard } from '../../monitor/dashboard/server';
+
+const STACK = `mon-e2e-${process.pid}`;
+const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
+const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = path.join(PROJECT_ROOT, 'bench', 'results', 'dashboard.png');
+const SOURCE_IP = '10.99.0.1';
+const PATH_NAME = 'h3-5004@h3';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { pulumiEnv } = require('../../lab/setup/pulumi-env.js') as { pulumiEnv(): NodeJS.ProcessEnv };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, ...(env ? { env } : {}) }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+const pulumi = (...args: string[]) => run('npm', ['run', '-s', 'pulumi', '--', ...args]);
+const pulumiCli = (...args: string[]) => run(PULUMI_CLI, args, pulumiEnv());
+
+function ok(r: Run, what: string): Run {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`);
+  return r;
+}
+
+function requireFresh(pairs: Array<[string, string]>): void {
+  const stale = pairs.filter(([src, out]) => fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(path.join(PROJECT_ROOT, out)).mtimeMs);
+  if (stale.length) throw new Error(`${stale.map(([s]) => s).join(', ')} changed after the build: run \`npx tsc -p tsconfig.json\` before this test`);
+}
+
+function forgetStackFiles(): void {
+  const url = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, '.pulumi-state')}`;
+  if (!url.startsWith('file://')) return;
+  const root = path.join(url.slice('file://'.length), '.pulumi');
+  for (const p of [
+    path.join(root, 'backups', 'vpm', STACK),
+    path.join(root, 'history', 'vpm', STACK),
+    path.join(root, 'locks', 'organization', 'vpm', STACK),
+    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak`),
+    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak.attrs`),
+  ]) {
+    fs.rmSync(p, { recursive: true, force: true });
+  }
+  fs.rmSync(path.join(PROJECT_ROOT, 'stacks', `Pulumi.${STACK}.yaml`), { force: true });
+}
+
+async function acquireLibvirtLab(): Promise<Inventory> {
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    try {
+      return await labUp({ hypervisors: 4, receivers: 2, libvirt: true, log: () => undefined });
+    } catch (e) {
+      if (!(e instanceof LabError) || !/already running|namespaces exist without an inventory/.test(e.message) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 20_000));
+    }
+  }
+}
+
+/** GET with a chosen Host header; resolves with the status code. */
+function getWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+jest.setTimeout(120_000);
+
+describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
+  let inventory: Inventory;
+  let lab: LabHosts;
+  let weStartedIt = false;
+  let stackCreated = false;
+  let dashboard: ChildProcess | undefined;
+  let url = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  const scripts: NetnsScript[] = [];
+  const netns = (name: string) => [...inventory.hypervisors, ...inventory.receivers].find((x) => x.name === name)!.netns;
+  const counter = async (node: string): Promise<number | undefined> => {
+    const v = await page.locator(`[data-counter="${PATH_NAME}/${node}"]`).getAttribute('data-packets', { timeout: 2000 }).catch(() => null);
+    return v === null || v === '' ? undefined : Number(v);
+  };
+
+  beforeAll(async () => {
+    requireLabPrerequisites({ ethtool: 'ethtool', virsh: 'libvirt-clients' });
+    if (!fs.existsSync(PULUMI_CLI)) throw new Error(`the Pulumi CLI is missing (${PULUMI_CLI}): run \`npm run setup\``);
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    const built: Array<[string, string]> = [
+      ['cli/vpm.ts', 'dist/cli/vpm.js'],
+      ...['cli', 'commands', 'status', 'model', 'stack', 'pulumi'].map((m): [string, string] => [`monitor/${m}.ts`, `dist/monitor/${m}.js`]),
+      ...['server', 'page'].map((m): [string, string] => [`monitor/dashboard/${m}.ts`, `dist/monitor/dashboard/${m}.js`]),
+      ['stacks/main.ts', 'dist/stacks/main.js'],
+    ];
+    requireBuilt(...built.map(([, out]) => out));
+    requireFresh(built);
+    inventory = await acquireLibvirtLab();
+    weStartedIt = true;
+    lab = new LabHosts(inventory);
+    stackCreated = true;
+    ok(await pulumiCli('stack', 'init', STACK), 'stack init');
+    ok(await pulumiCli('config', 'set', 'vpm:topology', 'stacks/topologies/lab.yaml', '--stack', STACK), 'config set');
+    ok(await pulumi('up', '--stack', STACK), 'pulumi up');
+
+    dashboard = spawn('node', [VPM, 'dashboard', '--stack', STACK, '--port', '0', '--interval', '1'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    dashboard.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    dashboard.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    url = await until('the dashboard URL', 20_000, async () => {
+      if (dashboard!.exitCode !== null) throw new Error(`vpm dashboard exited ${dashboard!.exitCode}: ${err}`);
+      return /(http:\/\/\S+\/)/.exec(out)?.[1];
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  }, 300_000);
+
+  afterAll(async () => {
+    killAll(scripts.splice(0));
+    try {
+      await browser?.close();
+      if (dashboard && dashboard.exitCode === null) {
+        dashboard.kill('SIGINT');
+        await new Promise((r) => {
+          const t = setTimeout(() => (dashboard!.kill('SIGKILL'), r(undefined)), 5000);
+          dashboard!.once('exit', () => (clearTimeout(t), r(undefined)));
+        });
+      }
+      if (stackCreated && (await pulumiCli('stack', 'rm', STACK, '--yes', '--force')).code === 0) forgetStackFiles();
+    } finally {
+      if (weStartedIt) await labDown({ log: () => undefined });
+    }
+  }, 120_000);
+
+  test('binds 127.0.0.1 by default and refuses requests for another host name', async () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await getWithHost(`${url}healthz`, new URL(url).host)).toBe(200);
+    expect(await getWithHost(`${url}api/status`, 'attacker.example:80')).toBe(421);
+  });
+
+  test('the page draws the tree (roles, redundancy dashed, the path), the hosts and the VM', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('[data-node="h4"]', { timeout: 20_000 });
+    const roles = await page.$$eval('[data-node]', (els) => els.map((e) => [e.getAttribute('data-node'), e.getAttribute('data-role')]));
+    expect(roles).toEqual([
+      ['h1', 'root'],
+      ['h2', 'relay'],
+      ['h3', 'leaf'],
+      ['h4', 'leaf'],
+    ]);
+    // Role colours differ; every host ring has a CPU level.
+    const fills = await page.$$eval('[data-node] .node-body', (els) => els.map((e) => getComputedStyle(e).fill));
+    expect(new Set(fills).size).toBe(3);
+    const levels = await page.$$eval('[data-node]', (els) => els.map((e) => e.getAttribute('data-level')));
+    for (const l of levels) expect(['ok', 'warn', 'crit']).toContain(l);
+    expect(await page.$$eval('[data-link]', (els) => els.map((e) => e.getAttribute('data-link')))).toEqual(['h1-h2', 'h2-h3', 'h2-h4']);
+    const dash = await page.$eval('[data-redundancy="h3-h4"]', (e) => getComputedStyle(e).strokeDasharray);
+    expect(dash).not.toBe('none');
+    expect(await page.locator(`polyline[data-path="${PATH_NAME}"]`).count()).toBe(1);
+    expect(await page.$$eval('[data-host]', (els) => els.map((e) => [e.getAttribute('data-host'), e.getAttribute('data-online')]))).toEqual([
+      ['h1', 'true'],
+      ['h2', 'true'],
+      ['h3', 'true'],
+      ['h4', 'true'],
+    ]);
+    expect(await page.locator('[data-node="h3"] [data-vm="leafvm"]').count()).toBe(1);
+    expect(await page.getAttribute('#conn', 'data-state')).toBe('live');
+    expect(errors).toEqual([]);
+  });
+
+  test('a per-hop counter increases while a stream runs (live updates)', async () => {
+    await lab.must('h1', ['ip', 'addr', 'replace', `${SOURCE_IP}/16`, 'dev', 'src0']);
+    await lab.must('h1', ['ip', 'link', 'set', 'src0', 'up']);
+    await lab.must('h1', ['ethtool', '-K', 'src0', 'tx', 'off']);
+    const before = await until('a first counter', 10_000, () => counter('h1'));
+    const s = await UdpSender.start(netns('h1'), { ip: '10.99.255.255', port: 5004, count: 0, intervalUs: 2000, bindIp: SOURCE_IP });
+    scripts.push(s);
+    const first = await until('the root counter to increase', 15_000, async () => {
+      const v = await counter('h1');
+      return v !== undefined && v > before ? v : undefined;
+    });
+    // And again: the page keeps following the stream, at every hop up to the leaf.
+    await until('the root counter to increase again', 15_000, async () => {
+      const v = await counter('h1');
+      return v !== undefined && v > first ? v : undefined;
+    });
+    const leaf = await counter('h3');
+    expect(leaf).toBeGreaterThan(0);
+    expect(await page.locator(`tr[data-path="${PATH_NAME}"][data-hop="h3"] td.state-ok`).count()).toBe(1);
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await s.halt();
+    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(20_000);
+  });
+
+  test('a migration under way shows as a progress bar (hosts replayed from a recorded live migration)', async () => {
+    // A second dashboard in this process, on the recorded lab stack, whose h3 answers
+    // domjobinfo as libvirt did a third of the way through a live migration of leafvm.
+    const fix = path.join(PROJECT_ROOT, 'test', 'unit', 'monitor', 'fixtures');
+    const resources = JSON.parse(fs.readFileSync(path.join(fix, 'lab-stack.json'), 'utf8')).resources;
+    const hosts = JSON.parse(fs.readFileSync(path.join(fix, 'lab-hosts.json'), 'utf8')) as Record<string, Record<string, string>>;
+    const job = JSON.parse(fs.readFileSync(path.join(fix, 'domjobinfo-migration.json'), 'utf8')).middle as string;
+    const replay = (h: { name: string }) =>
+      new RecordingRunner({
+        host: h.name,
+        handler: (call) => {
+          const key = call.argv.join(' ');
+          if (key === 'head -n1 /proc/stat') return { stdout: `cpu  ${Date.now() % 100000} 0 0 ${Date.now() % 100000} 0 0 0 0 0 0\n` };
+          if (h.name === 'h3' && key === 'virsh domjobinfo leafvm') return { stdout: job };
+          const out = hosts[h.name]?.[key];
+          return out === undefined ? { stdout: '', exitCode: 1 } : { stdout: out };
+        },
+      });
+    const replayed = await startDashboard({
+      stack: 'recorded',
+      port: 0,
+      intervalMs: 500,
+      source: { model: buildModel('recorded', resources, stackOutputsOf(resources)), thresholds: { warn: 50, crit: 80 }, runnerFor: replay },
+    });
+    const p = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await p.goto(replayed.url);
+      const bar = p.locator('[data-migration="leafvm"]');
+      await bar.waitFor({ timeout: 15_000 });
+      expect(await bar.textContent()).toMatch(/leafvm leaving h3 · Outgoing migration · 35% · 728 ms/);
+      const width = await bar.locator('.bar > span').evaluate((e) => (e as HTMLElement).style.width);
+      expect(width).toBe('35%');
+      expect(await p.locator('[data-node="h3"] [data-vm="leafvm"][class~="migrating"]').count()).toBe(1);
+    } finally {
+      await p.close();
+      await replayed.close();
+    }
+  });
+});
