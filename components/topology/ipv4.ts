@@ -8,6 +8,8 @@
  * project's "<what is wrong>; <how to fix>" form.
  */
 
+import { shown } from './model';
+
 const DOTTED_QUAD = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
 
 export type Ipv4Kind = 'this-network' | 'loopback' | 'multicast' | 'reserved' | 'broadcast' | 'unicast';
@@ -39,14 +41,14 @@ const MALFORMED = 'write four decimal numbers 0-255 separated by dots, without l
 /** A receiver may be unicast, multicast or broadcast; anything else cannot be delivered to. */
 export function receiverIpProblem(text: string): string | undefined {
   const octets = parseIpv4(text);
-  if (!octets) return `"${text}" is not an IPv4 address; ${MALFORMED}`;
+  if (!octets) return `${shown(text)} is not an IPv4 address; ${MALFORMED}`;
   switch (ipv4Kind(octets)) {
     case 'this-network':
-      return `"${text}" is in 0.0.0.0/8 ("this network"), which is not a destination; use the receiver's address on the leaf's network`;
+      return `${shown(text)} is in 0.0.0.0/8 ("this network"), which is not a destination; use the receiver's address on the leaf's network`;
     case 'loopback':
-      return `"${text}" is a loopback address and never leaves the leaf host; use the receiver's address on the leaf's network`;
+      return `${shown(text)} is a loopback address and never leaves the leaf host; use the receiver's address on the leaf's network`;
     case 'reserved':
-      return `"${text}" is in the reserved range 240.0.0.0/4; use a unicast, multicast (224.0.0.0/4) or broadcast address`;
+      return `${shown(text)} is in the reserved range 240.0.0.0/4; use a unicast, multicast (224.0.0.0/4) or broadcast address`;
     default:
       return undefined;
   }
@@ -55,8 +57,8 @@ export function receiverIpProblem(text: string): string | undefined {
 /** The stream's source address (what the root VM sends from) must be a unicast host address. */
 export function sourceIpProblem(text: string): string | undefined {
   const octets = parseIpv4(text);
-  if (!octets) return `"${text}" is not an IPv4 address; ${MALFORMED}`;
+  if (!octets) return `${shown(text)} is not an IPv4 address; ${MALFORMED}`;
   const kind = ipv4Kind(octets);
   if (kind === 'unicast') return undefined;
-  return `"${text}" is a ${kind} address, which cannot be a packet's source; use the sending VM's unicast address or leave srcIp out`;
+  return `${shown(text)} is a ${kind} address, which cannot be a packet's source; use the sending VM's unicast address or leave srcIp out`;
 }

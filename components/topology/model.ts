@@ -25,8 +25,26 @@ export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 export const ROLES = ['root', 'relay', 'leaf'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Quote the offending value in a message (errors say what the bad value was). */
-const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+/**
+ * Quote the offending value in a message (errors say what the bad value was): JSON with every
+ * character outside printable ASCII escaped as \uXXXX, so the message stays one line and shows
+ * what is really there (a Cyrillic U+04BB is not an "h"; a right-to-left override cannot reorder
+ * the terminal), and at most 64 characters of it, so a 10,000-character value does not drown it.
+ */
+export const shown = (v: unknown): string => {
+  if (typeof v !== 'string') return String(v);
+  const ascii = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return v.length > 64 ? `${ascii(v.slice(0, 64)).slice(0, -1)}..." (${v.length} characters)` : ascii(v);
+};
+
+/**
+ * A VM image: a file name or a path of such names (absolute or relative to the image folder).
+ * No part is "." or ".." (traversal) or starts with "-" (an option); ASCII
+ * only, at most 255 characters: whatever later uses it (a domain XML, a copy command), it can
+ * never be read as an option, a shell word or a way out of the image folder.
+ */
+export const IMAGE_PATTERN = /^\/?(?!\.\.?(\/|$))[A-Za-z0-9_.+][A-Za-z0-9_.+-]*(\/(?!\.\.?(\/|$))[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)*$/;
+const IMAGE_RULE = 'use a file name or a path of names made of A-Z a-z 0-9 _ . + -, none of them "." or ".." or starting with "-", at most 255 characters';
 
 const id = (what: string) =>
   z.string().regex(ID_PATTERN, { error: (iss) => `${shown(iss.input)} is not a valid ${what}; use ${ID_RULE}` });
@@ -70,7 +88,14 @@ export const VmSchema = z
     node: z.string(),
     memoryMiB: int(96, 4096).default(96),
     vcpus: int(1, 4).default(1),
-    image: z.string().min(1, 'is empty; give an image path or name, or leave the key out').optional(),
+    image: z
+      .string()
+      .min(1, 'is empty; give an image path or name, or leave the key out')
+      // One check for length and shape, so a bad value gives one problem ('' is min's).
+      .refine((v) => v === '' || (v.length <= 255 && IMAGE_PATTERN.test(v)), {
+        error: (iss) => `${shown(iss.input)} is not a usable image path; ${IMAGE_RULE}`,
+      })
+      .optional(),
   })
   .strict();
 

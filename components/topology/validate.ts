@@ -13,7 +13,7 @@ import { parseDocument } from 'yaml';
 import { TopologyError, type TopologyProblem } from './errors';
 import { buildGraph, type GraphNode } from './graph';
 import { receiverIpProblem, sourceIpProblem } from './ipv4';
-import { ROLES, TopologySchema, type Link, type Role, type Topology } from './model';
+import { ROLES, TopologySchema, shown, type Link, type Role, type Topology } from './model';
 import { pruneIndexed } from './prune';
 
 /**
@@ -45,12 +45,20 @@ export function loadTopologyFile(file: string): Topology {
     throw new TopologyError(
       doc.errors.map((err) => ({
         path: '(yaml)',
-        message: `${err.message.split('\n')[0]}; fix the YAML syntax there`,
+        message: `${err.message.split('\n')[0].replace(/:$/, '')}; fix the YAML syntax there`,
       })),
       file,
     );
   }
-  return parseTopology(doc.toJS(), file);
+  let input: unknown;
+  try {
+    input = doc.toJS();
+  } catch (e) {
+    // e.g. an alias "billion laughs" (yaml's maxAliasCount): still the one error type, named.
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new TopologyError([{ path: '(yaml)', message: `${reason}; expand the aliases (*name) by hand or use fewer of them` }], file);
+  }
+  return parseTopology(input, file);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -135,7 +143,7 @@ function valueAt(input: unknown, path: readonly Segment[]): unknown {
 function unknownKeyMessage(key: string, allowed: readonly string[]): string {
   const near = allowed.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
   const hint = near ? `did you mean "${near}"?` : 'remove it or check its spelling';
-  return `unknown key "${key}"; ${hint} (allowed here: ${allowed.join(', ')})`;
+  return `unknown key ${shown(key)}; ${hint} (allowed here: ${allowed.join(', ')})`;
 }
 
 /** Walk the schema along an issue path to list the keys the object there accepts. */
@@ -222,7 +230,7 @@ function semanticProblems(input: unknown): TopologyProblem[] {
   const allIds = [...byId.keys()];
   const knownNode = (field: string, id: string): LooseNode | undefined => {
     const node = byId.get(id);
-    if (!node) add(field, `unknown node "${id}"; use one of the node ids: ${names(allIds) || '(none declared)'}`);
+    if (!node) add(field, `unknown node ${shown(id)}; use one of the node ids: ${names(allIds) || '(none declared)'}`);
     return node;
   };
 
@@ -292,7 +300,7 @@ function semanticProblems(input: unknown): TopologyProblem[] {
     if (leaf !== undefined) {
       const node = byId.get(leaf);
       if (!node) {
-        add(`paths[${i}].leaf`, `unknown node "${leaf}"; use one of the leaf nodes: ${names(leafIds) || '(none: set role: leaf on a node)'}`);
+        add(`paths[${i}].leaf`, `unknown node ${shown(leaf)}; use one of the leaf nodes: ${names(leafIds) || '(none: set role: leaf on a node)'}`);
       } else if (node.role !== 'leaf' && node.role !== 'invalid') {
         add(
           `paths[${i}].leaf`,

@@ -3,7 +3,7 @@
  * CheckFailure reads as "<property>: <message>" and tells the user the fix.
  */
 import { z } from 'zod';
-import { connectionProblems } from '../exec/connection-check';
+import { connectionProblems, privateKeyProblem } from '../exec/connection-check';
 import { NAME_PATTERN } from '../ovs/values';
 
 export const ifaceName = (what: string) =>
@@ -39,5 +39,28 @@ export const connection = z.custom<Record<string, unknown>>((value) => typeof va
   }
 });
 
-/** The secret private key property (split out of connection; see connection-input.ts). */
-export const privateKey = z.string().optional();
+/**
+ * The secret private key property (split out of connection; see connection-input.ts): checked
+ * like connection.privateKey (key text, not a path or a public key), the reason never shows it.
+ */
+export const privateKey = z
+  .string({ message: 'privateKey must be a string (the private key text)' })
+  .superRefine((v, ctx) => {
+    const reason = privateKeyProblem(v);
+    if (reason) ctx.addIssue({ code: 'custom', message: `privateKey ${reason}` });
+  })
+  .optional();
+
+/**
+ * The resource's owner mark, `<project>/<stack>/<resource name>` (common/owner.ts): stored in
+ * OVSDB external_ids and a domain's title, so one line of plain characters: no quotes, spaces,
+ * shell or control characters, no "..", at most 255 of them.
+ */
+export const OWNER_PATTERN = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.:@\/+=,-]{0,254}$/;
+export const owner = z
+  .string({ message: 'owner must be a string' })
+  .regex(OWNER_PATTERN, 'owner must be project/stack/resource name made of letters, digits and _ . : @ / + = , - (at most 255): rename the resource');
+
+/** A node or host label as given in the topology (messages and outputs only). */
+export const label = (what: string) =>
+  z.string({ message: `${what} must be a string` }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, `${what} must be 1..63 letters, digits, _ . - starting with a letter or digit, e.g. h3`);

@@ -63,7 +63,8 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 // RFC 1123 label: letters, digits, inner hyphens, 1..63 characters.
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const NETNS = /^[a-zA-Z0-9_.-]{1,64}$/;
+// A name under /run/netns: no leading '-' (an option to `ip`), so never '.' or '..' either.
+const NETNS = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,63}$/;
 const MAX_CONNECT_TIMEOUT_MS = 10 * 60 * 1000;
 const MAX_CONNECT_ATTEMPTS = 100;
 
@@ -161,7 +162,8 @@ const SCHEMA = z
 
 const ALLOWED = Object.keys(SCHEMA.shape);
 
-function privateKeyProblem(v: unknown): string | undefined {
+/** Why `v` is not usable private key text, or undefined; never shows the value (it is secret). */
+export function privateKeyProblem(v: unknown): string | undefined {
   if (typeof v !== 'string') return `must be a string (the private key text), got ${v === null ? 'null' : typeof v}`;
   if (v.trim() === '') return 'is empty: give the private key text, or leave privateKey out';
   if (/^\s*(ssh|ecdsa|sk)-[a-z0-9@.-]+\s+AAAA/.test(v)) {

@@ -49,6 +49,10 @@ export function parsePinnedKey(text: string, property = 'hostKey'): PinnedKey {
   }
   const trimmed = text.trim();
   const shown = showValue(trimmed, 100);
+  // One pin is one line: a second pasted line (another key) would otherwise be silently ignored.
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) {
+    return fail(`${shown} holds a line break or another control character: pin exactly one key, on one line`);
+  }
 
   if (/^SHA256:/i.test(trimmed)) {
     const m = SHA256_FINGERPRINT.exec(trimmed);

@@ -27,7 +27,7 @@ const INPUTS = z
   .object({
     connection: schemas.connection,
     privateKey: schemas.privateKey,
-    owner: z.string().min(1, 'owner must not be empty'),
+    owner: schemas.owner,
     name: schemas.ifaceName('name'),
     datapathType: z.enum(['netdev', 'system'], { message: "datapathType must be 'netdev' or 'system'" }).default('netdev'),
     failMode: z.enum(['secure', 'standalone'], { message: "failMode must be 'secure' or 'standalone'" }).default('secure'),
@@ -176,6 +176,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs): Promise<OvsB
   const cookie = cookieFor(p.owner);
   const flow = flowToOfctl(staticFlow(cookie, seen.physicalPatchOfport, uplinkOfport), 'add');
   await runner.run(['ovs-ofctl', 'add-flow', p.patch.physicalBridge, flow]);
+  await dropStaleStaticRules(runner, p, cookie, seen.physicalPatchOfport, uplinkOfport);
   return {
     ...p,
     bridgeUuid: seen.bridgeUuid!,
@@ -186,6 +187,21 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs): Promise<OvsB
     cookie,
     providerVersion: PROVIDER_VERSION,
   };
+}
+
+/**
+ * A patch port deleted by hand and re-added by a repair may come back with another OpenFlow
+ * number: br0 then holds our rule for the new number AND the stale one for the old (a flow is
+ * identified by its match, so add-flow does not replace it). Drop our rules for any other
+ * in_port, strictly and after the new one is in, so the patch is never without its rule.
+ */
+async function dropStaleStaticRules(runner: CommandRunner, p: OvsBridgeInputs, cookie: string, patchOfport: number, uplinkOfport: number): Promise<void> {
+  const ours = await runner.run(['ovs-ofctl', '--no-names', '--no-stats', 'dump-flows', p.patch.physicalBridge, `cookie=${cookie}/-1`]);
+  for (const m of ours.stdout.matchAll(/\bin_port=(\d+)/g)) {
+    const port = Number(m[1]);
+    if (port === patchOfport) continue;
+    await runner.run(['ovs-ofctl', '--strict', 'del-flows', p.patch.physicalBridge, flowToOfctl(staticFlow(cookie, port, uplinkOfport), 'strict-del')]);
+  }
 }
 
 /** Removes only what carries this owner's mark; absent things are fine. */

@@ -160,7 +160,8 @@ export class NetnsScript {
     this.child.stderr.on('data', (d: string) => {
       this.stderr += d;
     });
-    this.child.on('exit', (code, signal) => {
+    // 'close', not 'exit': only then has all of the script's output (its final report) been read.
+    this.child.on('close', (code, signal) => {
       this.exited = { code, signal };
       for (const w of this.exitWaiters.splice(0)) w();
       for (const w of this.waiters.splice(0)) w('');
