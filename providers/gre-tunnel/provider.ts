@@ -35,7 +35,7 @@ const INPUTS = z
     b: END,
     aPrivateKey: schemas.privateKey,
     bPrivateKey: schemas.privateKey,
-    owner: z.string().min(1),
+    owner: schemas.owner,
     key: z.number().int().min(0, 'key must be 0..4294967295').max(0xffffffff, 'key must be 0..4294967295').optional(),
     bfd: z
       .object({

@@ -20,7 +20,8 @@ import { completedJob, defineDomain, destroyAndUndefine, domainState, migrateLiv
 import { ensureTap, removeTap } from './tap';
 import type { MigratedDomainInputs, MigratedDomainOutputs, MigrationReport } from './types';
 
-const ABS_PATH = /^\/[A-Za-z0-9_./+-]+$/;
+// Absolute; no part is '.' or '..' (traversal) or starts with '-' (an option).
+const ABS_PATH = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)+$/;
 
 const INPUTS = z
   .object({
@@ -28,14 +29,19 @@ const INPUTS = z
     host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'host must be the hypervisor label, e.g. h3'),
     connection: schemas.connection,
     privateKey: schemas.privateKey,
-    migrationUri: z.string().regex(/^qemu\+(tcp|ssh|tls):\/\/[A-Za-z0-9.@:_-]+\/system$/, 'migrationUri must be qemu+tcp://HOST/system or qemu+ssh://HOST/system'),
+    // user@ and :port optional; the host starts with a letter or digit (never an '-option' to ssh).
+    migrationUri: z.string().regex(/^qemu\+(tcp|ssh|tls):\/\/([a-z_][a-z0-9_-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[0-9]{1,5})?\/system$/, 'migrationUri must be qemu+tcp://HOST/system or qemu+ssh://HOST/system'),
     role: z.enum(['root', 'relay', 'leaf', 'none'], { message: "role must be 'root', 'relay', 'leaf' or 'none'" }),
     memoryMiB: z.number().int().min(96, 'memoryMiB must be >= 96 (the lab guest runs out of memory below)').max(65536).default(96),
     vcpus: z.number().int().min(1).max(64).default(1),
-    kernel: z.string().regex(ABS_PATH, 'kernel must be an absolute path on the hypervisor'),
-    initrd: z.string().regex(ABS_PATH, 'initrd must be an absolute path on the hypervisor'),
-    emulator: z.string().regex(ABS_PATH, 'emulator must be an absolute path on the hypervisor').optional(),
-    cmdline: z.string().max(2048).regex(/^[A-Za-z0-9_.,:=/+ -]*$/, 'cmdline may use only letters, digits, spaces and _ . , : = / + -'),
+    kernel: z.string().max(4096, 'kernel is longer than 4096 characters').regex(ABS_PATH, 'kernel must be an absolute path on the hypervisor (no . or .. parts, none starting with -)'),
+    initrd: z.string().max(4096, 'initrd is longer than 4096 characters').regex(ABS_PATH, 'initrd must be an absolute path on the hypervisor (no . or .. parts, none starting with -)'),
+    emulator: z.string().max(4096, 'emulator is longer than 4096 characters').regex(ABS_PATH, 'emulator must be an absolute path on the hypervisor (no . or .. parts, none starting with -)').optional(),
+    // Kernel parameters: words of plain characters; none is an '-option' or holds '..' (traversal).
+    cmdline: z
+      .string()
+      .max(2048, 'cmdline is longer than 2048 characters')
+      .regex(/^(?!.*\.\.)([A-Za-z0-9_][A-Za-z0-9_.,:=/+-]*( [A-Za-z0-9_][A-Za-z0-9_.,:=/+-]*)*)?$/, 'cmdline may use only words of letters, digits and _ . , : = / + - separated by single spaces, none starting with "-", and no ".."'),
     network: z.object({ bridge: schemas.ifaceName('network.bridge'), tap: schemas.ifaceName('network.tap'), ofport: schemas.ofport('network.ofport'), mac: schemas.mac('network.mac') }).strict(),
     migration: z
       .object({
@@ -45,8 +51,8 @@ const INPUTS = z
       })
       .strict()
       .default({ live: true, timeoutMs: 120_000 }),
-    peers: z.array(z.object({ host: z.string(), connection: schemas.connection }).strict()).default([]),
-    owner: z.string().min(1),
+    peers: z.array(z.object({ host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'peers.host must be the hypervisor label, e.g. h4'), connection: schemas.connection }).strict()).default([]),
+    owner: schemas.owner,
   })
   .strict();
 

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { stackConfigFile } from '../../../lab/stream';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
@@ -149,6 +150,11 @@ export class Stack {
     ]) {
       fs.rmSync(p, { recursive: true, force: true });
     }
-    fs.rmSync(path.join(PROJECT_ROOT, 'stacks', `Pulumi.${this.name}.yaml`), { force: true });
+    fs.rmSync(this.configFile, { force: true });
+  }
+
+  /** Its Pulumi.<stack>.yaml (in the project's stackConfigDir). */
+  get configFile(): string {
+    return stackConfigFile(this.name, PROJECT_ROOT);
   }
 }

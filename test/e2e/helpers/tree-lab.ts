@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { labExec, type Inventory } from '../../../lab';
+import { loadTopologyFile } from '../../../components/topology';
+import { planTree } from '../../../components/streaming-tree/plan';
 import { PROJECT_ROOT } from './pulumi-stack';
 
 function libvirtUri(inventory: Inventory, host: string): string {
@@ -63,4 +65,22 @@ export function writeGrownTopology(
   doc.paths = [...doc.paths, ...(extra.paths ?? [])];
   fs.writeFileSync(file, `# ${path.basename(base)} grown by the streaming-tree e2e test\n${toYaml(doc)}`);
   return file;
+}
+
+/**
+ * The VPM resources ("Type name") the lab stack's program creates for a topology file and a
+ * placement, from the same pure plan the StreamingTree component uses (names as in
+ * components/streaming-tree/component.ts, component name "tree").
+ */
+export function plannedResources(inventory: Inventory, topologyFile: string, placement: Record<string, string> = {}): string[] {
+  const hosts = Object.fromEntries(inventory.hypervisors.map((h) => [h.name, { underlayIp: h.ip, underlayMac: h.mac }]));
+  const plan = planTree(loadTopologyFile(topologyFile), hosts, placement);
+  // Tunnels of redundancy links, where the plan has them (failover).
+  const tunnels = [...plan.tunnels, ...((plan as { redundancyTunnels?: { name: string }[] }).redundancyTunnels ?? [])];
+  return [
+    ...plan.bridges.map((b) => `OvsBridge tree-bridge-${b.node}`),
+    ...tunnels.map((t) => `GreTunnel tree-tunnel-${t.name}`),
+    ...plan.paths.map((p) => `FlowPath tree-path-${p.name}`),
+    ...plan.vms.map((v) => `MigratedDomain tree-vm-${v.name}`),
+  ].sort();
 }
