@@ -11,7 +11,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 PACKAGES=(openvswitch-switch iproute2 openssh-server openssh-client socat iperf3
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-amd64 busybox-static
-  cpio procps ethtool iputils-ping gcc libc6-dev binutils xz-utils chromium)
+  cpio procps ethtool iputils-ping gcc libc6-dev binutils xz-utils chromium ansible)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

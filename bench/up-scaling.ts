@@ -1,0 +1,423 @@
+/**
+ * `pulumi up` from empty for generated trees of 2, 4, 8 and 16 hypervisors, then the
+ * no-change `up`, side by side with the two baselines on the same lab in the same run:
+ * a plain one-ssh-per-change script (baselines/plain-ssh.ts) and Ansible with the
+ * openvswitch collection (baselines/ansible.ts), each run first on an empty overlay and then
+ * re-run on the converged one.
+ *
+ * One lab of max(sizes) hypervisors and one receiver; a tree of N uses h1..hN (bench/lib/tree.ts).
+ * Per size, RUNS repetitions of: VPM up (trace, memory sampling), no-change up, destroy;
+ * plain script, re-run, teardown; Ansible, re-run, teardown. Between methods the overlay's own
+ * state (br1, br0's patch port, the baselines' br0 rule, the tunnel neighbour cache) is removed
+ * from the tree's hypervisors. The first repetition checks that the three end states agree
+ * (br1's ports, number of stream flows).
+ *
+ * Measured: wall time of `node lab/setup/pulumi.js up --stack bench-up --json` (what
+ * `npm run pulumi -- up` runs, without npm's own start-up); from the command trace: commands
+ * per host, SSH connections (distinct provider pid and host), mutating commands, time per
+ * phase; from sshd's logs: SSH logins per method; memory: RSS of the dynamic-provider process
+ * (max while the up runs, sampled every 100 ms), the engine and the driver; per-hypervisor lab
+ * footprint (ovsdb-server + ovs-vswitchd + sshd RSS) with the largest tree converged.
+ *
+ * Env: VPM_BENCH_SIZES=2,4,8,16  VPM_BENCH_RUNS=3  VPM_BENCH_RUNS_LARGE=2 (runs for sizes >= 16)
+ *      VPM_BENCH_UP_BUDGET_S=720: sizes run round robin (all once, then again cheapest first) and
+ *      no further repetition starts once it would end past this budget; the result says how many ran.
+ *      VPM_BENCH_BASELINES=plain,ansible (empty: VPM only). Lab: VPM_LAB_NS_PREFIX / VPM_LAB_DIR.
+ * Writes bench/results/up-scaling.json. Run after `npm run build`: node dist/bench/up-scaling.js
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { labDown, labUp } from '../lab';
+import type { Inventory } from '../lab/inventory';
+import { LabPaths } from '../lab/names';
+import type { PidEntry } from '../lab/procs';
+import { ansibleMissing, ansibleVersion, runAnsible, writeProject, type AnsibleRun } from './baselines/ansible';
+import { overlayOn, runPlainSsh, teardownOverlay, type PlainRun } from './baselines/plain-ssh';
+import { RssSampler, descendants, envInt, envList, labEnvText, mustRun, repoRoot, rssKiB, run, sleep, stat, writeResult, type Stat } from './lib/common';
+import { readTrace, summarise, PHASES, type TraceSummary } from './lib/trace';
+import { desiredState, planFor, writeTopologyFile } from './lib/tree';
+
+const STACK = 'bench-up';
+const SIZES = envList('VPM_BENCH_SIZES', [2, 4, 8, 16]);
+const RUNS = envInt('VPM_BENCH_RUNS', 3);
+const RUNS_LARGE = envInt('VPM_BENCH_RUNS_LARGE', 2);
+const BASELINES = (process.env.VPM_BENCH_BASELINES ?? 'plain,ansible').split(',').filter(Boolean);
+/** Seconds the repetitions may take in all (the first run of every size always happens). */
+const BUDGET_S = envInt('VPM_BENCH_UP_BUDGET_S', 720);
+const runsFor = (n: number) => (n >= 16 ? Math.min(RUNS, RUNS_LARGE) : RUNS);
+
+const log = (s: string) => console.log(`[up-scaling ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+interface PulumiRun {
+  readonly wallMs: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly changeSummary: Record<string, number>;
+  readonly trace: TraceSummary;
+  readonly rssMaxKiB?: Record<string, number>;
+  readonly sshLogins: number;
+}
+
+function pulumiArgv(args: string[]): string[] {
+  return [process.execPath, path.join(repoRoot(), 'lab', 'setup', 'pulumi.js'), ...args];
+}
+
+async function pulumiCmd(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return (await mustRun(pulumiArgv(args), { env, timeoutMs: 600_000 })).stdout;
+}
+
+/** "Accepted publickey" lines in the sshd logs of these hypervisors (SSH logins so far). */
+function sshLogins(hosts: readonly string[]): number {
+  const paths = LabPaths.default();
+  let n = 0;
+  for (const h of hosts) {
+    try {
+      n += (fs.readFileSync(path.join(paths.sshDir(h), 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? []).length;
+    } catch {
+      /* no log yet */
+    }
+  }
+  return n;
+}
+
+async function pulumiProgramRun(command: 'up' | 'destroy', work: string, tag: string, hosts: readonly string[], inventory: Inventory, sampleMemory: boolean): Promise<PulumiRun> {
+  const traceFile = path.join(work, `trace-${tag}.jsonl`);
+  fs.rmSync(traceFile, { force: true });
+  let sampler: RssSampler | undefined;
+  const logins0 = sshLogins(hosts);
+  const startedAt = Date.now();
+  const args = command === 'up' ? ['up', '--stack', STACK, '--json'] : ['destroy', '--stack', STACK, '--yes', '--json'];
+  const r = await run(pulumiArgv(args), {
+    env: { ...process.env, VPM_TRACE_FILE: traceFile },
+    timeoutMs: 600_000,
+    onSpawn: (pid) => {
+      if (sampleMemory) {
+        sampler = new RssSampler(pid, { provider: /cmd\/dynamic-provider/, engine: /^(\S*\/)?pulumi\s+(up|destroy|preview|refresh)\s/, driver: /lab\/setup\/pulumi\.js/ }, 100).start();
+      }
+    },
+  });
+  sampler?.stop();
+  const endedAt = Date.now();
+  if (r.code !== 0) throw new Error(`pulumi ${command} (${tag}) exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  const summaryLine = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{"changeSummary"'));
+  const changeSummary = summaryLine ? (JSON.parse(summaryLine).changeSummary ?? {}) : {};
+  return {
+    wallMs: r.ms,
+    startedAt,
+    endedAt,
+    changeSummary,
+    trace: summarise(readTrace(traceFile), startedAt, endedAt, inventory),
+    ...(sampler ? { rssMaxKiB: sampler.maxKiB } : {}),
+    sshLogins: sshLogins(hosts) - logins0,
+  };
+}
+
+/**
+ * RSS per hypervisor of its ovsdb-server, ovs-vswitchd and sshd (the listening daemon; the
+ * per-connection sshd processes of sessions still open are counted apart).
+ */
+type Footprint = { ovsdb: number; vswitchd: number; sshd: number; total: number; sshdSessions: number };
+function labFootprint(hosts: readonly string[]): { perHypervisorKiB: Record<string, Footprint> } {
+  const entries: PidEntry[] = JSON.parse(fs.readFileSync(LabPaths.default().pids, 'utf8'));
+  const out: Record<string, Footprint> = {};
+  for (const h of hosts) {
+    const pid = (what: string) => entries.find((e) => e.name === `${h}/${what}`)?.pid;
+    const rssOf = (what: string) => (pid(what) ? rssKiB(pid(what)!) ?? 0 : 0);
+    const ovsdb = rssOf('ovsdb-server');
+    const vswitchd = rssOf('ovs-vswitchd');
+    const sshd = rssOf('sshd');
+    const sshdSessions = pid('sshd') ? descendants(pid('sshd')!).reduce((a, c) => a + (rssKiB(c) ?? 0), 0) : 0;
+    out[h] = { ovsdb, vswitchd, sshd, total: ovsdb + vswitchd + sshd, sshdSessions };
+  }
+  return { perHypervisorKiB: out };
+}
+
+interface Sample {
+  n: number;
+  run: number;
+  resources: { bridges: number; tunnels: number; paths: number; hops: number };
+  vpm: { up: PulumiRun; noChange: PulumiRun; destroy: PulumiRun };
+  plain?: { first: PlainRun & { sshLogins: number }; again: PlainRun & { sshLogins: number } };
+  ansible?: { first: AnsibleRun & { sshLogins: number }; again: AnsibleRun & { sshLogins: number } };
+  checks?: Record<string, unknown>;
+}
+
+async function overlaySnapshot(inventory: Inventory, hosts: readonly string[]): Promise<Record<string, { ports: string[]; flows: number } | null>> {
+  const pairs = await Promise.all(hosts.map(async (h) => [h, (await overlayOn(inventory, h)) ?? null] as const));
+  return Object.fromEntries(pairs);
+}
+
+function sameOverlay(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function oneRun(n: number, r: number, inventory: Inventory, work: string, samples: Sample[], footprint: { value?: ReturnType<typeof labFootprint> }): Promise<void> {
+  const hosts = inventory.hypervisors.slice(0, n).map((h) => h.name);
+  const topoFile = path.join(work, `tree-${n}.yaml`);
+  writeTopologyFile(topoFile, n);
+  await pulumiCmd(['config', 'set', 'vpm:topology', topoFile, '--stack', STACK]);
+  const plan = planFor(n, inventory);
+  const state = desiredState(plan, inventory);
+  const resources = plan.bridges.length + plan.tunnels.length + plan.paths.length;
+  if (r === 0) log(`N=${n}: ${plan.bridges.length} bridges, ${plan.tunnels.length} tunnels, ${plan.paths.length} paths`);
+  {
+    const tag = `${n}-${r}`;
+    const sample: Sample = { n, run: r, resources: { bridges: plan.bridges.length, tunnels: plan.tunnels.length, paths: plan.paths.length, hops: plan.paths.reduce((a, p) => a + p.hops.length, 0) } } as Sample;
+    const checks: Record<string, unknown> = {};
+    // VPM: up from empty, no-change up, destroy.
+    const up = await pulumiProgramRun('up', work, `${tag}-up`, hosts, inventory, true);
+    if ((up.changeSummary.create ?? 0) < resources) throw new Error(`N=${n}: up created ${JSON.stringify(up.changeSummary)}, expected >= ${resources} resources`);
+    let vpmOverlay: Record<string, unknown> | undefined;
+    if (r === 0) {
+      vpmOverlay = await overlaySnapshot(inventory, hosts);
+      if (n === Math.max(...SIZES)) {
+        await sleep(2000); // let the sessions of the checks above end
+        footprint.value = labFootprint(inventory.hypervisors.map((h) => h.name));
+      }
+    }
+    const noChange = await pulumiProgramRun('up', work, `${tag}-nochange`, hosts, inventory, false);
+    const changed = Object.entries(noChange.changeSummary).filter(([k, v]) => k !== 'same' && v > 0);
+    checks.noChangeSummary = noChange.changeSummary;
+    if (changed.length) log(`N=${n} run ${r}: the no-change up reported changes: ${JSON.stringify(noChange.changeSummary)}`);
+    const destroy = await pulumiProgramRun('destroy', work, `${tag}-destroy`, hosts, inventory, false);
+    await teardownOverlay(inventory, hosts);
+    sample.vpm = { up, noChange, destroy };
+    log(
+      `N=${n} run ${r}: VPM up ${(up.wallMs / 1000).toFixed(2)} s (${up.trace.commands} commands, ${up.trace.sshConnections} connections, provider ${Math.round((up.rssMaxKiB?.provider ?? 0) / 1024)} MiB), ` +
+        `no-change ${(noChange.wallMs / 1000).toFixed(2)} s (${noChange.trace.commands} commands, ${noChange.trace.mutating} mutating), destroy ${(destroy.wallMs / 1000).toFixed(2)} s`,
+    );
+
+    if (BASELINES.includes('plain')) {
+      let l0 = sshLogins(hosts);
+      const first = await runPlainSsh(inventory, state, work);
+      const firstLogins = sshLogins(hosts) - l0;
+      if (r === 0) {
+        const snap = await overlaySnapshot(inventory, hosts);
+        checks.plainMatchesVpm = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
+        if (!checks.plainMatchesVpm) checks.plainOverlay = snap;
+      }
+      l0 = sshLogins(hosts);
+      const again = await runPlainSsh(inventory, state, work);
+      const againLogins = sshLogins(hosts) - l0;
+      await teardownOverlay(inventory, hosts);
+      sample.plain = { first: { ...first, sshLogins: firstLogins }, again: { ...again, sshLogins: againLogins } };
+      log(`N=${n} run ${r}: plain ssh ${(first.wallMs / 1000).toFixed(2)} s, re-run ${(again.wallMs / 1000).toFixed(2)} s (${first.commands} ssh each)`);
+    }
+    if (BASELINES.includes('ansible')) {
+      const project = writeProject(inventory, state, work);
+      let l0 = sshLogins(hosts);
+      const first = await runAnsible(project, inventory, state);
+      const firstLogins = sshLogins(hosts) - l0;
+      if (r === 0) {
+        const snap = await overlaySnapshot(inventory, hosts);
+        checks.ansibleMatchesVpm = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
+        if (!checks.ansibleMatchesVpm) checks.ansibleOverlay = snap;
+      }
+      l0 = sshLogins(hosts);
+      const again = await runAnsible(project, inventory, state);
+      const againLogins = sshLogins(hosts) - l0;
+      await teardownOverlay(inventory, hosts);
+      sample.ansible = { first: { ...first, sshLogins: firstLogins }, again: { ...again, sshLogins: againLogins } };
+      log(`N=${n} run ${r}: ansible ${(first.wallMs / 1000).toFixed(2)} s, re-run ${(again.wallMs / 1000).toFixed(2)} s (${first.tasks} module runs, re-run changed ${again.changed})`);
+    }
+    if (r === 0) {
+      checks.vpmOverlay = vpmOverlay;
+      sample.checks = checks;
+    }
+    samples.push(sample);
+  }
+}
+
+const ratio = (a: Stat, b: Stat | undefined) => (b && b.median > 0 ? Math.round((a.median / b.median) * 100) / 100 : null);
+
+function rowFor(n: number, ss: Sample[]) {
+  const pick = <T>(f: (s: Sample) => T | undefined) => ss.map(f).filter((v): v is T => v !== undefined);
+  const first = ss[0];
+  const upWall = stat(pick((s) => s.vpm.up.wallMs));
+  const noChangeWall = stat(pick((s) => s.vpm.noChange.wallMs));
+  const plainFirst = first.plain ? stat(pick((s) => s.plain?.first.wallMs)) : undefined;
+  const plainAgain = first.plain ? stat(pick((s) => s.plain?.again.wallMs)) : undefined;
+  const ansFirst = first.ansible ? stat(pick((s) => s.ansible?.first.wallMs)) : undefined;
+  const ansAgain = first.ansible ? stat(pick((s) => s.ansible?.again.wallMs)) : undefined;
+  const phases = Object.fromEntries(
+    PHASES.map((p) => [
+      p,
+      {
+        windowMs: stat(pick((s) => s.vpm.up.trace.phases[p]?.windowMs)),
+        commands: stat(pick((s) => s.vpm.up.trace.phases[p]?.commands)),
+        maxCommandsPerHost: stat(pick((s) => s.vpm.up.trace.phases[p]?.maxCommandsPerHost)),
+        parallelism: stat(pick((s) => s.vpm.up.trace.phases[p]?.parallelism)),
+      },
+    ]),
+  );
+  return {
+    n,
+    runs: ss.length,
+    resources: first.resources,
+    vpm: {
+      up: {
+        wallMs: upWall,
+        commands: stat(pick((s) => s.vpm.up.trace.commands)),
+        commandsPerHost: first.vpm.up.trace.commandsPerHost,
+        maxCommandsPerHost: stat(pick((s) => Math.max(...Object.values(s.vpm.up.trace.commandsPerHost)))),
+        sshConnections: stat(pick((s) => s.vpm.up.trace.sshConnections)),
+        sshLogins: stat(pick((s) => s.vpm.up.sshLogins)),
+        providerProcesses: stat(pick((s) => s.vpm.up.trace.providerPids.length)),
+        commandWindowMs: stat(pick((s) => s.vpm.up.trace.commandWindowMs)),
+        medianCommandMs: stat(pick((s) => s.vpm.up.trace.medianCommandMs)),
+        beforeFirstCommandMs: stat(pick((s) => s.vpm.up.trace.beforeFirstMs)),
+        afterLastCommandMs: stat(pick((s) => s.vpm.up.trace.afterLastMs)),
+        phases,
+        providerRssMaxKiB: stat(pick((s) => s.vpm.up.rssMaxKiB?.provider)),
+        engineRssMaxKiB: stat(pick((s) => s.vpm.up.rssMaxKiB?.engine)),
+        driverRssMaxKiB: stat(pick((s) => s.vpm.up.rssMaxKiB?.driver)),
+        changeSummary: first.vpm.up.changeSummary,
+      },
+      noChange: {
+        wallMs: noChangeWall,
+        commands: stat(pick((s) => s.vpm.noChange.trace.commands)),
+        mutating: stat(pick((s) => s.vpm.noChange.trace.mutating)),
+        sshLogins: stat(pick((s) => s.vpm.noChange.sshLogins)),
+        changeSummary: first.vpm.noChange.changeSummary,
+      },
+      destroy: { wallMs: stat(pick((s) => s.vpm.destroy.wallMs)), commands: stat(pick((s) => s.vpm.destroy.trace.commands)) },
+    },
+    plain: first.plain
+      ? {
+          first: { wallMs: plainFirst!, commands: first.plain.first.commands, commandsPerHost: first.plain.first.commandsPerHost, sshLogins: stat(pick((s) => s.plain?.first.sshLogins)), phasesMs: first.plain.first.phasesMs },
+          again: { wallMs: plainAgain!, commands: first.plain.again.commands, mutating: first.plain.again.commands, sshLogins: stat(pick((s) => s.plain?.again.sshLogins)) },
+        }
+      : undefined,
+    ansible: first.ansible
+      ? {
+          first: { wallMs: ansFirst!, moduleRuns: first.ansible.first.tasks, moduleRunsPerHost: first.ansible.first.tasksPerHost, changed: stat(pick((s) => s.ansible?.first.changed)), sshLogins: stat(pick((s) => s.ansible?.first.sshLogins)) },
+          again: { wallMs: ansAgain!, moduleRuns: first.ansible.again.tasks, changed: stat(pick((s) => s.ansible?.again.changed)), sshLogins: stat(pick((s) => s.ansible?.again.sshLogins)) },
+        }
+      : undefined,
+    ratios: {
+      firstVsPlain: ratio(upWall, plainFirst),
+      firstVsAnsible: ratio(upWall, ansFirst),
+      noChangeVsPlain: ratio(noChangeWall, plainAgain),
+      noChangeVsAnsible: ratio(noChangeWall, ansAgain),
+    },
+    checks: first.checks,
+  };
+}
+
+export async function main(): Promise<unknown> {
+  const maxN = Math.max(...SIZES);
+  if (SIZES.some((n) => n < 2 || n > 16)) throw new Error('VPM_BENCH_SIZES: sizes are 2..16 (the lab has at most 16 hypervisors)');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-up-scaling-'));
+  const skipped: Record<string, string> = {};
+  if (BASELINES.includes('ansible')) {
+    const missing = await ansibleMissing();
+    if (missing) {
+      skipped.ansible = missing;
+      BASELINES.splice(BASELINES.indexOf('ansible'), 1);
+      log(`Ansible baseline not measured: ${missing}`);
+    }
+  }
+  log(`sizes ${SIZES.join(', ')}; up to ${RUNS} runs (${Math.min(RUNS, RUNS_LARGE)} for N >= 16) within ${BUDGET_S} s; baselines: ${BASELINES.join(', ') || 'none'}; ${labEnvText()}; work dir ${work}`);
+  const t0 = Date.now();
+  const inventory = await labUp({ hypervisors: maxN, receivers: 1, log: () => {} });
+  log(`lab up: ${maxN} hypervisors in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const samples: Sample[] = [];
+  const failures: { n: number; run: number; error: string }[] = [];
+  const footprint: { value?: ReturnType<typeof labFootprint> } = {};
+  // A stack of our own (never another engineer's), removed at the end.
+  await run(pulumiArgv(['stack', 'rm', STACK, '--yes', '--force']));
+  await pulumiCmd(['stack', 'init', STACK]);
+  try {
+    // Round robin: every size once, then further rounds (cheapest size first) while the
+    // budget allows, up to RUNS per size (RUNS_LARGE for N >= 16). Each size gets >= 1 run.
+    const began = Date.now();
+    const cost = new Map<number, number>();
+    for (let round = 0; round < RUNS; round++) {
+      const order = round === 0 ? SIZES : [...SIZES].sort((a, b) => (cost.get(a) ?? 0) - (cost.get(b) ?? 0));
+      for (const n of order) {
+        if (round >= runsFor(n)) continue;
+        const elapsed = Date.now() - began;
+        if (round > 0 && elapsed + (cost.get(n) ?? 0) > BUDGET_S * 1000) {
+          log(`N=${n}: run ${round + 1} skipped: ${Math.round(elapsed / 1000)} s used of the ${BUDGET_S} s budget, a run takes ~${Math.round((cost.get(n) ?? 0) / 1000)} s`);
+          continue;
+        }
+        const t = Date.now();
+        try {
+          await oneRun(n, round, inventory, work, samples, footprint);
+        } catch (e) {
+          // One failed run (a timeout on a loaded machine) must not cost the others: record it,
+          // clean up, go on.
+          const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' | ') : String(e);
+          failures.push({ n, run: round, error });
+          log(`N=${n} run ${round}: FAILED: ${error}`);
+          await run(pulumiArgv(['destroy', '--stack', STACK, '--yes']), { timeoutMs: 300_000 }).catch(() => undefined);
+          await teardownOverlay(inventory, inventory.hypervisors.slice(0, n).map((h) => h.name)).catch(() => undefined);
+        }
+        cost.set(n, Math.max(cost.get(n) ?? 0, Date.now() - t));
+      }
+    }
+  } finally {
+    await run(pulumiArgv(['destroy', '--stack', STACK, '--yes']), { timeoutMs: 300_000 }).catch(() => undefined);
+    await run(pulumiArgv(['stack', 'rm', STACK, '--yes', '--force']));
+    fs.rmSync(path.join(repoRoot(), 'stacks', `Pulumi.${STACK}.yaml`), { force: true });
+    await labDown({ log: () => {} }).catch((e) => log(`lab down failed: ${e instanceof Error ? e.message : e}`));
+  }
+  const measured = SIZES.filter((n) => samples.some((s) => s.n === n));
+  const rows = measured.map((n) => rowFor(n, samples.filter((s) => s.n === n)));
+  if (!rows.length) throw new Error(`no run succeeded: ${failures.map((f) => `N=${f.n}: ${f.error}`).join('; ')}`);
+  const fp = footprint.value?.perHypervisorKiB ?? {};
+  const totals = Object.values(fp).map((v) => v.total);
+  const result = {
+    benchmark: 'up-scaling',
+    date: new Date().toISOString(),
+    node: process.version,
+    ansible: BASELINES.includes('ansible') ? await ansibleVersion() : undefined,
+    sizes: measured,
+    failures,
+    runs: Object.fromEntries(SIZES.map((n) => [n, samples.filter((x) => x.n === n).length])),
+    runsWanted: Object.fromEntries(SIZES.map((n) => [n, runsFor(n)])),
+    budgetSeconds: BUDGET_S,
+    baselines: BASELINES,
+    notMeasured: skipped,
+    definitions: {
+      wallMs: 'VPM: `node lab/setup/pulumi.js up --stack bench-up --json` start to exit (engine start, program, providers, state); baselines: script / ansible-playbook start to exit',
+      sshConnections: 'VPM: distinct (provider pid, host) in the command trace; sshLogins: "Accepted publickey" lines added to the hypervisors\' sshd logs during the run (all methods)',
+      phases: 'from the trace: per host, bridges = commands up to br0\'s rule; paths = ofctl -O dumps/bundles (+ the neighbour seed just before); tunnels = the rest. window = first start to last end over all hosts',
+      ratios: 'VPM median wall time / baseline median wall time (below 1: VPM is faster)',
+      footprint: `RSS (KiB) per hypervisor of ovsdb-server + ovs-vswitchd + sshd with the ${maxN}-hypervisor tree converged (no SSH session open)`,
+    },
+    rows,
+    resources: {
+      providerRssMaxKiB: rows[rows.length - 1].vpm.up.providerRssMaxKiB,
+      engineRssMaxKiB: rows[rows.length - 1].vpm.up.engineRssMaxKiB,
+      driverRssMaxKiB: rows[rows.length - 1].vpm.up.driverRssMaxKiB,
+      atHypervisors: rows[rows.length - 1].n,
+      footprintAtHypervisors: maxN,
+      labPerHypervisorKiB: { ...stat(totals), perHypervisor: fp },
+    },
+    samples,
+  };
+  const file = writeResult('up-scaling', result);
+  printTable(rows);
+  log(`wrote ${file} (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
+  fs.rmSync(work, { recursive: true, force: true });
+  return result;
+}
+
+function printTable(rows: ReturnType<typeof rowFor>[]): void {
+  const s = (x?: Stat) => (x && x.n ? (x.median / 1000).toFixed(2) : '-');
+  console.log('N   VPM up s  no-change s  plain s  plain re-run s  ansible s  ansible re-run s  cmds  conns  mutating(no-change)');
+  for (const r of rows) {
+    console.log(
+      [String(r.n).padEnd(3), s(r.vpm.up.wallMs).padStart(8), s(r.vpm.noChange.wallMs).padStart(12), s(r.plain?.first.wallMs).padStart(8), s(r.plain?.again.wallMs).padStart(15), s(r.ansible?.first.wallMs).padStart(10), s(r.ansible?.again.wallMs).padStart(17), String(r.vpm.up.commands.median).padStart(5), String(r.vpm.up.sshConnections.median).padStart(6), String(r.vpm.noChange.mutating.median).padStart(20)].join(' '),
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    process.exit(1);
+  });
+}
