@@ -50,6 +50,7 @@ export default async function program(): Promise<Record<string, unknown>> {
     tree: tree.tree,
     redundancy: tree.redundancy,
     pruned: tree.pruned,
+    singlePointsOfFailure: tree.singlePointsOfFailure,
     paths: tree.paths,
     vms: tree.vms,
     receivedAt: tree.plan.paths.map((p) => ({

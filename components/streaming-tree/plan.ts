@@ -9,8 +9,24 @@
  * VM is placed. Its resource name and pathId carry the effective leaf ("<path id>@<leaf>"),
  * so moving the VM creates the new path and deletes the old one (the clone-path order of
  * DESIGN.md), never replaces a path in place.
+ *
+ * Failover. Tunnels exist for every link of the drawn topology that survives pruning with no
+ * node failed: tree links (`tunnels`) and the rest (`redundancyTunnels`: redundancy links, and
+ * links of failed nodes, kept so that marking a node failed changes only paths and un-failing
+ * it rebuilds nothing; remove a node from the topology to tear its tunnels down). Port numbers
+ * come from that same link set, so they do not move when a node fails or returns.
+ * For every path and every node R strictly inside it (a relay: the root and the leaf cannot be
+ * bypassed), the hop P before R gets a backup exit and the path gets the route around R:
+ * backupPath (topology engine) from P, over the live tree + redundancy links, avoiding R and
+ * the hops before P (P is where R's death is seen: its tunnel to R goes down), cut where it
+ * first rejoins the path after R (the *join*). Paths of the same stream that share P's
+ * segment and R share one backup exit (else their buckets would differ and the stream would be
+ * sent twice): the first path that has a route picks the neighbour, the others route from it.
+ * A relay with no route around it is a single point of failure: listed, never ignored.
+ * A backup route passes straight through its transit nodes (a VM there relays its own paths,
+ * not backups); at the join the stream is handled as on the primary hop (through its VM).
  */
-import { computeTree, TreeRoutes, type Link, type Topology } from '../topology';
+import { backupPath, computeTree, TreeRoutes, type Link, type Topology, type TreeResult } from '../topology';
 import { TopologyError, topologyError } from '../topology/errors';
 import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME, tunnelOfports, tunnelPortName, vmIp, vmMac, vmOfports, vmTapName } from './ports';
 
@@ -37,6 +53,27 @@ export interface PlannedHop {
   readonly vmMac?: string;
   readonly vmIp?: string;
   readonly neighbours: { ip: string; mac: string }[];
+  /** Where the stream goes when the next hop (a relay) dies: the tunnel to the route around it. */
+  readonly backup?: { outPort: number };
+}
+
+/** A hop of a pre-installed route around a relay (FlowPath backupHops). */
+export interface PlannedBackupHop {
+  /** Index of the hop where the route leaves the path (the one with `backup`). */
+  readonly from: number;
+  readonly node: string;
+  readonly host: string;
+  readonly inPort: number;
+  /** Absent on the join (the route's last hop, on the path after the relay). */
+  readonly outPort?: number;
+  readonly neighbours: { ip: string; mac: string }[];
+}
+
+/** A relay that no route avoids (for one path). */
+export interface SinglePointOfFailure {
+  readonly path: string;
+  readonly relay: string;
+  readonly reason: string;
 }
 
 export interface PlannedPath {
@@ -51,6 +88,9 @@ export interface PlannedPath {
   readonly srcIp?: string;
   /** The leaf's physical MAC (source MAC on the receiver's LAN). */
   readonly srcMac: string;
+  /** Routes around relays: per relay, the nodes from the hop before it to the join. */
+  readonly backups: { relay: string; route: string[] }[];
+  readonly backupHops: PlannedBackupHop[];
 }
 
 export interface PlannedVm {
@@ -77,9 +117,29 @@ export interface TreePlan {
   readonly redundancy: Link[];
   readonly pruned: string[];
   readonly bridges: { node: string; host: string; internalPorts: { name: string; ofport: number }[] }[];
-  readonly tunnels: { name: string; a: PlannedTunnelEnd; b: PlannedTunnelEnd }[];
+  /** Tunnels of the tree links. */
+  readonly tunnels: PlannedTunnel[];
+  /** Tunnels of every other surviving link (redundancy, and links of failed nodes). */
+  readonly redundancyTunnels: PlannedTunnel[];
   readonly paths: PlannedPath[];
+  readonly singlePointsOfFailure: SinglePointOfFailure[];
   readonly vms: PlannedVm[];
+}
+
+export interface PlannedTunnel {
+  readonly name: string;
+  readonly a: PlannedTunnelEnd;
+  readonly b: PlannedTunnelEnd;
+}
+
+/** The tree computed as if every failed node whose host is known were back (the infrastructure). */
+function infrastructure(topology: Topology, hosts: Readonly<Record<string, HostFacts>>, live: TreeResult): TreeResult {
+  if (!topology.nodes.some((n) => n.failed && hosts[n.host])) return live;
+  try {
+    return computeTree({ ...topology, nodes: topology.nodes.map((n) => (n.failed && hosts[n.host] ? { ...n, failed: false } : n)) });
+  } catch {
+    return live;
+  }
 }
 
 export function planTree(topology: Topology, hosts: Readonly<Record<string, HostFacts>>, placement: Readonly<Record<string, string>> = {}): TreePlan {
@@ -102,13 +162,15 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
   if (problems.length) throw new TopologyError(problems);
 
   const result = computeTree(topology);
+  const infra = infrastructure(topology, hosts, result);
+  const infraLinks = [...infra.tree, ...infra.redundancy];
   const routes = new TreeRoutes(result.tree, result.root);
   const hostOf = (node: string) => nodes.get(node)!.host;
   const facts = (node: string) => hosts[hostOf(node)];
 
-  // Tunnel port numbers per node: toward every tree neighbour (redundancy links: failover issue).
+  // Tunnel port numbers per node: toward every neighbour over tree and redundancy links.
   const peers = new Map<string, string[]>();
-  for (const l of result.tree) {
+  for (const l of infraLinks) {
     peers.set(l.a, [...(peers.get(l.a) ?? []), l.b]);
     peers.set(l.b, [...(peers.get(l.b) ?? []), l.a]);
   }
@@ -145,11 +207,15 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
       udpDst: p.stream.udpPort,
       ...(p.stream.srcIp ? { srcIp: p.stream.srcIp } : {}),
       srcMac: facts(leaf).underlayMac,
+      backups: [],
+      backupHops: [],
     };
   });
+  const singlePointsOfFailure = planBackups(paths, result, tunnelPort, hostOf, (n) => ({ ip: facts(n).underlayIp, mac: facts(n).underlayMac }));
 
   const surviving = new Set([result.root, ...result.tree.flatMap((l) => [l.a, l.b])]);
-  const bridges = [...surviving].map((node) => ({
+  const infraNodes = new Set([infra.root, ...infra.tree.flatMap((l) => [l.a, l.b])]);
+  const bridges = [...infraNodes].map((node) => ({
     node,
     host: hostOf(node),
     internalPorts: node === result.root ? [{ name: SOURCE_PORT_NAME, ofport: SOURCE_OFPORT }] : [],
@@ -162,7 +228,10 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
     ofport: tunnelPort(node, peer),
     remoteIp: facts(peer).underlayIp,
   });
-  const tunnels = result.tree.map((l) => ({ name: `${l.a}-${l.b}`, a: end(l.a, l.b), b: end(l.b, l.a) }));
+  const tunnel = (l: Link): PlannedTunnel => ({ name: `${l.a}-${l.b}`, a: end(l.a, l.b), b: end(l.b, l.a) });
+  const tunnels = result.tree.map(tunnel);
+  const inTree = new Set(tunnels.map((t) => t.name));
+  const redundancyTunnels = infraLinks.map(tunnel).filter((t) => !inTree.has(t.name));
 
   const vms: PlannedVm[] = placed.map((v) => {
     if (!surviving.has(v.at)) throw topologyError(`vms.${v.name}`, `VM "${v.name}" is placed on ${v.at}, which is not on the tree (pruned or failed); place it on a tree node`);
@@ -183,5 +252,87 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
     };
   });
 
-  return { root: result.root, tree: result.tree, redundancy: result.redundancy, pruned: result.pruned, bridges, tunnels, paths, vms };
+  return { root: result.root, tree: result.tree, redundancy: result.redundancy, pruned: result.pruned, bridges, tunnels, redundancyTunnels, paths, vms, singlePointsOfFailure };
+}
+
+/**
+ * Fills in each path's backup exits and routes (see the header); returns the relays no route
+ * avoids. Mutates the freshly built paths (their hops and backup lists).
+ */
+function planBackups(
+  paths: PlannedPath[],
+  live: TreeResult,
+  tunnelPort: (node: string, peer: string) => number,
+  hostOf: (node: string) => string,
+  underlay: (node: string) => { ip: string; mac: string },
+): SinglePointOfFailure[] {
+  const spof: SinglePointOfFailure[] = [];
+  /** The route around nodes[i] from nodes[i-1] (or from its neighbour `via`), cut at the join; or why there is none. */
+  const routeAround = (nodes: string[], i: number, via?: string): string[] | string => {
+    const relay = nodes[i];
+    const from = nodes[i - 1];
+    const avoid = new Set(nodes.slice(0, i - 1));
+    if (via) avoid.add(from);
+    const keep = (l: Link) => !avoid.has(l.a) && !avoid.has(l.b);
+    let route: string[];
+    try {
+      route = backupPath(live.tree.filter(keep), live.redundancy.filter(keep), via ?? from, nodes[nodes.length - 1], relay);
+    } catch (e) {
+      if (!(e instanceof TopologyError)) throw e;
+      const before = nodes.slice(0, i - 1);
+      return `no route from ${via ?? from} to the leaf ${nodes[nodes.length - 1]} avoids ${relay}${before.length ? ` (nor ${before.join(', ')}, the hops before ${from})` : ''}; add a redundancy link around ${relay}`;
+    }
+    const full = via ? [from, ...route] : route;
+    const after = new Set(nodes.slice(i + 1));
+    const join = full.findIndex((n, k) => k > 0 && after.has(n));
+    return full.slice(0, join + 1);
+  };
+  const keyOf = (p: PlannedPath, i: number) => {
+    const h = p.hops[i - 1];
+    return `${h.node}|${h.vmPort ?? h.inPort}|${p.udpDst}|${p.srcIp ?? ''}|${p.nodes[i]}`;
+  };
+  // Pass 1: the backup neighbour of each shared exit, picked by the first path with a route.
+  const chosen = new Map<string, string>();
+  for (const p of paths) {
+    for (let i = 1; i < p.nodes.length - 1; i++) {
+      const r = routeAround(p.nodes, i);
+      if (typeof r !== 'string' && !chosen.has(keyOf(p, i))) chosen.set(keyOf(p, i), r[1]);
+    }
+  }
+  // Pass 2: every path's exits and routes, through the chosen neighbour.
+  for (const p of paths) {
+    const hops = p.hops as PlannedHop[];
+    for (let i = 1; i < p.nodes.length - 1; i++) {
+      const relay = p.nodes[i];
+      const from = p.nodes[i - 1];
+      const via = chosen.get(keyOf(p, i));
+      let r = routeAround(p.nodes, i);
+      if (via && (typeof r === 'string' || r[1] !== via)) {
+        const again = routeAround(p.nodes, i, via);
+        r = typeof again === 'string' ? `the backup exit of ${from} toward ${via} (shared with another path of this stream) does not reach ${p.leaf} around ${relay}: ${again}` : again;
+      }
+      if (via) {
+        const h = hops[i - 1];
+        const n = underlay(via);
+        hops[i - 1] = { ...h, backup: { outPort: tunnelPort(from, via) }, neighbours: h.neighbours.some((x) => x.ip === n.ip) ? h.neighbours : [...h.neighbours, n] };
+      }
+      if (typeof r === 'string') {
+        spof.push({ path: p.name, relay, reason: r });
+        continue;
+      }
+      p.backups.push({ relay, route: r });
+      for (let k = 1; k < r.length; k++) {
+        const isJoin = k === r.length - 1;
+        p.backupHops.push({
+          from: i - 1,
+          node: r[k],
+          host: hostOf(r[k]),
+          inPort: tunnelPort(r[k], r[k - 1]),
+          ...(isJoin ? {} : { outPort: tunnelPort(r[k], r[k + 1]) }),
+          neighbours: isJoin ? [] : [underlay(r[k + 1])],
+        });
+      }
+    }
+  }
+  return spof;
 }

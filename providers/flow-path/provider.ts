@@ -1,8 +1,15 @@
 /**
  * The FlowPath provider. Order across the path (no packet is ever forwarded into a hop that
- * is not ready): install every non-root hop in parallel, then the root (the only way in);
- * remove the root first, then the rest in parallel. Per hop: one dump of groups and flows and
- * one atomic bundle, under that host's lock (paths sharing a switch never race in-process).
+ * is not ready): install every non-root switch in parallel, then the root (the only way in);
+ * remove the root first, then the rest in parallel. Per switch (primary hop plus any backup
+ * segments, plan.ts planSwitches): one dump of groups and flows and one atomic bundle, under
+ * that host's lock (paths sharing a switch never race in-process).
+ *
+ * Update (e.g. the tree routes around a failed relay): 1. new parts on non-root switches,
+ * additively, except segments that replace an old segment's bucket in the same group; 2. those
+ * replacements, one atomic bundle per switch (new bucket in, old bucket out), leaf side first;
+ * 3. the root in ONE bundle (new in, old out: no clone, no gap); 4. old parts elsewhere.
+ * A switch whose ovs-vswitchd is gone (a dead relay) holds no flows: removing from it is a no-op.
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
@@ -16,12 +23,12 @@ import { getRunner, withHostLock } from '../exec/pool';
 import { tnlNeighSet } from '../ovs/appctl';
 import { applyBundle, dumpFlows, dumpGroups } from '../ovs/ofctl';
 import { parseBridgeName, parseIpv4, parseMac } from '../ovs/values';
-import { describePlan, installOps, missingParts, planPath, receiverMacFor, removeOps, type HopPlan, type SwitchState } from './plan';
+import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
 
 const HOP = z
   .object({
-    node: z.string().min(1, 'node must name the topology node'),
+    node: schemas.label('node'),
     connection: schemas.connection,
     bridge: schemas.ifaceName('bridge'),
     inPort: schemas.ofport('inPort'),
@@ -29,6 +36,19 @@ const HOP = z
     vmPort: schemas.ofport('vmPort').optional(),
     vmMac: schemas.mac('vmMac').optional(),
     vmIp: schemas.ipv4('vmIp').optional(),
+    neighbours: z.array(z.object({ ip: schemas.ipv4('neighbours.ip'), mac: schemas.mac('neighbours.mac') }).strict()).optional(),
+    backup: z.object({ outPort: schemas.ofport('backup.outPort') }).strict().optional(),
+  })
+  .strict();
+
+const BACKUP_HOP = z
+  .object({
+    from: z.number().int('from must be a hop index').min(0, 'from must be a hop index'),
+    node: schemas.label('node'),
+    connection: schemas.connection,
+    bridge: schemas.ifaceName('bridge'),
+    inPort: schemas.ofport('inPort'),
+    outPort: schemas.ofport('outPort').optional(),
     neighbours: z.array(z.object({ ip: schemas.ipv4('neighbours.ip'), mac: schemas.mac('neighbours.mac') }).strict()).optional(),
   })
   .strict();
@@ -38,10 +58,14 @@ const INPUTS = z
     pathId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/, 'pathId must be 1..64 letters, digits, _ . : @ -'),
     stream: z.object({ udpDst: z.number().int().min(1, 'udpDst must be 1..65535').max(65535, 'udpDst must be 1..65535'), srcIp: schemas.ipv4('srcIp').optional() }).strict(),
     hops: z.array(HOP).min(2, 'a path needs at least two hops (the root and the leaf)'),
-    privateKeys: z.array(z.string().optional().nullable()).optional(),
+    privateKeys: z.array(schemas.privateKey.nullable()).optional(),
+    backupHops: z.array(BACKUP_HOP).optional(),
+    backupPrivateKeys: z.array(schemas.privateKey.nullable()).optional(),
+    down: z.array(schemas.label('down')).optional(),
     egress: z.object({ receiverIp: schemas.ipv4('receiverIp'), receiverMac: schemas.mac('receiverMac').optional(), srcMac: schemas.mac('srcMac') }).strict(),
-    owner: z.string().min(1).optional(),
-    cookie: z.string().optional(),
+    owner: schemas.owner.optional(),
+    // Computed by check from the owner; a value passed in is ignored, but must look like one.
+    cookie: z.string().regex(/^0x[0-9a-f]{1,16}$/, 'cookie is computed by check: leave it out').optional(),
     flows: z.unknown().optional(),
   })
   .strict();
@@ -57,6 +81,7 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
     if (seen.has(key)) failures.push({ property: `hops[${i}]`, reason: `hop ${h.node} repeats a switch already on the path: a path visits each switch once` });
     seen.add(key);
   });
+  failures.push(...backupProblems(v));
   if (failures.length) return { failures };
   const inputs: FlowPathInputs = {
     pathId: v.pathId,
@@ -67,19 +92,85 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
     hops: v.hops.map((h) => ({ ...h, connection: h.connection as unknown as FlowPathInputs['hops'][number]['connection'] })),
     // Protobuf structs cannot carry undefined: absent keys are null, and no list when none is given.
     ...(v.privateKeys?.some((k) => k) ? { privateKeys: v.privateKeys.map((k) => k ?? null) } : {}),
+    ...(v.backupHops?.length ? { backupHops: v.backupHops.map((h) => ({ ...h, connection: h.connection as unknown as FlowPathInputs['hops'][number]['connection'] })) } : {}),
+    ...(v.backupHops?.length && v.backupPrivateKeys?.some((k) => k) ? { backupPrivateKeys: v.backupPrivateKeys.map((k) => k ?? null) } : {}),
+    ...(v.down?.length ? { down: [...new Set(v.down)].sort() } : {}),
     egress: { receiverIp: v.egress.receiverIp, receiverMac: receiverMac!, srcMac: v.egress.srcMac },
     flows: [],
   };
   try {
-    inputs.flows = describePlan(planPath(inputs));
+    const plans = planSwitches(inputs);
+    const conflicts = planConflicts(plans);
+    if (conflicts.length) return { failures: conflicts.map((reason) => ({ property: 'backupHops', reason })) };
+    inputs.flows = describePlan(plans);
   } catch (e) {
     return { failures: [{ property: 'hops', reason: e instanceof Error ? e.message : String(e) }] };
   }
   return { inputs, failures: [] };
 }
 
-function runnerFor(p: FlowPathInputs, index: number): CommandRunner {
-  return getRunner(joinConnection(p.hops[index].connection, p.privateKeys?.[index] ?? undefined));
+/**
+ * Backups: on a hop before a relay, routes that leave there and end by joining the path after
+ * it. A backup with no route of its own is allowed: it shares the exit of another path of the
+ * same stream (StreamingTree keeps those identical, else the stream would be sent twice).
+ */
+function backupProblems(v: z.infer<typeof INPUTS>): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const last = v.hops.length - 1;
+  const key = (h: { connection: { host?: unknown; netns?: unknown }; bridge: string }) => `${h.connection.host}|${h.connection.netns ?? ''}|${h.bridge}`;
+  const primary = v.hops.map(key);
+  const down = new Set(v.down ?? []);
+  v.hops.forEach((h, i) => {
+    if (down.has(h.node)) failures.push({ property: `hops[${i}].node`, reason: `hop ${h.node} is on a node listed as down: route the path around it` });
+  });
+  (v.backupHops ?? []).forEach((b, j) => {
+    if (down.has(b.node)) failures.push({ property: `backupHops[${j}].node`, reason: `backup hop ${b.node} is on a node listed as down: route around it` });
+  });
+  v.hops.forEach((h, i) => {
+    if (!h.backup) return;
+    if (i >= last - 1) failures.push({ property: `hops[${i}].backup`, reason: `hop ${h.node} sends to the ${i === last ? 'receiver' : 'leaf'}: only a hop before a relay can route around it` });
+    else if (h.backup.outPort === h.outPort) failures.push({ property: `hops[${i}].backup.outPort`, reason: `backup.outPort ${h.outPort} is the primary outPort: give the tunnel to the backup route's first node` });
+  });
+  const routes = new Map<number, number[]>();
+  (v.backupHops ?? []).forEach((b, j) => {
+    const at = `backupHops[${j}]`;
+    if (b.from > last || !v.hops[b.from].backup) {
+      failures.push({ property: `${at}.from`, reason: `from=${b.from} must be the index of a hop with backup (the hop where the route leaves the path)` });
+      return;
+    }
+    routes.set(b.from, [...(routes.get(b.from) ?? []), j]);
+  });
+  for (const [from, js] of routes) {
+    const seen = new Set<string>();
+    js.forEach((j, k) => {
+      const b = v.backupHops![j];
+      const at = `backupHops[${j}]`;
+      const onPath = primary.indexOf(key(b));
+      const isLast = k === js.length - 1;
+      if (seen.has(key(b))) failures.push({ property: at, reason: `backup hop ${b.node} repeats a switch of its route` });
+      seen.add(key(b));
+      if (onPath >= 0 && onPath <= from + 1) {
+        failures.push({ property: at, reason: `backup hop ${b.node} is on the path at or before the relay ${v.hops[from + 1].node}: a route around it must avoid it and the hops before it` });
+      } else if (onPath >= 0 && !isLast) {
+        failures.push({ property: at, reason: `backup hop ${b.node} joins the path: it must be the last hop of its route (from=${from})` });
+      } else if (onPath >= 0 && b.outPort !== undefined && b.outPort !== v.hops[onPath].outPort) {
+        failures.push({ property: `${at}.outPort`, reason: `backup hop ${b.node} joins the path, where the stream goes on as on hop ${onPath}: leave outPort out` });
+      } else if (onPath < 0 && isLast) {
+        failures.push({ property: at, reason: `the route from hop ${from} ends at ${b.node}, off the path: end it with the hop where it joins the path after ${v.hops[from + 1].node}` });
+      } else if (onPath < 0 && b.outPort === undefined) {
+        failures.push({ property: `${at}.outPort`, reason: `backup hop ${b.node} is a transit hop of the route: give outPort (the tunnel to the route's next node)` });
+      }
+    });
+  }
+  return failures;
+}
+
+function runnerFor(p: FlowPathInputs, plan: SwitchPlan): CommandRunner {
+  if (plan.index < 0) {
+    const j = plan.backupIndex!;
+    return getRunner(joinConnection(p.backupHops![j].connection, p.backupPrivateKeys?.[j] ?? undefined));
+  }
+  return getRunner(joinConnection(p.hops[plan.index].connection, p.privateKeys?.[plan.index] ?? undefined));
 }
 
 async function switchState(runner: CommandRunner, bridge: string): Promise<SwitchState> {
@@ -88,56 +179,129 @@ async function switchState(runner: CommandRunner, bridge: string): Promise<Switc
   return { groups, flows };
 }
 
-async function installHop(p: FlowPathInputs, plan: HopPlan): Promise<void> {
-  const runner = runnerFor(p, plan.index);
-  await withHostLock(plan.hop.connection, async () => {
-    for (const n of plan.hop.neighbours ?? []) {
-      await tnlNeighSet(runner, parseBridgeName('br0', 'bridge'), parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac'));
+/** The bridge is gone, or its ovs-vswitchd is (killed: its socket refuses): no flows live there. */
+function switchIsGone(err: unknown): boolean {
+  return /not a bridge|no such bridge|is not a bridge|\.mgmt: failed to (open socket|connect) \(Connection refused\)/i.test(String(err));
+}
+
+async function seedNeighbours(runner: CommandRunner, plan: SwitchPlan, p: FlowPathInputs): Promise<void> {
+  const seen = new Set<string>();
+  const all = [...(plan.hop.neighbours ?? []), ...(p.backupHops ?? []).filter((b) => switchKey(b) === plan.key).flatMap((b) => b.neighbours ?? [])];
+  for (const n of all) {
+    if (seen.has(n.ip)) continue;
+    seen.add(n.ip);
+    await tnlNeighSet(runner, parseBridgeName('br0', 'bridge'), parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac'));
+  }
+}
+
+/** One switch, one bundle: this path's new part `next` in, its old part `prev` out (either may be absent). */
+async function applySwitch(
+  p: FlowPathInputs,
+  next: SwitchPlan | undefined,
+  prev: SwitchPlan | undefined,
+  prevInputs: FlowPathInputs | undefined,
+  only?: (s: SegmentPlan) => boolean,
+  gc = false,
+): Promise<void> {
+  const target = next ?? prev!;
+  const runner = next ? runnerFor(p, next) : runnerFor(prevInputs!, prev!);
+  const nextPart = next && only ? { ...next, segments: next.segments.filter(only) } : next;
+  await withHostLock(target.hop.connection, async () => {
+    if (nextPart && nextPart.segments.length) await seedNeighbours(runner, nextPart, p);
+    let state: SwitchState;
+    try {
+      state = await switchState(runner, target.hop.bridge);
+    } catch (err) {
+      // Removing from a switch that is gone: nothing of this path can be left on it.
+      if (!next && switchIsGone(err)) return;
+      throw err;
     }
-    const state = await switchState(runner, plan.hop.bridge);
-    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), installOps(plan, state, p.cookie));
+    let ops = prev ? swapOps(nextPart, prev, state, p.cookie) : installOps(nextPart!, state, p.cookie);
+    // Leftovers of this path on a switch its last known version did not use (see gcOps).
+    if (gc && next) ops = mergeOps(ops, gcOps(next, applyOps(state, ops), p.cookie));
+    await applyBundle(runner, parseBridgeName(target.hop.bridge, 'bridge'), ops);
   });
 }
 
-async function removeHop(p: FlowPathInputs, plan: HopPlan, keep: HopPlan | undefined): Promise<void> {
-  const runner = runnerFor(p, plan.index);
+async function install(p: FlowPathInputs): Promise<void> {
+  const plans = planSwitches(p);
+  await Promise.all(plans.filter((h) => !h.isRoot).map((h) => applySwitch(p, h, undefined, undefined, undefined, true)));
+  await applySwitch(p, plans[0], undefined, undefined, undefined, true);
+}
+
+/** Removes the path's part, except what `keep` (the new version of the same path) still uses. */
+async function remove(p: FlowPathInputs, keep?: FlowPathInputs): Promise<void> {
+  const plans = planSwitches(p);
+  const keepPlans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
+  const down = new Set(p.down ?? []);
+  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : applySwitchRemove(p, h, keepPlans.get(h.key)?.segments ?? []));
+  await removeFrom(plans[0]);
+  await Promise.all(plans.filter((h) => !h.isRoot).map(removeFrom));
+}
+
+async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[]): Promise<void> {
+  const runner = runnerFor(p, plan);
   await withHostLock(plan.hop.connection, async () => {
     let state: SwitchState;
     try {
       state = await switchState(runner, plan.hop.bridge);
     } catch (err) {
-      // The bridge itself is gone: nothing of this path can be left on it.
-      if (/not a bridge|no such bridge|is not a bridge/i.test(String(err))) return;
+      if (switchIsGone(err)) return;
       throw err;
     }
-    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), removeOps(plan, state, p.cookie, keep?.segments ?? []));
+    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), removeOps(plan, state, p.cookie, keep));
   });
 }
 
-function hopKey(h: HopPlan): string {
-  return `${h.hop.connection.host}|${h.hop.connection.netns ?? ''}|${h.hop.bridge}`;
+/** Where the new plan puts the switch along the stream (leaf side = higher), for swap order. */
+function depth(p: FlowPathInputs, h: SwitchPlan): number {
+  if (h.index >= 0) return h.index;
+  const b = p.backupHops![h.backupIndex!];
+  const j = joinIndex(p, b);
+  return j >= 0 ? j : b.from + 0.5;
 }
 
-async function install(p: FlowPathInputs): Promise<void> {
-  const plans = planPath(p);
-  await Promise.all(plans.filter((h) => !h.isRoot).map((h) => installHop(p, h)));
-  await installHop(p, plans[0]);
-}
-
-/** Removes the path's part, except what `keep` (the new version of the same path) still uses. */
-async function remove(p: FlowPathInputs, keep?: FlowPathInputs): Promise<void> {
-  const plans = planPath(p);
-  const keepPlans = new Map((keep ? planPath(keep) : []).map((h) => [hopKey(h), h]));
-  const root = plans[0];
-  await removeHop(p, root, keepPlans.get(hopKey(root)));
-  await Promise.all(plans.filter((h) => !h.isRoot).map((h) => removeHop(p, h, keepPlans.get(hopKey(h)))));
+/** The update order of the header: no packet lost, none cloned by this path's own parts. */
+async function replace(olds: FlowPathInputs, news: FlowPathInputs): Promise<void> {
+  const next = planSwitches(news);
+  const prev = new Map(planSwitches(olds).map((h) => [h.key, h]));
+  const conflicting = (h: SwitchPlan) => {
+    const old = prev.get(h.key);
+    return (s: SegmentPlan) => !!old && old.segments.some((o) => o.groupId === s.groupId && o.bucketId !== s.bucketId) && !old.segments.some((o) => o.groupId === s.groupId && o.bucketId === s.bucketId);
+  };
+  const nonRoot = next.filter((h) => !h.isRoot);
+  // 1. Additive parts everywhere but the root.
+  await Promise.all(nonRoot.map((h) => applySwitch(news, h, undefined, undefined, (s) => !conflicting(h)(s), !prev.has(h.key))));
+  // 2. Bucket replacements, leaf side first (what they send to is ready downstream).
+  const swaps = nonRoot.filter((h) => h.segments.some(conflicting(h))).sort((a, b) => depth(news, b) - depth(news, a));
+  for (const h of swaps) {
+    const old = prev.get(h.key)!;
+    const groups = new Set(h.segments.filter(conflicting(h)).map((s) => s.groupId));
+    await applySwitch(news, h, { ...old, segments: old.segments.filter((o) => groups.has(o.groupId)) }, olds);
+  }
+  // 3. The root: new in, old out, one bundle (a root on another switch: new first, then old).
+  const root = next[0];
+  const oldRoot = planSwitches(olds)[0];
+  if (oldRoot.key === root.key) await applySwitch(news, root, oldRoot, olds);
+  else {
+    await applySwitch(news, root, undefined, undefined);
+    await applySwitchRemove(olds, oldRoot, []);
+  }
+  // 4. What only the old path used, elsewhere.
+  const nextByKey = new Map(next.map((h) => [h.key, h]));
+  const down = new Set(news.down ?? []);
+  await Promise.all(
+    planSwitches(olds)
+      .filter((h) => !h.isRoot && h.key !== root.key && !down.has(h.hop.node))
+      .map((h) => applySwitchRemove(olds, h, nextByKey.get(h.key)?.segments ?? [])),
+  );
 }
 
 async function observe(p: FlowPathInputs): Promise<string[]> {
-  const plans = planPath(p);
+  const plans = planSwitches(p);
   const missing = await Promise.all(
     plans.map(async (h) => {
-      const runner = runnerFor(p, h.index);
+      const runner = runnerFor(p, h);
       try {
         return missingParts(h, await switchState(runner, h.hop.bridge), p.cookie);
       } catch (err) {
@@ -163,8 +327,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       replaces.length > 0 ||
       (olds.missing ?? []).length > 0 ||
       olds.providerVersion !== PROVIDER_VERSION ||
-      JSON.stringify([olds.stream, olds.hops, olds.egress, olds.flows, olds.privateKeys]) !==
-        JSON.stringify([news.stream, news.hops, news.egress, news.flows, news.privateKeys]);
+      JSON.stringify([olds.stream, olds.hops, olds.egress, olds.flows, olds.privateKeys, olds.backupHops ?? [], olds.backupPrivateKeys ?? []]) !==
+        JSON.stringify([news.stream, news.hops, news.egress, news.flows, news.privateKeys, news.backupHops ?? [], news.backupPrivateKeys ?? []]);
     return { changes, replaces };
   },
 
@@ -186,9 +350,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id, olds: FlowPathOutputs, news: FlowPathInputs) {
-    // New state first (packets may briefly be cloned onto both), then what only the old had.
-    await install(news);
-    await remove(olds, news);
+    // New state first, swapped in per switch (see the header), then what only the old had.
+    await replace(olds, news);
     return { outs: { ...news, missing: [], providerVersion: PROVIDER_VERSION } };
   },
 

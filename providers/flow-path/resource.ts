@@ -3,7 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { splitConnection } from '../common/connection-input';
 import { lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
-import type { FlowPathArgs, HopArgs } from './types';
+import type { BackupHopArgs, FlowPathArgs, HopArgs } from './types';
 
 const provider = lazyProvider('dist/providers/flow-path/provider');
 
@@ -20,6 +20,12 @@ export class FlowPath extends pulumi.dynamic.Resource {
         return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey };
       }),
     );
+    const backupHops = pulumi.output(args.backupHops ?? []).apply((hs) =>
+      hs.map((h) => {
+        const { connection, privateKey } = splitConnection((h as BackupHopArgs).connection);
+        return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey };
+      }),
+    );
     super(
       provider,
       name,
@@ -28,14 +34,21 @@ export class FlowPath extends pulumi.dynamic.Resource {
         owner: ownerFor(pulumi.getProject(), pulumi.getStack(), name),
         stream: args.stream,
         egress: args.egress,
+        ...(args.down !== undefined ? { down: args.down } : {}),
         hops: hops.apply((hs) => pulumi.all(hs.map((h) => h.hop))),
         privateKeys: pulumi.secret(hops.apply((hs) => pulumi.all(hs.map((h) => h.privateKey)))),
+        ...(args.backupHops !== undefined
+          ? {
+              backupHops: backupHops.apply((hs) => pulumi.all(hs.map((h) => h.hop))),
+              backupPrivateKeys: pulumi.secret(backupHops.apply((hs) => pulumi.all(hs.map((h) => h.privateKey)))),
+            }
+          : {}),
         cookie: undefined,
         flows: undefined,
         missing: undefined,
         providerVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys'] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys', 'backupPrivateKeys'] },
       'vpm',
       'FlowPath',
     );

@@ -25,6 +25,28 @@ export interface HopArgs {
   readonly vmIp?: pulumi.Input<string>;
   /** Tunnel neighbours to seed before installing ({underlay IP, MAC} of the next hop). */
   readonly neighbours?: pulumi.Input<pulumi.Input<{ ip: string; mac: string }>[]>;
+  /**
+   * Failover: when the next hop (a relay) dies, send the stream out of this port instead
+   * (the tunnel to the first node of the route around it, see backupHops). The exit becomes
+   * an OpenFlow fast-failover group watching outPort, then backup.outPort (BFD on both
+   * tunnels takes a dead neighbour's port down). Not on the leaf.
+   */
+  readonly backup?: pulumi.Input<{ outPort: number }>;
+}
+
+/** One hop of a pre-installed route around a relay (see FlowPathArgs.backupHops). */
+export interface BackupHopArgs {
+  /** Index in `hops` of the hop where the route leaves the path (that hop has `backup`). */
+  readonly from: pulumi.Input<number>;
+  readonly node: pulumi.Input<string>;
+  readonly connection: pulumi.Input<ConnectionSpec>;
+  readonly bridge: pulumi.Input<string>;
+  /** The tunnel from the previous node of the backup route. */
+  readonly inPort: pulumi.Input<number>;
+  /** The tunnel to the next node of the route; absent on the last backup hop, the *join*:
+   *  a switch of the path after the relay, which then treats the stream as its hop does. */
+  readonly outPort?: pulumi.Input<number>;
+  readonly neighbours?: pulumi.Input<pulumi.Input<{ ip: string; mac: string }>[]>;
 }
 
 export interface FlowPathArgs {
@@ -33,6 +55,19 @@ export interface FlowPathArgs {
   readonly stream: pulumi.Input<{ udpDst: number; srcIp?: string }>;
   /** Root first, leaf last. */
   readonly hops: pulumi.Input<pulumi.Input<HopArgs>[]>;
+  /**
+   * Routes around relays, pre-installed and owned by this path (delete removes them): per
+   * hop with `backup`, its route's hops in order (transit hops, then the join). Backup
+   * traffic carries a tag in eth_src, so it never mixes with the stream other paths carry.
+   */
+  readonly backupHops?: pulumi.Input<pulumi.Input<BackupHopArgs>[]>;
+  /**
+   * Nodes known to be down (the topology marks them failed): an update or delete does not try
+   * to remove this path's old part from them (a dead switch lost its flows; one that was only
+   * cut off keeps them until the path next includes it again, when they are collected). Not
+   * a change by itself (diff ignores it). No hop may be on a down node.
+   */
+  readonly down?: pulumi.Input<pulumi.Input<string>[]>;
   readonly egress: pulumi.Input<{
     receiverIp: string;
     /** Required for a unicast receiver; derived for multicast (01:00:5e:...) and broadcast. */
@@ -52,6 +87,17 @@ export interface Hop {
   vmMac?: string;
   vmIp?: string;
   neighbours?: { ip: string; mac: string }[];
+  backup?: { outPort: number };
+}
+
+export interface BackupHop {
+  from: number;
+  node: string;
+  connection: ConnectionWithoutKey;
+  bridge: string;
+  inPort: number;
+  outPort?: number;
+  neighbours?: { ip: string; mac: string }[];
 }
 
 export interface FlowPathInputs {
@@ -63,6 +109,10 @@ export interface FlowPathInputs {
   hops: Hop[];
   /** Private keys of the hops, by index (secret). */
   privateKeys?: (string | null)[];
+  backupHops?: BackupHop[];
+  /** Private keys of the backup hops, by index (secret). */
+  backupPrivateKeys?: (string | null)[];
+  down?: string[];
   egress: { receiverIp: string; receiverMac: string; srcMac: string };
   /** The flows this path installs, per hop (computed by check, so preview shows them). */
   flows: { node: string; bridge: string; rules: string[] }[];

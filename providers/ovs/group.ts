@@ -5,11 +5,13 @@
  * Shared switches: a `type=all` group with one bucket per owner (path); an owner adds its
  * bucket with insert-buckets and removes it with remove-buckets by its bucket_id.
  * `type=ff` (fast_failover) buckets carry `watch_port` (a port number: OVS 3.1 rejects
- * `watch_port:LOCAL`).
+ * `watch_port:LOCAL`) or `watch_group` (live while that group has a live bucket; an `all` group
+ * whose buckets watch nothing is always live, which makes a last-resort bucket: OVS 3.1 refuses
+ * an ff bucket that watches nothing).
  *
  * Texts (identical to what `dump-groups` prints back, bucket ids always explicit):
  *   add-group       group_id=5,type=all,bucket=bucket_id:1,actions=output:2,bucket=bucket_id:2,actions=...
- *                   group_id=7,type=ff,bucket=bucket_id:0,watch_port:3,actions=output:3,...
+ *                   group_id=7,type=ff,bucket=bucket_id:0,watch_port:3,actions=output:3,...,bucket=bucket_id:2,watch_group:5,actions=...
  *   insert-buckets  group_id=5,command_bucket_id=last,bucket=bucket_id:3,actions=output:4
  *   remove-buckets  group_id=5,command_bucket_id=3
  *   del-groups      group_id=5
@@ -30,8 +32,9 @@ export type GroupType = 'all' | 'ff';
 export interface Bucket {
   readonly id: BucketId;
   readonly actions: readonly Action[];
-  /** Required in `ff` groups, not allowed in `all` groups. */
+  /** `ff` groups need watchPort or watchGroup (or both); `all` groups allow neither. */
   readonly watchPort?: OfPortNumber;
+  readonly watchGroup?: GroupId;
 }
 
 export interface Group {
@@ -43,7 +46,7 @@ export interface Group {
 /** Where insert-buckets puts the new buckets: after the last, before the first, or before bucket K. */
 export type BucketPosition = 'last' | 'first' | BucketId;
 
-const BUCKET_KEYS = new Set(['id', 'actions', 'watchPort']);
+const BUCKET_KEYS = new Set(['id', 'actions', 'watchPort', 'watchGroup']);
 
 function checkType(type: unknown, property: string, problems: Problem[]): GroupType | undefined {
   if (type === 'all' || type === 'ff') return type;
@@ -66,7 +69,7 @@ function checkBuckets(buckets: unknown, type: GroupType | undefined, property: s
     }
     const bucket = b as Record<string, unknown>;
     for (const k of Object.keys(bucket)) {
-      if (!BUCKET_KEYS.has(k)) problems.push({ property: `${at}.${k}`, reason: `unknown field ${show(k)}: allowed are id, actions, watchPort` });
+      if (!BUCKET_KEYS.has(k)) problems.push({ property: `${at}.${k}`, reason: `unknown field ${show(k)}: allowed are id, actions, watchPort, watchGroup` });
     }
     const id = collect(problems, () => parseBucketId(bucket.id, `${at}.id`));
     if (id !== undefined) {
@@ -75,14 +78,21 @@ function checkBuckets(buckets: unknown, type: GroupType | undefined, property: s
     }
     let watch = '';
     if (type === 'ff') {
-      if (bucket.watchPort === undefined) {
-        problems.push({ property: `${at}.watchPort`, reason: 'fast_failover (ff) buckets need a watchPort (a port number 1..65279)' });
-      } else {
-        const port = collect(problems, () => parseOfPortNumber(bucket.watchPort, `${at}.watchPort`));
-        if (port !== undefined) watch = `,watch_port:${port}`;
+      if (bucket.watchPort === undefined && bucket.watchGroup === undefined) {
+        problems.push({ property: `${at}.watchPort`, reason: 'fast_failover (ff) buckets need a watchPort (a port number 1..65279) or a watchGroup' });
       }
-    } else if (type === 'all' && bucket.watchPort !== undefined) {
-      problems.push({ property: `${at}.watchPort`, reason: "watchPort is only meaningful in 'ff' groups; remove it from this 'all' group bucket" });
+      if (bucket.watchPort !== undefined) {
+        const port = collect(problems, () => parseOfPortNumber(bucket.watchPort, `${at}.watchPort`));
+        if (port !== undefined) watch += `,watch_port:${port}`;
+      }
+      if (bucket.watchGroup !== undefined) {
+        const g = collect(problems, () => parseGroupId(bucket.watchGroup, `${at}.watchGroup`));
+        if (g !== undefined) watch += `,watch_group:${g}`;
+      }
+    } else if (type === 'all') {
+      for (const k of ['watchPort', 'watchGroup'] as const) {
+        if (bucket[k] !== undefined) problems.push({ property: `${at}.${k}`, reason: `${k} is only meaningful in 'ff' groups; remove it from this 'all' group bucket` });
+      }
     }
     const actions = checkActions(bucket.actions, `${at}.actions`, problems);
     texts.push(`bucket=bucket_id:${id ?? '?'}${watch},actions=${actions}`);
