@@ -16,79 +16,17 @@
  *   npx tsc -p tsconfig.json
  *   npm run -s pulumi -- up --stack NAME --program dist/stacks/programs/two-paths.js
  */
-import * as pulumi from '@pulumi/pulumi';
-import { OvsBridge } from '../../providers/ovs-bridge/resource';
-import { GreTunnel } from '../../providers/gre-tunnel/resource';
-import { FlowPath } from '../../providers/flow-path/resource';
-import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME } from '../../components/streaming-tree/ports';
-import { labConnections } from '../lab-connections';
+import { starOverlay } from './star-overlay';
 
+export { greOfport } from './star-overlay';
 export const STREAM_UDP_PORT = 5004;
-export const greOfport = (peer: string): number => 100 + Number(peer.slice(1));
 
 export default async function program(): Promise<Record<string, unknown>> {
-  const config = new pulumi.Config('vpm');
-  const { inventory, connection } = labConnections(config.get('inventory'));
-  const hv = (name: string) => {
-    const h = inventory.hypervisors.find((x) => x.name === name);
-    if (!h) throw new Error(`this program needs a lab with hypervisors h1..h4 (run \`vpm lab up --hypervisors 4 --receivers 2\`); ${name} is missing`);
-    return h;
-  };
-  const rcv = (name: string) => {
-    const r = inventory.receivers.find((x) => x.name === name);
-    if (!r) throw new Error(`this program needs receivers r1 and r2 (run \`vpm lab up --hypervisors 4 --receivers 2\`); ${name} is missing`);
-    return r;
-  };
-  const nodes = ['h1', 'h2', 'h3', 'h4'].map(hv);
-
-  const bridges = new Map(
-    nodes.map((h) => [
-      h.name,
-      new OvsBridge(`br1-${h.name}`, {
-        connection: connection(h.name),
-        name: 'br1',
-        patch: { overlayOfport: PATCH_OFPORT },
-        ...(h.name === 'h1' ? { internalPorts: [{ name: SOURCE_PORT_NAME, ofport: SOURCE_OFPORT }] } : {}),
-      }),
-    ]),
-  );
-
-  const tunnels = [
-    ['h1', 'h2'],
-    ['h2', 'h3'],
-    ['h2', 'h4'],
-  ].map(([x, y]) => {
-    const end = (a: string, b: string) => ({
-      connection: connection(a),
-      bridge: bridges.get(a)!.name,
-      remoteIp: hv(b).ip,
-      portName: `gre-${b}`,
-      ofport: greOfport(b),
-    });
-    return new GreTunnel(`gre-${x}-${y}`, { a: end(x, y), b: end(y, x) }, { dependsOn: [bridges.get(x)!, bridges.get(y)!] });
-  });
-
+  const { tunnels, path: flowPath } = starOverlay();
+  // Named by what is delivered to where (DESIGN.md, clone-path migration).
   const path = (chain: string[], receiver: string) => {
-    const r = rcv(receiver);
-    const leaf = hv(chain[chain.length - 1]);
-    // Named by what is delivered to where (DESIGN.md, clone-path migration).
-    const pathId = `${receiver}-${leaf.name}-${STREAM_UDP_PORT}`;
-    return new FlowPath(
-      `path-${pathId}`,
-      {
-        pathId,
-        stream: { udpDst: STREAM_UDP_PORT },
-        hops: chain.map((node, i) => ({
-          node,
-          connection: connection(node),
-          bridge: 'br1',
-          inPort: i === 0 ? SOURCE_OFPORT : greOfport(chain[i - 1]),
-          outPort: i === chain.length - 1 ? PATCH_OFPORT : greOfport(chain[i + 1]),
-        })),
-        egress: { receiverIp: r.ip, receiverMac: r.mac, srcMac: leaf.mac },
-      },
-      { dependsOn: [...bridges.values(), ...tunnels] },
-    );
+    const pathId = `${receiver}-${chain[chain.length - 1]}-${STREAM_UDP_PORT}`;
+    return flowPath(`path-${pathId}`, pathId, chain, receiver, STREAM_UDP_PORT);
   };
   const p3 = path(['h1', 'h2', 'h3'], 'r1');
   const p4 = path(['h1', 'h2', 'h4'], 'r2');
