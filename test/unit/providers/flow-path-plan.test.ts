@@ -9,10 +9,11 @@ import * as pool from '../../../providers/exec/pool';
 import { SshRunner } from '../../../providers/exec/ssh';
 import { UNKNOWN } from '../../../providers/common/check';
 import { cookieFor } from '../../../providers/common/owner';
-import { actionsToOfctl, flowToOfctl, matchToOfctl, type Flow } from '../../../providers/ovs/flow';
-import { bundleCommand, type BundleOps, type DumpedFlow, type DumpedGroup } from '../../../providers/ovs/ofctl';
+import { actionsToOfctl, flowToOfctl, matchToOfctl } from '../../../providers/ovs/flow';
+import { bundleCommand, type BundleOps } from '../../../providers/ovs/ofctl';
 import {
   MARKER_TABLE,
+  applyOps,
   PATH_PRIORITY,
   describePlan,
   fnv1a32,
@@ -60,59 +61,13 @@ function path(pathId: string, leaf: 3 | 4, opts: { vmPort?: number; srcIp?: stri
 const groupIdOf = (inPort: number, matchText: string) => 1 + (fnv1a32(`${inPort}|${matchText}`) % 0xfffffe00);
 const bucketIdOf = (actionsText: string) => fnv1a32(actionsText) % 0xffffff00;
 
-// ---- a switch that applies bundles as OVS does (enough for these ops) ----
-
-function dumped(f: Flow): DumpedFlow {
-  return { table: f.table ?? 0, priority: f.priority, cookie: f.cookie, matchText: matchToOfctl(f.match), actionsText: actionsToOfctl(f.actions) };
-}
+// ---- the switch model plan.ts exports (applyOps: bundles applied as OVS applies them) ----
 
 const EMPTY: SwitchState = { groups: [], flows: [] };
 
-/** Applies ops in bundle order; throws where OVS would refuse the bundle. */
-function apply(state: SwitchState, ops: BundleOps): SwitchState {
-  let groups: DumpedGroup[] = state.groups.map((g) => ({ ...g, buckets: [...g.buckets] }));
-  let flows: DumpedFlow[] = [...state.flows];
-  const sameId = (a: DumpedFlow, b: DumpedFlow) => a.table === b.table && a.priority === b.priority && a.matchText === b.matchText;
-  for (const g of ops.addGroups ?? []) {
-    if (groups.some((x) => x.id === g.id)) throw new Error(`OFPGMFC_GROUP_EXISTS ${g.id}`);
-    groups.push({ id: g.id, type: g.type, buckets: g.buckets.map((b) => ({ id: b.id, actionsText: actionsToOfctl(b.actions) })) });
-  }
-  for (const ins of ops.insertBuckets ?? []) {
-    const g = groups.find((x) => x.id === ins.groupId);
-    if (!g) throw new Error(`OFPGMFC_UNKNOWN_GROUP ${ins.groupId}`);
-    for (const b of ins.buckets) {
-      if (g.buckets.some((x) => x.id === b.id)) throw new Error(`OFPGMFC_BUCKET_EXISTS ${b.id}`);
-      (g.buckets as DumpedGroup['buckets'][number][]).push({ id: b.id, actionsText: actionsToOfctl(b.actions) });
-    }
-  }
-  for (const c of ops.delCookies ?? []) flows = flows.filter((f) => BigInt(f.cookie) !== BigInt(c));
-  for (const f of ops.delStrict ?? []) {
-    const d = dumped(f);
-    flows = flows.filter((x) => !(sameId(x, d) && BigInt(x.cookie) === BigInt(d.cookie)));
-  }
-  for (const f of ops.add ?? []) {
-    const d = dumped(f);
-    const target = /group:(\d+)/.exec(d.actionsText);
-    if (target && !groups.some((g) => g.id === Number(target[1]))) throw new Error(`OFPBAC_BAD_OUT_GROUP ${target[1]}`);
-    flows = [...flows.filter((x) => !sameId(x, d)), d];
-  }
-  for (const r of ops.removeBuckets ?? []) {
-    const g = groups.find((x) => x.id === r.groupId);
-    if (!g) throw new Error(`OFPGMFC_UNKNOWN_GROUP ${r.groupId}`);
-    if (!g.buckets.some((b) => b.id === r.bucketId)) throw new Error(`OFPGMFC_UNKNOWN_BUCKET ${r.bucketId}`);
-    groups = groups.map((x) => (x.id === r.groupId ? { ...x, buckets: x.buckets.filter((b) => b.id !== r.bucketId) } : x));
-  }
-  for (const id of ops.delGroups ?? []) {
-    groups = groups.filter((g) => g.id !== id);
-    // OVS deletes the flows that output to a deleted group.
-    flows = flows.filter((f) => f.actionsText !== `group:${id}`);
-  }
-  return { groups, flows };
-}
-
 const hopOf = (p: FlowPathInputs, node: string): HopPlan => planPath(p).find((h) => h.hop.node === node)!;
-const install = (state: SwitchState, p: FlowPathInputs, node: string) => apply(state, installOps(hopOf(p, node), state, p.cookie));
-const uninstall = (state: SwitchState, p: FlowPathInputs, node: string) => apply(state, removeOps(hopOf(p, node), state, p.cookie));
+const install = (state: SwitchState, p: FlowPathInputs, node: string) => applyOps(state, installOps(hopOf(p, node), state, p.cookie));
+const uninstall = (state: SwitchState, p: FlowPathInputs, node: string) => applyOps(state, removeOps(hopOf(p, node), state, p.cookie));
 const isEmpty = (o: BundleOps) => Object.values(o).every((v) => (v as unknown[]).length === 0);
 
 describe('planPath: segments per hop', () => {
@@ -247,7 +202,7 @@ describe('installOps / removeOps against fake switch states', () => {
     expect(ops.addGroups).toEqual([]);
     expect(ops.insertBuckets).toEqual([]);
     expect(ops.add!.map((f) => f.table)).toEqual([MARKER_TABLE]);
-    const s2 = apply(s1, ops);
+    const s2 = applyOps(s1, ops);
     expect(s2.groups).toHaveLength(1);
     expect(s2.groups[0].buckets).toHaveLength(1);
     expect(parseMarkers(s2.flows).map((m) => m.owner).sort()).toEqual([a.cookie, b.cookie].sort());
@@ -259,7 +214,7 @@ describe('installOps / removeOps against fake switch states', () => {
     expect(ops.addGroups).toEqual([]);
     expect(ops.insertBuckets!.map((i) => i.buckets.map((x) => actionsToOfctl(x.actions)))).toEqual([['output:104']]);
     expect(ops.add!.map((f) => f.table)).toEqual([MARKER_TABLE]);
-    const s2 = apply(s1, ops);
+    const s2 = applyOps(s1, ops);
     expect(s2.groups[0].buckets.map((x) => x.actionsText)).toEqual(['output:103', 'output:104']);
     expect(s2.flows.filter((f) => f.table === 0)).toHaveLength(1);
   });
@@ -270,7 +225,7 @@ describe('installOps / removeOps against fake switch states', () => {
     expect(ops.delStrict!.map((f) => f.table)).toEqual([MARKER_TABLE]);
     expect(ops.removeBuckets).toEqual([]);
     expect(ops.delGroups).toEqual([]);
-    const after = apply(s, ops);
+    const after = applyOps(s, ops);
     expect(after.groups[0].buckets).toHaveLength(1);
     expect(parseMarkers(after.flows).map((m) => m.owner)).toEqual([b.cookie]);
     expect(missingParts(hopOf(b, 'h1'), after, b.cookie)).toEqual([]);
@@ -282,7 +237,7 @@ describe('installOps / removeOps against fake switch states', () => {
     expect(ops.removeBuckets!.map((r) => r.bucketId)).toEqual([hopOf(b, 'h2').segments[0].bucketId]);
     expect(ops.delGroups).toEqual([]);
     expect(ops.delStrict!.map((f) => f.table)).toEqual([MARKER_TABLE]);
-    const after = apply(s, ops);
+    const after = applyOps(s, ops);
     expect(after.groups[0].buckets.map((x) => x.actionsText)).toEqual(['output:103']);
     expect(missingParts(hopOf(a, 'h2'), after, a.cookie)).toEqual([]);
   });
@@ -293,7 +248,7 @@ describe('installOps / removeOps against fake switch states', () => {
     const ops = removeOps(hopOf(a, 'h2'), s, a.cookie);
     expect(ops.delGroups).toEqual([hopOf(a, 'h2').segments[0].groupId]);
     expect(ops.delStrict!.map((f) => f.table ?? 0).sort()).toEqual([0, MARKER_TABLE]);
-    expect(apply(s, ops)).toEqual(EMPTY);
+    expect(applyOps(s, ops)).toEqual(EMPTY);
   });
 
   test('any install/remove order of three paths (one with a VM) through one relay ends empty', () => {
@@ -334,7 +289,7 @@ describe('installOps / removeOps against fake switch states', () => {
     const ops = removeOps(hopOf(a, 'h2'), s, a.cookie, hopOf(newer, 'h2').segments);
     // a's segment (in 101 -> output:103) shares the group with newer's (in 101 -> output:20); its bucket differs.
     expect(ops.removeBuckets!.map((r) => r.bucketId)).toEqual([hopOf(a, 'h2').segments[0].bucketId]);
-    const after = apply(s, ops);
+    const after = applyOps(s, ops);
     expect(missingParts(hopOf(newer, 'h2'), after, a.cookie)).toEqual([]);
     // Same version as keep: nothing at all.
     expect(isEmpty(removeOps(hopOf(a, 'h2'), install(EMPTY, a, 'h2'), a.cookie, hopOf(a, 'h2').segments))).toBe(true);
