@@ -7,70 +7,19 @@
  * Needs root, the lab tools and the Pulumi CLI (`npm run setup`) and the compiled program
  * (`npx tsc -p tsconfig.json`); any of them missing FAILS the suite, it never skips.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt } from '../helpers/serialised-provider';
+import { requireBuilt } from '../helpers/serialised-provider';
+import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
 
 const PROGRAM = 'dist/stacks/programs/bridge-tunnel.js';
 const STACK = `e2e-bt-${process.pid}`;
-const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `npm run -s pulumi -- ...args`, never throwing: the exit code is part of the result. */
-function pulumi(args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'pulumi', '--', ...args], { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 /** A program command on this test's stack (up, refresh, preview, destroy). */
 const program = (command: string, ...flags: string[]) => pulumi([command, '--stack', STACK, '--program', PROGRAM, ...flags]);
-
-/** Fails with the CLI's own output when it did not exit 0. */
-function ok(run: Run, what: string): Run {
-  if (run.code !== 0) throw new Error(`pulumi ${what} exited ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
-  return run;
-}
-
-/** The summary line that the driver prints last with --json. */
-function summaryOf(run: Run): { changeSummary: Record<string, number>; outputs?: Record<string, unknown> } {
-  const line = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new Error(`no --json summary at the end of the output:\n${run.stdout}`);
-  }
-}
-
-/**
- * After `stack rm`, the file backend still keeps this stack's backups, history and lock
- * folder; remove them (only paths named after this run's unique stack) so runs do not pile up.
- */
-function forgetStackFiles(): void {
-  const url = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, '.pulumi-state')}`;
-  if (!url.startsWith('file://')) return;
-  const root = path.join(url.slice('file://'.length), '.pulumi');
-  for (const p of [
-    path.join(root, 'backups', 'vpm', STACK),
-    path.join(root, 'history', 'vpm', STACK),
-    path.join(root, 'locks', 'organization', 'vpm', STACK),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak`),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak.attrs`),
-  ]) {
-    fs.rmSync(p, { recursive: true, force: true });
-  }
-}
+/** The backend's leftovers of this run's unique stack, after `stack rm`. */
+const forgetStackFiles = () => new Stack(STACK).forgetFiles();
 
 jest.setTimeout(180_000);
 
@@ -103,7 +52,7 @@ describe(`pulumi up/refresh/preview/destroy of the bridge-tunnel program (stack 
 
   test('up creates br1 on h1 and h2 and the tunnel between them', async () => {
     stackCreated = true;
-    const up = summaryOf(ok(await program('up', '--json'), 'up'));
+    const up = summaryOf(ok(await program('up', '--json')));
     expect(up.changeSummary).toMatchObject({ create: 4 }); // the stack + 2 bridges + 1 tunnel
     expect(up.outputs?.tunnelOfports).toEqual([12, 11]);
 
@@ -120,7 +69,7 @@ describe(`pulumi up/refresh/preview/destroy of the bridge-tunnel program (stack 
   });
 
   test('refresh --expect-no-changes: the hosts match the state', async () => {
-    ok(await program('refresh', '--expect-no-changes'), 'refresh --expect-no-changes');
+    ok(await program('refresh', '--expect-no-changes'));
   });
 
   test('a tunnel port deleted by hand is drift: refresh reports an update, up puts the port back', async () => {
@@ -129,10 +78,10 @@ describe(`pulumi up/refresh/preview/destroy of the bridge-tunnel program (stack 
     const strict = await program('refresh', '--expect-no-changes');
     expect(strict.code).not.toBe(0); // the drift is a change
 
-    const refresh = summaryOf(ok(await program('refresh', '--json'), 'refresh'));
+    const refresh = summaryOf(ok(await program('refresh', '--json')));
     expect(refresh.changeSummary).toMatchObject({ update: 1 });
 
-    const up = summaryOf(ok(await program('up', '--json'), 'up'));
+    const up = summaryOf(ok(await program('up', '--json')));
     expect(up.changeSummary).toMatchObject({ update: 1 });
     expect(up.changeSummary.create ?? 0).toBe(0);
     expect(up.changeSummary.replace ?? 0).toBe(0);
@@ -140,19 +89,19 @@ describe(`pulumi up/refresh/preview/destroy of the bridge-tunnel program (stack 
   });
 
   test('preview --expect-no-changes after the repair', async () => {
-    ok(await program('preview', '--expect-no-changes'), 'preview --expect-no-changes');
+    ok(await program('preview', '--expect-no-changes'));
   });
 
   test('destroy leaves no VPM-owned bridge or port and no VPM cookie on br0; stack rm', async () => {
-    ok(await program('destroy'), 'destroy');
+    ok(await program('destroy'));
     destroyed = true;
     for (const h of inventory.hypervisors.map((x) => x.name)) {
       expect(await lab.bridges(h)).toEqual(['br0']);
       expect(await lab.vpmLeftovers(h)).toEqual([]);
     }
-    ok(await pulumi(['stack', 'rm', STACK, '--yes']), 'stack rm');
+    ok(await pulumi(['stack', 'rm', STACK, '--yes']));
     stackCreated = false;
-    const ls = ok(await pulumi(['stack', 'ls', '--json']), 'stack ls');
+    const ls = ok(await pulumi(['stack', 'ls', '--json']));
     expect(ls.stdout).not.toContain(`"${STACK}"`);
     forgetStackFiles();
   });

@@ -9,72 +9,29 @@
  * Needs root, the lab tools, the Pulumi CLI (`npm run setup`) and a fresh build
  * (`npx tsc -p tsconfig.json`); any of them missing or stale FAILS the suite, it never skips.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
 import { PROJECT_ROOT, requireBuilt } from '../helpers/serialised-provider';
+import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
 import { UdpReceiver, UdpSender, analyse, killAll, type NetnsScript } from '../helpers/stream';
 
 const PROGRAM = 'dist/stacks/programs/two-paths.js';
 const STACK = `e2e-fp-${process.pid}`;
-const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
 const SOURCE_IP = '10.99.0.1';
 const BROADCAST = '10.99.0.255';
 const PORT = 5004;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function pulumi(args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'pulumi', '--', ...args], { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
+/** A program command on this test's stack (up, refresh, preview, destroy). */
 const program = (command: string, ...flags: string[]) => pulumi([command, '--stack', STACK, '--program', PROGRAM, ...flags]);
-
-function ok(run: Run, what: string): Run {
-  if (run.code !== 0) throw new Error(`pulumi ${what} exited ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
-  return run;
-}
-
-function summaryOf(run: Run): { changeSummary: Record<string, number>; outputs?: Record<string, any> } {
-  const line = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new Error(`no --json summary at the end of the output:\n${run.stdout}`);
-  }
-}
+/** The backend's leftovers of this run's unique stack, after `stack rm`. */
+const forgetStackFiles = () => new Stack(STACK).forgetFiles();
 
 /** The compiled files this test runs must be newer than their sources (a stale dist lies). */
 function requireFresh(pairs: Array<[string, string]>): void {
   const stale = pairs.filter(([src, out]) => fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(path.join(PROJECT_ROOT, out)).mtimeMs);
   if (stale.length) throw new Error(`${stale.map(([s]) => s).join(', ')} changed after the build: run \`npx tsc -p tsconfig.json\` before this test`);
-}
-
-/** After `stack rm`, remove what the file backend keeps of this run's unique stack. */
-function forgetStackFiles(): void {
-  const url = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, '.pulumi-state')}`;
-  if (!url.startsWith('file://')) return;
-  const root = path.join(url.slice('file://'.length), '.pulumi');
-  for (const p of [
-    path.join(root, 'backups', 'vpm', STACK),
-    path.join(root, 'history', 'vpm', STACK),
-    path.join(root, 'locks', 'organization', 'vpm', STACK),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak`),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak.attrs`),
-  ]) {
-    fs.rmSync(p, { recursive: true, force: true });
-  }
 }
 
 jest.setTimeout(180_000);
@@ -122,7 +79,7 @@ describe(`pulumi up/preview/refresh/destroy of the two-paths program (stack ${ST
 
   test('up creates bridges, tunnels and two paths that share the root and the relay', async () => {
     stackCreated = true;
-    const up = summaryOf(ok(await program('up', '--json'), 'up'));
+    const up = summaryOf(ok(await program('up', '--json')));
     expect(up.changeSummary).toMatchObject({ create: 10 }); // stack + 4 bridges + 3 tunnels + 2 paths
     const paths = up.outputs!.paths as Array<{ pathId: string; cookie: string; flows: Array<{ node: string; rules: string[] }> }>;
     expect(paths.map((p) => p.pathId)).toEqual(['r1-h3-5004', 'r2-h4-5004']);
@@ -156,12 +113,12 @@ describe(`pulumi up/preview/refresh/destroy of the two-paths program (stack ${ST
   });
 
   test('preview and refresh report no changes', async () => {
-    ok(await program('preview', '--expect-no-changes'), 'preview --expect-no-changes');
-    ok(await program('refresh', '--expect-no-changes'), 'refresh --expect-no-changes');
+    ok(await program('preview', '--expect-no-changes'));
+    ok(await program('refresh', '--expect-no-changes'));
   });
 
   test('destroy leaves no VPM flow and no group on any host; stack rm', async () => {
-    ok(await program('destroy'), 'destroy');
+    ok(await program('destroy'));
     destroyed = true;
     for (const h of inventory.hypervisors.map((x) => x.name)) {
       expect(await lab.bridges(h)).toEqual(['br0']);
@@ -171,9 +128,9 @@ describe(`pulumi up/preview/refresh/destroy of the two-paths program (stack ${ST
       }
       expect(await lab.vpmLeftovers(h)).toEqual([]);
     }
-    ok(await pulumi(['stack', 'rm', STACK, '--yes']), 'stack rm');
+    ok(await pulumi(['stack', 'rm', STACK, '--yes']));
     stackCreated = false;
-    const ls = ok(await pulumi(['stack', 'ls', '--json']), 'stack ls');
+    const ls = ok(await pulumi(['stack', 'ls', '--json']));
     expect(ls.stdout).not.toContain(`"${STACK}"`);
     forgetStackFiles();
   });
