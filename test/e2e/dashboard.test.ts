@@ -18,7 +18,8 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LabError, labDown, labUp, type Inventory } from '../../lab';
 import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt } from '../helpers/serialised-provider';
+import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
+import { Stack } from './helpers/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../helpers/stream';
 import { RecordingRunner } from '../../providers/exec/recording';
 import { buildModel } from '../../monitor/model';
@@ -58,26 +59,9 @@ function ok(r: Run, what: string): Run {
   return r;
 }
 
-function requireFresh(pairs: Array<[string, string]>): void {
-  const stale = pairs.filter(([src, out]) => fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(path.join(PROJECT_ROOT, out)).mtimeMs);
-  if (stale.length) throw new Error(`${stale.map(([s]) => s).join(', ')} changed after the build: run \`npx tsc -p tsconfig.json\` before this test`);
-}
 
-function forgetStackFiles(): void {
-  const url = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, '.pulumi-state')}`;
-  if (!url.startsWith('file://')) return;
-  const root = path.join(url.slice('file://'.length), '.pulumi');
-  for (const p of [
-    path.join(root, 'backups', 'vpm', STACK),
-    path.join(root, 'history', 'vpm', STACK),
-    path.join(root, 'locks', 'organization', 'vpm', STACK),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak`),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak.attrs`),
-  ]) {
-    fs.rmSync(p, { recursive: true, force: true });
-  }
-  fs.rmSync(path.join(PROJECT_ROOT, 'stacks', `Pulumi.${STACK}.yaml`), { force: true });
-}
+/** The backend's leftovers of this run's unique stack and its config file, after `stack rm`. */
+const forgetStackFiles = () => new Stack(STACK).forgetFiles();
 
 async function acquireLibvirtLab(): Promise<Inventory> {
   const deadline = Date.now() + 5 * 60_000;

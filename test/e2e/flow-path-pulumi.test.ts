@@ -10,10 +10,9 @@
  * (`npx tsc -p tsconfig.json`); any of them missing or stale FAILS the suite, it never skips.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt } from '../helpers/serialised-provider';
+import { requireBuilt, requireFresh } from '../helpers/serialised-provider';
 import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
 import { UdpReceiver, UdpSender, analyse, killAll, type NetnsScript } from '../helpers/stream';
 
@@ -28,11 +27,6 @@ const program = (command: string, ...flags: string[]) => pulumi([command, '--sta
 /** The backend's leftovers of this run's unique stack, after `stack rm`. */
 const forgetStackFiles = () => new Stack(STACK).forgetFiles();
 
-/** The compiled files this test runs must be newer than their sources (a stale dist lies). */
-function requireFresh(pairs: Array<[string, string]>): void {
-  const stale = pairs.filter(([src, out]) => fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(path.join(PROJECT_ROOT, out)).mtimeMs);
-  if (stale.length) throw new Error(`${stale.map(([s]) => s).join(', ')} changed after the build: run \`npx tsc -p tsconfig.json\` before this test`);
-}
 
 jest.setTimeout(180_000);
 

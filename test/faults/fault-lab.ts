@@ -16,6 +16,7 @@ import { ovsEnv } from '../../lab/names';
 import { isAlive, procInfo, readPidFile } from '../../lab/procs';
 import { sh } from '../../lab/sh';
 import { which } from '../../lab/tools';
+export { requireFresh } from '../helpers/serialised-provider';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
@@ -362,16 +363,6 @@ export async function restartVswitchd(inventory: Inventory, name: string): Promi
   return { old, now };
 }
 
-/** Each compiled file must exist and be newer than its source (a stale dist/ tests old code). */
-export function requireFresh(pairs: ReadonlyArray<readonly [string, string]>): void {
-  const problems: string[] = [];
-  for (const [src, out] of pairs) {
-    const o = path.join(PROJECT_ROOT, out);
-    if (!fs.existsSync(o)) problems.push(`${out} is missing`);
-    else if (fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(o).mtimeMs) problems.push(`${src} changed after the build`);
-  }
-  if (problems.length) throw new Error(`${problems.join('; ')}: run \`npx tsc -p tsconfig.json\` before this test`);
-}
 
 /** The provider sources every program of the suite runs, with their compiled files. */
 export const PROVIDER_BUILD: ReadonlyArray<readonly [string, string]> = [

@@ -47,6 +47,17 @@ export function requireBuilt(...fromRoot: string[]): void {
   }
 }
 
+/** Each compiled file must exist and be newer than its source (a stale dist/ tests old code). */
+export function requireFresh(pairs: ReadonlyArray<readonly [string, string]>): void {
+  const problems: string[] = [];
+  for (const [src, out] of pairs) {
+    const o = path.join(PROJECT_ROOT, out);
+    if (!fs.existsSync(o)) problems.push(`${out} is missing`);
+    else if (fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(o).mtimeMs) problems.push(`${src} changed after the build`);
+  }
+  if (problems.length) throw new Error(`${problems.join('; ')}: run \`npx tsc -p tsconfig.json\` before this test`);
+}
+
 /**
  * Node's own `require` (outside jest's module registry): the deserialised providers load
  * dist/ through it, so this is how a test reaches the very same module instances (e.g. the

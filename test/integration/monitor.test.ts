@@ -19,7 +19,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabError, LabPaths, labDown, labUp, type Inventory } from '../../lab';
 import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt } from '../helpers/serialised-provider';
+import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
+import { Stack } from '../e2e/helpers/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../helpers/stream';
 
 const STACK = `mon-it-${process.pid}`;
@@ -74,27 +75,9 @@ async function status(...extra: string[]): Promise<any> {
   }
 }
 
-/** The compiled files must be newer than their sources (a stale dist lies). */
-function requireFresh(pairs: Array<[string, string]>): void {
-  const stale = pairs.filter(([src, out]) => fs.statSync(path.join(PROJECT_ROOT, src)).mtimeMs > fs.statSync(path.join(PROJECT_ROOT, out)).mtimeMs);
-  if (stale.length) throw new Error(`${stale.map(([s]) => s).join(', ')} changed after the build: run \`npx tsc -p tsconfig.json\` before this test`);
-}
 
-function forgetStackFiles(): void {
-  const url = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(PROJECT_ROOT, '.pulumi-state')}`;
-  if (!url.startsWith('file://')) return;
-  const root = path.join(url.slice('file://'.length), '.pulumi');
-  for (const p of [
-    path.join(root, 'backups', 'vpm', STACK),
-    path.join(root, 'history', 'vpm', STACK),
-    path.join(root, 'locks', 'organization', 'vpm', STACK),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak`),
-    path.join(root, 'stacks', 'vpm', `${STACK}.json.bak.attrs`),
-  ]) {
-    fs.rmSync(p, { recursive: true, force: true });
-  }
-  fs.rmSync(path.join(PROJECT_ROOT, 'stacks', `Pulumi.${STACK}.yaml`), { force: true });
-}
+/** The backend's leftovers of this run's unique stack and its config file, after `stack rm`. */
+const forgetStackFiles = () => new Stack(STACK).forgetFiles();
 
 /** labUp with libvirt; waits while someone else's lab (same prefix) is running. */
 async function acquireLibvirtLab(): Promise<Inventory> {
