@@ -4,6 +4,7 @@
  * - State directory: `<repo>/.lab/` (repo = nearest ancestor of this file holding
  *   package.json), or `$VPM_LAB_DIR` when set.
  *     .lab/inventory.json            what `lab up` built (the lab runs iff it exists + namespaces do)
+ *     .lab/hosts.yaml                the hypervisors as a hosts file (what the stacks read: vpm:hosts)
  *     .lab/pids.json                 every daemon `lab up` started: {name, pid, startTime, comm}
  *     .lab/id_ed25519{,.pub}         the lab's client key (fresh per `lab up`)
  *     .lab/authorized_keys           that key, for every hypervisor's sshd
@@ -130,6 +131,10 @@ export class LabPaths {
   get inventory(): string {
     return path.join(this.dir, 'inventory.json');
   }
+  /** The lab's hypervisors in the hosts file format (components/hosts) that stacks read. */
+  get hostsFile(): string {
+    return path.join(this.dir, 'hosts.yaml');
+  }
   get pids(): string {
     return path.join(this.dir, 'pids.json');
   }
@@ -153,7 +158,7 @@ export class LabPaths {
   }
   /** Files and directories `lab down` removes; anything else under dir (caches) is kept. */
   runtimeEntries(): string[] {
-    const fixed = ['inventory.json', 'pids.json', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'known_hosts'];
+    const fixed = ['inventory.json', 'hosts.yaml', 'pids.json', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'known_hosts'];
     let nodeDirs: string[] = [];
     try {
       nodeDirs = fs.readdirSync(this.dir).filter((n) => /^[hr]\d+$/.test(n) || /\.tmp-\d+$/.test(n));

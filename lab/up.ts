@@ -4,6 +4,7 @@
  * "a lab is running" means). Hypervisors are built in parallel. On any failure everything
  * built so far is torn down (labDown) and a LabError names the step that failed.
  */
+import { hostsFileText } from './hosts-file';
 import { buildGuest, type GuestArtifacts } from './libvirt/guest';
 import { hostUuidFor, startLibvirtd, type LibvirtdHandle } from './libvirt/daemon';
 import * as fs from 'node:fs';
@@ -213,6 +214,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
     await step('write inventory', async () => {
       writeFileAtomic(paths.knownHosts, inventory.hypervisors.map((h) => `${h.ip} ${h.hostKey}\n`).join(''));
       writeInventory(paths.inventory, inventory);
+      writeFileAtomic(paths.hostsFile, hostsFileText(inventory, paths.dir), 0o600);
     });
     const ms = Date.now() - started;
     log(

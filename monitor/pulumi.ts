@@ -16,7 +16,7 @@ interface PulumiEnvModule {
   readonly ROOT: string;
   /** Passed explicitly: the Automation API writes a default Pulumi.yaml (without stackConfigDir) when it cannot read one. */
   readonly PROJECT_SETTINGS: ProjectSettings;
-  pulumiEnv(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv & { PULUMI_BACKEND_URL: string; PULUMI_HOME: string };
+  pulumiEnv(base?: NodeJS.ProcessEnv, stack?: string): NodeJS.ProcessEnv & { PULUMI_BACKEND_URL: string; PULUMI_HOME: string };
   pulumiCli(): string;
   ensureBackendDir(env: NodeJS.ProcessEnv): void;
 }
@@ -31,11 +31,14 @@ function envModule(): PulumiEnvModule {
   return require(path.join(repoRoot(), 'lab', 'setup', 'pulumi-env.js')) as PulumiEnvModule;
 }
 
-/** The project's Pulumi environment, also applied to this process (the CLI and in-process program see it). */
-export function applyPulumiEnv(): NodeJS.ProcessEnv {
+/**
+ * The project's Pulumi environment, also applied to this process (the CLI and in-process
+ * program see it). `stack`: the lab passphrase is filled in only for the lab's own stacks.
+ */
+export function applyPulumiEnv(stack?: string): NodeJS.ProcessEnv {
   const m = envModule();
   m.pulumiCli(); // a clear error when `npm run setup` has not built the CLI
-  const env = m.pulumiEnv(process.env);
+  const env = m.pulumiEnv(process.env, stack);
   Object.assign(process.env, env);
   m.ensureBackendDir(env);
   return env;
@@ -64,7 +67,7 @@ function loadProgram(modulePath: string): Program {
  */
 export async function selectStack(name: string, options: { program?: string } = {}): Promise<Stack> {
   checkStackName(name);
-  const env = applyPulumiEnv();
+  const env = applyPulumiEnv(name);
   const { LocalWorkspace } = await import('@pulumi/pulumi/automation');
   const program: Program = options.program
     ? loadProgram(options.program)
@@ -139,8 +142,8 @@ export function revealSecret(v: unknown): unknown {
 }
 
 /** The project's workspace, for reading stacks without selecting one (no program). */
-export async function openWorkspace(): Promise<Workspace> {
-  const env = applyPulumiEnv();
+export async function openWorkspace(stack?: string): Promise<Workspace> {
+  const env = applyPulumiEnv(stack);
   const { LocalWorkspace } = await import('@pulumi/pulumi/automation');
   return LocalWorkspace.create({
     workDir: repoRoot(),

@@ -33,7 +33,7 @@ export function modelOf(snapshot: StackSnapshot): StackModel {
 /** Reads the stack (it must exist and have been deployed). */
 export async function loadStack(name: string): Promise<LoadedStack> {
   checkStackName(name);
-  const snapshot = await readStack({ workspace: await openWorkspace(), name });
+  const snapshot = await readStack({ workspace: await openWorkspace(name), name });
   if (snapshot.resources.length === 0) throw new Error(`stack ${name} has no resources: run \`npm run -s pulumi -- up --stack ${name}\` first`);
   return { model: modelOf(snapshot), thresholds: thresholdsFromConfig(snapshot.config), snapshot };
 }

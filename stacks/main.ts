@@ -1,50 +1,52 @@
 /**
- * The program of the `lab` and `paper` stacks (stacks/Pulumi.<stack>.yaml): a StreamingTree
- * on the lab's hypervisors. Stack config:
- *   vpm:topology      the topology YAML, relative to the project
- *                     (default stacks/topologies/<stack>.yaml: the `lab` and `paper` stacks need no config)
- *   vpm:inventory     the lab inventory (default .lab/inventory.json)
+ * The program of this repository's stacks (`lab`, `paper`, `failover`): a StreamingTree from
+ * a topology file and a hosts file, exactly what a Pulumi project that installed the `vpm`
+ * package writes. Stack config (declared with types in Pulumi.yaml):
+ *   vpm:topology      the topology YAML, relative to the project (default stacks/topologies/<stack>.yaml)
+ *   vpm:hosts         the hosts file (default .lab/hosts.yaml, which `vpm lab up` writes)
  *   vpm:placement     VM name -> node where it runs now (change it to live-migrate)
  *   vpm:maxDowntimeMs libvirt's max downtime for migrations (default 20)
- * Receiver MACs missing from the topology are taken from the inventory.
+ * Paths are relative to the project folder (the one with Pulumi.yaml). A bad topology or hosts
+ * file fails the program once, with the file, the field and the fix (no stack trace).
  */
+import * as fs from 'fs';
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
-import { StreamingTree, type TreeHost } from '../components/streaming-tree';
-import { parseTopology, loadTopologyFile } from '../components/topology';
-import { projectRoot } from '../providers/common/lazy-provider';
-import { labConnections } from './lab-connections';
+import { StreamingTree } from '../components/streaming-tree';
+import { loadTopologyFile, TopologyError } from '../components/topology';
+import { HostsFileError, loadHostsFile } from '../components/hosts';
 
-export default async function program(): Promise<Record<string, unknown>> {
-  const config = new pulumi.Config('vpm');
-  const topologyFile = path.resolve(projectRoot(), config.get('topology') ?? `stacks/topologies/${pulumi.getStack()}.yaml`);
-  const { inventory, connection } = labConnections(config.get('inventory'));
-  const topology = loadTopologyFile(topologyFile);
-
-  const macByIp = new Map(inventory.receivers.map((r) => [r.ip, r.mac]));
-  const withMacs = parseTopology({
-    ...topology,
-    paths: topology.paths.map((p) => ({ ...p, receiver: { ...p.receiver, ...(p.receiver.mac || !macByIp.has(p.receiver.ip) ? {} : { mac: macByIp.get(p.receiver.ip) }) } })),
-  });
-
-  const hosts: Record<string, TreeHost> = Object.fromEntries(
-    inventory.hypervisors.map((h) => [
-      h.name,
-      { connection: connection(h.name), underlayIp: h.ip, underlayMac: h.mac, ...(h.migrationUri ? { migrationUri: h.migrationUri } : {}) },
-    ]),
-  );
-  const needsVms = withMacs.vms.length > 0;
-  if (needsVms && !inventory.guest) {
-    throw new Error('this topology has VMs but the lab runs no libvirt: rebuild it with `npx vpm lab up --stack <name>` (or --libvirt)');
+/** The project folder: Pulumi runs the program in the folder of Pulumi.yaml's `main`. */
+function projectDir(): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'Pulumi.yaml'))) return dir;
+    if (path.dirname(dir) === dir) return process.cwd();
   }
+}
+
+/** Input errors become RunErrors: Pulumi prints their message alone, not as a crash. */
+function asProgramError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof HostsFileError || e instanceof TopologyError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
+export function program(): Record<string, unknown> {
+  const config = new pulumi.Config('vpm');
+  const dir = projectDir();
+  const topologyFile = path.resolve(dir, config.get('topology') || `stacks/topologies/${pulumi.getStack()}.yaml`);
+  const { hosts, guest } = asProgramError(() => loadHostsFile(path.resolve(dir, config.get('hosts') || '.lab/hosts.yaml')));
+  const topology = asProgramError(() => loadTopologyFile(topologyFile));
   const tree = new StreamingTree('tree', {
-    topology: withMacs,
+    topology,
     hosts,
     placement: config.getObject<Record<string, string>>('placement') ?? {},
-    ...(inventory.guest ? { guest: inventory.guest } : {}),
+    ...(guest ? { guest } : {}),
     migration: { maxDowntimeMs: config.getNumber('maxDowntimeMs') ?? 20 },
   });
-  const receivers = new Map(inventory.receivers.map((r) => [r.ip, r.name]));
   return {
     root: tree.plan.root,
     tree: tree.tree,
@@ -53,11 +55,8 @@ export default async function program(): Promise<Record<string, unknown>> {
     singlePointsOfFailure: tree.singlePointsOfFailure,
     paths: tree.paths,
     vms: tree.vms,
-    receivedAt: tree.plan.paths.map((p) => ({
-      path: p.name,
-      receiver: p.receiver.ip,
-      namespace: receivers.has(p.receiver.ip) ? `${inventory.receivers.find((r) => r.ip === p.receiver.ip)!.netns}` : 'the leaf LAN',
-      udpPort: p.udpDst,
-    })),
+    receivedAt: tree.plan.paths.map((p) => ({ path: p.name, receiver: p.receiver.ip, udpPort: p.udpDst })),
   };
 }
+
+export default program;

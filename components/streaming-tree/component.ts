@@ -29,9 +29,12 @@ import { planTree, type HostFacts, type TreePlan } from './plan';
 import { OVERLAY_PREFIX, PATCH_OFPORT, RELAY_GROUP, SOURCE_IP } from './ports';
 
 export interface TreeHost extends HostFacts {
-  readonly connection: ConnectionSpec;
-  /** The URI other hosts' libvirtd migrate to this one with (lab: qemu+tcp://<ip>/system). */
+  /** How to reach it; an inline key or passphrase may be a secret Output (see loadHosts). */
+  readonly connection: pulumi.Input<ConnectionSpec>;
+  /** The URI other hosts' libvirtd migrate to this one with (qemu+ssh://<host>/system). */
   readonly migrationUri?: string;
+  /** qemu+tcp:// (unauthenticated, unencrypted) is refused unless this is true (the lab). */
+  readonly allowUnencryptedMigration?: boolean;
 }
 
 export interface GuestImage {
@@ -165,7 +168,7 @@ export class StreamingTree extends pulumi.ComponentResource {
     const vmHosts = Object.keys(args.hosts).filter((h) => args.hosts[h].migrationUri).sort();
     for (const v of plan.vms) {
       const h = host(v.host);
-      if (!h.migrationUri) throw new Error(`hosts.${v.host}.migrationUri is missing: VMs need it (lab: qemu+tcp://<ip>/system)`);
+      if (!h.migrationUri) throw new Error(`hosts.${v.host}.migrationUri is missing: VMs need it (hosts file: migration.uri, e.g. qemu+ssh://<host>/system)`);
       this.domains[v.name] = new MigratedDomain(
         `${name}-vm-${v.name}`,
         {
@@ -173,6 +176,7 @@ export class StreamingTree extends pulumi.ComponentResource {
           host: v.host,
           connection: h.connection,
           migrationUri: h.migrationUri,
+          ...(h.allowUnencryptedMigration ? { allowUnencryptedMigration: true } : {}),
           role: v.role,
           memoryMiB: v.memoryMiB,
           vcpus: v.vcpus,

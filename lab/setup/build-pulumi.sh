@@ -35,11 +35,7 @@ import (
 GO
 echo "build-pulumi: resolving github.com/pulumi/pulumi v$PULUMI_VERSION from the Go module proxy" >&2
 go get "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" >&2
-# Not built: the nodejs language host (module .../sdk/nodejs/cmd/pulumi-language-nodejs/v3)
-# has no version tag, and the module proxy here answers 403 to commit (pseudo-version)
-# and branch queries. VPM therefore runs programs through the Automation API with an
-# inline program (lab/pulumi-driver), which needs only `pulumi` and the dynamic-provider
-# launcher shipped in @pulumi/pulumi.
+# The nodejs language host is built separately (build-language-host.sh).
 go mod tidy >&2 || true
 LDFLAGS="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 echo "build-pulumi: compiling pulumi (several minutes the first time)" >&2

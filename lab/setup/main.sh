@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run lab`: the main job on the local lab. Set up (idempotent), build, bring up the lab
-# the `lab` stack needs (4 hypervisors with libvirt, 2 receivers) unless one runs, `pulumi up`
-# the `lab` stack, and say where the stream is received.
+# the `lab` stack needs (4 hypervisors with libvirt, 2 receivers) unless one runs, `pulumi up
+# --yes` the `lab` stack with the plain CLI (this script is the operator's explicit "apply"),
+# and say where the stream is received.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STACK="${VPM_STACK:-lab}"
@@ -16,7 +17,7 @@ else
   $VPM lab up --stack "$STACK" --receivers 2
 fi
 npm run -s pulumi -- stack select "$STACK" >/dev/null 2>&1 || npm run -s pulumi -- stack init "$STACK" >/dev/null
-npm run -s pulumi -- up --stack "$STACK"
+npm run -s pulumi -- up --yes --stack "$STACK"
 echo
 echo "The stream (UDP, see receivedAt) enters at the root's port src0 and is received at:"
 npm run -s pulumi -- stack output receivedAt --stack "$STACK" --json
@@ -25,6 +26,7 @@ Send a test stream from the root and watch it at the receiver:
   npx vpm stream watch --stack $STACK &      # counts packets, longest gap
   npx vpm stream send --stack $STACK         # 1000 packets/s for 10 s from h1's src0
 Live-migrate the leaf VM while it streams:
-  npm run pulumi -- config set --path 'vpm:placement.leafvm' h4 --stack $STACK
-  npm run pulumi -- up --stack $STACK
+  export PATH="\$PWD/.tools/bin:\$PATH" PULUMI_BACKEND_URL="file://\$PWD/.pulumi-state" PULUMI_CONFIG_PASSPHRASE=vpm-lab-passphrase
+  pulumi config set --path 'vpm:placement.leafvm' h4 --stack $STACK
+  pulumi up --stack $STACK      # previews (new path, migration, old path removed), then asks
 HELP

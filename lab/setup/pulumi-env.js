@@ -1,8 +1,10 @@
 /**
- * The environment of the project's Pulumi CLI, shared by the `npm run pulumi` driver
- * (pulumi.js) and the programs that use the Automation API themselves (monitor/: `vpm status`,
- * `preview`, `watch --react`): a local file backend under the project (no cloud login),
- * PULUMI_HOME under the project, the lab passphrase when none is set, and .tools/bin on PATH.
+ * The environment of the project's Pulumi CLI, shared by `npm run pulumi` (pulumi.js), the
+ * lab scripts and monitor/ (`vpm status`, `preview`, `watch --react`): a local file backend
+ * under the project (no cloud login), PULUMI_HOME under the project, .tools/bin first on PATH
+ * (the CLI, its nodejs language host, the dynamic-provider launcher), and — for the lab's own
+ * stacks only — the lab passphrase when none is set. Every other stack needs
+ * PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), and the CLI says so.
  */
 'use strict';
 const path = require('path');
@@ -10,19 +12,34 @@ const fs = require('fs');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LAB_PASSPHRASE = 'vpm-lab-passphrase';
+/** The stacks whose secrets are the lab's own (their Pulumi.<stack>.yaml is committed). */
+const LAB_STACKS = ['lab', 'paper', 'failover'];
 
-/** A copy of `base` (default process.env) with the project's Pulumi settings filled in. */
-function pulumiEnv(base = process.env) {
+/**
+ * A copy of `base` (default process.env) with the project's Pulumi settings filled in.
+ * `stack`: the stack the command is for; the lab passphrase is used only for LAB_STACKS.
+ */
+function pulumiEnv(base = process.env, stack = undefined) {
   const env = { ...base };
   env.PATH = `${path.join(ROOT, '.tools', 'bin')}:${env.PATH || ''}`;
   env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL || `file://${path.join(ROOT, '.pulumi-state')}`;
   env.PULUMI_HOME = env.PULUMI_HOME || path.join(ROOT, '.pulumi-home');
-  if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+  if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE && LAB_STACKS.includes(stack)) {
     env.PULUMI_CONFIG_PASSPHRASE = LAB_PASSPHRASE;
   }
   env.PULUMI_SKIP_UPDATE_CHECK = 'true';
   env.PULUMI_DIY_BACKEND_NO_LEGACY_WARNING = 'true';
   return env;
+}
+
+/** The stack a CLI argument list names (`--stack S`, `--stack=S`, `-s S`), or undefined. Reads, never rewrites. */
+function stackInArgs(args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if ((a === '--stack' || a === '-s') && i + 1 < args.length) return args[i + 1];
+    if (a.startsWith('--stack=')) return a.slice('--stack='.length);
+  }
+  return undefined;
 }
 
 /** The project's Pulumi CLI; throws (with what to run) when `npm run setup` has not built it. */
@@ -38,15 +55,15 @@ function ensureBackendDir(env) {
 }
 
 /**
- * The project settings, passed explicitly to the Automation API: when it cannot read
- * Pulumi.yaml it writes a default one (losing stackConfigDir), so it is never left to guess.
- * Keep in step with Pulumi.yaml.
+ * The project settings, for the Automation API (monitor/): when it cannot read Pulumi.yaml it
+ * writes a default one, so it is never left to guess. Keep in step with Pulumi.yaml.
  */
 const PROJECT_SETTINGS = {
   name: 'vpm',
-  runtime: 'nodejs',
-  description: 'VPM streaming trees. Programs run through `npm run pulumi` (lab/setup/pulumi.js); see README.',
+  runtime: { name: 'nodejs', options: { typescript: false } },
+  main: 'stacks/index.js',
+  description: 'VPM streaming trees on the local lab (stacks lab, paper, failover); see README.',
   stackConfigDir: 'stacks',
 };
 
-module.exports = { ROOT, LAB_PASSPHRASE, PROJECT_SETTINGS, pulumiEnv, pulumiCli, ensureBackendDir };
+module.exports = { ROOT, LAB_PASSPHRASE, LAB_STACKS, PROJECT_SETTINGS, pulumiEnv, pulumiCli, ensureBackendDir, stackInArgs };

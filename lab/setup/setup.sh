@@ -53,8 +53,19 @@ if [ -L .tools/bin/pulumi ] || ! cmp -s "$PULUMI_BIN/pulumi" .tools/bin/pulumi; 
 fi
 ln -sfn "$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" .tools/bin/pulumi-resource-pulumi-nodejs
 
+# --- 3b. The nodejs language host, which lets the plain CLI run programs (`pulumi up`) ------
+if command -v pulumi-language-nodejs >/dev/null 2>&1 && [ "$(command -v pulumi-language-nodejs)" != "$ROOT/.tools/bin/pulumi-language-nodejs" ]; then
+  HOST_BIN=$(dirname "$(command -v pulumi-language-nodejs)")
+else
+  HOST_BIN=$(bash lab/setup/build-language-host.sh)
+fi
+if ! cmp -s "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs; then
+  rm -f .tools/bin/pulumi-language-nodejs
+  ln "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs 2>/dev/null || cp "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs
+fi
+
 # --- 4. Lab guest image (kernel + busybox initramfs) ------------------------------------
 if [ -f lab/setup/build-guest.sh ]; then
   bash lab/setup/build-guest.sh >&2
 fi
-log "ready (pulumi v$PULUMI_VERSION in .tools/bin)"
+log "ready (pulumi v$PULUMI_VERSION and its nodejs language host in .tools/bin: export PATH=\"$ROOT/.tools/bin:\$PATH\")"

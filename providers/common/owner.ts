@@ -18,3 +18,16 @@ export function cookieFor(owner: string): string {
   digest[0] = 0x56;
   return '0x' + digest.subarray(0, 8).toString('hex');
 }
+
+/**
+ * For `check`: a resource that exists keeps the owner it was created with. The owner is
+ * derived from project/stack/name only at creation; renaming the resource (with `aliases`),
+ * its parent component, the stack (`pulumi stack rename`) or the project changes that
+ * derivation but must not change what the resource owns on the hosts, or every bridge and
+ * tunnel would be replaced and the stream cut.
+ */
+export function keepOwner(olds: unknown, news: unknown): unknown {
+  const previous = (olds as { owner?: unknown } | undefined)?.owner;
+  if (typeof previous !== 'string' || previous === '' || news === null || typeof news !== 'object') return news;
+  return { ...(news as Record<string, unknown>), owner: previous };
+}

@@ -51,6 +51,9 @@ export const privateKey = z
   })
   .optional();
 
+/** The secret passphrase property (split out of connection); the reason never shows it. */
+export const passphrase = z.string({ message: 'passphrase must be a string (the private key\'s passphrase)' }).min(1, 'passphrase must not be empty').optional();
+
 /**
  * The resource's owner mark, `<project>/<stack>/<resource name>` (common/owner.ts): stored in
  * OVSDB external_ids and a domain's title, so one line of plain characters: no quotes, spaces,

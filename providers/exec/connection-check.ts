@@ -45,6 +45,18 @@ export type AuthMethod =
   | { readonly kind: 'privateKeyPath'; readonly path: string }
   | { readonly kind: 'agent' };
 
+/** A jump host that passed validation, with defaults filled in. */
+export interface ResolvedJump {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly hostKey: string;
+  readonly pinnedKey: PinnedKey;
+  /** Its own key file, or (absent) the target's credentials. */
+  readonly privateKeyPath?: string;
+  readonly netns?: string;
+}
+
 /** A ConnectionSpec that passed validation, with defaults filled in. */
 export interface ResolvedConnection {
   readonly host: string;
@@ -54,6 +66,9 @@ export interface ResolvedConnection {
   readonly hostKey: string;
   readonly pinnedKey: PinnedKey;
   readonly auth: AuthMethod;
+  /** The key's passphrase, if it has one. */
+  readonly passphrase?: Redacted;
+  readonly jump?: ResolvedJump;
   readonly netns?: string;
   readonly connectTimeoutMs: number;
   readonly connectAttempts: number;
@@ -88,36 +103,86 @@ const intIn = (min: number, max: number, what: string) =>
     }
   });
 
+const netnsField = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (typeof v !== 'string' || !NETNS.test(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${show(v)} is not a valid network namespace name: it must match ${NETNS.source}`,
+      });
+    }
+  })
+  .optional();
+
+const hostField = z.unknown().superRefine((v, ctx) => {
+  if (typeof v !== 'string' || !isValidHost(v)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${show(v)} is not a valid host: use an IPv4 address (10.0.0.1) or an RFC 1123 host name (hv1.lab)`,
+    });
+  }
+});
+
+const userField = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (typeof v !== 'string' || !USER.test(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${show(v)} is not a valid user name: it must match ${USER.source} (lower case, 1-32 characters)`,
+      });
+    }
+  })
+  .optional();
+
+const hostKeyField = z.unknown().superRefine((v, ctx) => {
+  try {
+    parsePinnedKey(v as string);
+  } catch (e) {
+    const reason = e instanceof ValidationError ? e.problems[0].reason : String(e);
+    ctx.addIssue({ code: 'custom', message: reason });
+  }
+});
+
+const keyPathField = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (typeof v !== 'string' || v.trim() === '' || v.includes('\0')) {
+      ctx.addIssue({ code: 'custom', message: `${show(v)} is not a file path: give the path of a private key file` });
+    } else if (privateKeyProblem(v) === undefined || /^\s*(ssh|ecdsa|sk)-[a-z0-9@.-]+\s+AAAA/.test(v)) {
+      // Key text pasted where a path belongs: refuse without echoing it (it may be secret).
+      ctx.addIssue({ code: 'custom', message: 'holds key text, not a file path: give the key file\'s path, or pass the key as a Pulumi secret (privateKey)' });
+    }
+  })
+  .optional();
+
+const JUMP_SCHEMA = z.strictObject({
+  host: hostField,
+  port: intIn(1, 65535, 'a TCP port').optional(),
+  user: userField,
+  hostKey: hostKeyField,
+  privateKeyPath: keyPathField,
+  netns: netnsField,
+});
+
+function jumpProblems(v: unknown): Array<{ path: PropertyKey[]; reason: string }> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return [{ path: [], reason: 'must be an object with host and hostKey (the jump host)' }];
+  const r = JUMP_SCHEMA.safeParse(v);
+  if (r.success) return [];
+  return r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: [k], reason: `unknown property; the allowed ones are ${Object.keys(JUMP_SCHEMA.shape).join(', ')}` }))
+      : [{ path: i.path, reason: i.message }],
+  );
+}
+
 const SCHEMA = z
   .strictObject({
-    host: z.unknown().superRefine((v, ctx) => {
-      if (typeof v !== 'string' || !isValidHost(v)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${show(v)} is not a valid host: use an IPv4 address (10.0.0.1) or an RFC 1123 host name (hv1.lab)`,
-        });
-      }
-    }),
+    host: hostField,
     port: intIn(1, 65535, 'a TCP port').optional(),
-    user: z
-      .unknown()
-      .superRefine((v, ctx) => {
-        if (typeof v !== 'string' || !USER.test(v)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${show(v)} is not a valid user name: it must match ${USER.source} (lower case, 1-32 characters)`,
-          });
-        }
-      })
-      .optional(),
-    hostKey: z.unknown().superRefine((v, ctx) => {
-      try {
-        parsePinnedKey(v as string);
-      } catch (e) {
-        const reason = e instanceof ValidationError ? e.problems[0].reason : String(e);
-        ctx.addIssue({ code: 'custom', message: reason });
-      }
-    }),
+    user: userField,
+    hostKey: hostKeyField,
     // Secret: reasons below never include the value or anything derived from it.
     privateKey: z
       .unknown()
@@ -126,25 +191,21 @@ const SCHEMA = z
         if (reason) ctx.addIssue({ code: 'custom', message: reason });
       })
       .optional(),
-    privateKeyPath: z
+    privateKeyPath: keyPathField,
+    passphrase: z
       .unknown()
       .superRefine((v, ctx) => {
-        if (typeof v !== 'string' || v.trim() === '' || v.includes('\0')) {
-          ctx.addIssue({ code: 'custom', message: `${show(v)} is not a file path: give the path of a private key file` });
-        }
+        // Secret: the reason never shows the value.
+        if (typeof v !== 'string' || v === '') ctx.addIssue({ code: 'custom', message: 'must be a non-empty string (the key\'s passphrase), given as a Pulumi secret' });
       })
       .optional(),
-    netns: z
+    jump: z
       .unknown()
       .superRefine((v, ctx) => {
-        if (typeof v !== 'string' || !NETNS.test(v)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${show(v)} is not a valid network namespace name: it must match ${NETNS.source}`,
-          });
-        }
+        for (const p of jumpProblems(v)) ctx.addIssue({ code: 'custom', path: p.path, message: p.reason });
       })
       .optional(),
+    netns: netnsField,
     connectTimeoutMs: intIn(1, MAX_CONNECT_TIMEOUT_MS, 'a timeout in milliseconds').optional(),
     connectAttempts: intIn(1, MAX_CONNECT_ATTEMPTS, 'a number of attempts').optional(),
   })
@@ -212,6 +273,20 @@ export function resolveConnection(input: ConnectionSpec | unknown): ResolvedConn
     hostKey: spec.hostKey.trim(),
     pinnedKey: parsePinnedKey(spec.hostKey),
     auth,
+    ...(spec.passphrase !== undefined ? { passphrase: new Redacted(spec.passphrase) } : {}),
+    ...(spec.jump !== undefined
+      ? {
+          jump: {
+            host: spec.jump.host,
+            port: spec.jump.port ?? CONNECTION_DEFAULTS.port,
+            user: spec.jump.user ?? CONNECTION_DEFAULTS.user,
+            hostKey: spec.jump.hostKey.trim(),
+            pinnedKey: parsePinnedKey(spec.jump.hostKey),
+            ...(spec.jump.privateKeyPath !== undefined ? { privateKeyPath: spec.jump.privateKeyPath } : {}),
+            ...(spec.jump.netns !== undefined ? { netns: spec.jump.netns } : {}),
+          },
+        }
+      : {}),
     ...(spec.netns !== undefined ? { netns: spec.netns } : {}),
     connectTimeoutMs: spec.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
     connectAttempts: spec.connectAttempts ?? CONNECTION_DEFAULTS.connectAttempts,

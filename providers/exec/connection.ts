@@ -19,6 +19,14 @@ export interface ConnectionSpec {
   readonly privateKey?: string;
   /** Path to a private key file on the machine that runs Pulumi. */
   readonly privateKeyPath?: string;
+  /** The private key's passphrase (inline key or key file); pass as a Pulumi secret. */
+  readonly passphrase?: string;
+  /**
+   * Reach the host through this SSH jump host (like OpenSSH's ProxyJump): VPM logs in to the
+   * jump host and opens a forwarded TCP channel to host:port from there. Its own host key is
+   * pinned too; without its own privateKeyPath it uses this connection's key (or agent).
+   */
+  readonly jump?: JumpHostSpec;
   /**
    * Lab only: reach the host from inside this network namespace (the lab's underlay) through
    * `ip netns exec <netns> socat - TCP:<host>:<port>`, so the root namespace needs no address.
@@ -28,6 +36,21 @@ export interface ConnectionSpec {
   readonly connectTimeoutMs?: number;
   /** Connect attempts (backoff between them); default 5. Commands themselves are never retried. */
   readonly connectAttempts?: number;
+}
+
+/** An SSH jump host (ConnectionSpec.jump). */
+export interface JumpHostSpec {
+  readonly host: string;
+  /** Default 22. */
+  readonly port?: number;
+  /** Default "root". */
+  readonly user?: string;
+  /** The jump host's pinned host key (key line or SHA256 fingerprint). */
+  readonly hostKey: string;
+  /** Its own key file; default: the target's credentials. */
+  readonly privateKeyPath?: string;
+  /** Lab only: reach the jump host from inside this network namespace. */
+  readonly netns?: string;
 }
 
 export const CONNECTION_DEFAULTS = {

@@ -26,7 +26,8 @@ let exitHookInstalled = false;
 
 /** The pool key of a validated connection (see the module header). */
 export function poolKey(c: ResolvedConnection): string {
-  return `${c.user}@${c.host}:${c.port}|${c.netns ?? ''}|${c.pinnedKey.fingerprint}`;
+  const jump = c.jump ? `${c.jump.user}@${c.jump.host}:${c.jump.port}|${c.jump.netns ?? ''}|${c.jump.pinnedKey.fingerprint}` : '';
+  return `${c.user}@${c.host}:${c.port}|${c.netns ?? ''}|${c.pinnedKey.fingerprint}|${jump}`;
 }
 
 /**

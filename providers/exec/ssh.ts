@@ -12,6 +12,8 @@
  *   with `kill -KILL` on a second channel (killable.ts explains why both are needed).
  * - If the connection drops while idle, the next run reconnects (same retry logic). Commands
  *   in flight when it drops fail; none is re-run.
+ * - With `jump`, VPM first logs in to the jump host (its own pinned key) and carries the
+ *   connection in a forwarded TCP channel from there (OpenSSH's ProxyJump).
  * - With `netns`, the TCP connection is made by `ip netns exec <netns> socat - TCP:host:port`
  *   and ssh2 talks through that process's stdin/stdout, so the machine running Pulumi needs
  *   no address in the hosts' network (the lab's underlay).
@@ -25,7 +27,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { ConnectionSpec } from './connection';
-import { resolveConnection, type ResolvedConnection } from './connection-check';
+import { resolveConnection, type ResolvedConnection, type ResolvedJump } from './connection-check';
 import { ConnectionError, HostKeyMismatchError, RemoteCommandError, ToolMissingError, ValidationError } from './errors';
 import { verifyHostKey } from './hostkey';
 import { killableArgv, StderrWithPgid } from './killable';
@@ -190,11 +192,16 @@ export class SshRunner implements CommandRunner {
   }
 
   /** One connection attempt: open the transport, check the host key, authenticate. */
-  private connectOnce(attempt: number): Promise<Live> {
+  private async connectOnce(attempt: number): Promise<Live> {
     const c = this.connection;
     const auth = this.authConfig();
-    const transport = c.netns ? this.proxyTransport(c) : this.tcpTransport(c);
+    const transport = c.jump ? await this.jumpTransport(c.jump, auth) : c.netns ? this.proxyTransport(c) : this.tcpTransport(c);
+    return this.handshake(attempt, transport, auth);
+  }
 
+  /** SSH over an open transport: host key check, authentication. */
+  private handshake(attempt: number, transport: Transport, auth: AuthConfig): Promise<Live> {
+    const c = this.connection;
     return new Promise<Live>((resolve, reject) => {
       const client = new Client();
       let mismatch: HostKeyMismatchError | undefined;
@@ -280,21 +287,86 @@ export class SshRunner implements CommandRunner {
     });
   }
 
-  /** Authentication options for ssh2: inline key, key file, or the agent. */
-  private authConfig(): Pick<ConnectConfig, 'privateKey' | 'agent'> {
+  /**
+   * Through the jump host: log in there (its own pinned host key; its own key file or this
+   * connection's credentials), then open a forwarded TCP channel to host:port. The channel is
+   * the transport; closing the target connection ends the jump connection too.
+   */
+  private jumpTransport(j: ResolvedJump, targetAuth: AuthConfig): Promise<Transport> {
+    const c = this.connection;
+    const name = `${j.user}@${j.host}:${j.port} (jump host for ${c.host})`;
+    const under = j.netns ? this.proxyTransport(j) : this.tcpTransport(j);
+    const auth: AuthConfig = j.privateKeyPath ? this.keyFileAuth(j.privateKeyPath, 'jump.privateKeyPath') : targetAuth;
+    return new Promise<Transport>((resolve, reject) => {
+      const client = new Client();
+      let mismatch: HostKeyMismatchError | undefined;
+      let ready = false;
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        client.destroy();
+        under.kill();
+        reject(mismatch ?? new Error(`${name}: ${err.message}${under.diagnostics() ? ` (${under.diagnostics()})` : ''}`));
+      };
+      client.on('ready', () => {
+        ready = true;
+        client.forwardOut('127.0.0.1', 0, c.host, c.port, (err, channel) => {
+          if (err) return fail(new Error(`could not open a channel to ${c.host}:${c.port} (is AllowTcpForwarding on?): ${err.message}`));
+          settled = true;
+          const stream = channel as unknown as Duplex;
+          resolve({
+            stream,
+            setRef: under.setRef,
+            kill: () => {
+              client.end();
+              under.kill();
+            },
+            finished: () => under.finished(),
+            diagnostics: () => under.diagnostics(),
+          });
+        });
+      });
+      client.on('error', (e: Error) => {
+        if (!ready) fail(e);
+      });
+      client.on('close', () => {
+        under.kill();
+        if (!ready) fail(new Error('the connection closed before SSH was ready'));
+      });
+      try {
+        client.connect({
+          host: j.host,
+          port: j.port,
+          username: j.user,
+          sock: under.stream,
+          readyTimeout: c.connectTimeoutMs,
+          keepaliveInterval: 0,
+          hostVerifier: (key: Buffer): boolean => {
+            try {
+              return verifyHostKey(name, j.pinnedKey, key);
+            } catch (e) {
+              if (e instanceof HostKeyMismatchError) mismatch = e;
+              return false;
+            }
+          },
+          ...auth,
+        });
+      } catch (e) {
+        fail(this.keyParseError(e));
+      }
+    });
+  }
+
+  /** Authentication options for ssh2: inline key, key file, or the agent; with the passphrase. */
+  private authConfig(): AuthConfig {
     const auth = this.connection.auth;
+    const passphrase = this.connection.passphrase ? { passphrase: this.connection.passphrase.reveal() } : {};
     switch (auth.kind) {
       case 'privateKey':
-        return { privateKey: auth.privateKey.reveal() };
+        return { privateKey: auth.privateKey.reveal(), ...passphrase };
       case 'privateKeyPath':
-        try {
-          return { privateKey: readFileSync(auth.path) };
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code ?? String(e);
-          throw new ValidationError([
-            { property: 'privateKeyPath', reason: `cannot read ${JSON.stringify(auth.path)} (${code}) on the machine running Pulumi` },
-          ]);
-        }
+        return { ...this.keyFileAuth(auth.path, 'privateKeyPath'), ...passphrase };
       case 'agent': {
         const sock = this.env.SSH_AUTH_SOCK;
         if (!sock) {
@@ -309,6 +381,16 @@ export class SshRunner implements CommandRunner {
         }
         return { agent: sock };
       }
+    }
+  }
+
+  /** Reads a key file (ValidationError naming the property when it cannot be read). */
+  private keyFileAuth(path: string, property: string): AuthConfig {
+    try {
+      return { privateKey: readFileSync(path) };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new ValidationError([{ property, reason: `cannot read ${JSON.stringify(path)} (${code}) on the machine running Pulumi` }]);
     }
   }
 
@@ -344,7 +426,7 @@ export class SshRunner implements CommandRunner {
   }
 
   /** A plain TCP connection, made here rather than by ssh2 so we can ref/unref it. */
-  private tcpTransport(c: ResolvedConnection): Transport {
+  private tcpTransport(c: Endpoint): Transport {
     const sock: Socket = tcpConnect({ host: c.host, port: c.port });
     sock.setNoDelay(true);
     sock.setKeepAlive(true, TCP_KEEPALIVE_MS);
@@ -360,7 +442,7 @@ export class SshRunner implements CommandRunner {
   }
 
   /** `ip netns exec <netns> socat - TCP:<host>:<port>` as a duplex stream. */
-  private proxyTransport(c: ResolvedConnection): Transport {
+  private proxyTransport(c: Endpoint): Transport {
     const ip = requireExecutable('ip', 'iproute2', `reaching ${c.host} through network namespace ${c.netns} needs ip`);
     const socat = requireExecutable('socat', 'socat', `reaching ${c.host} through network namespace ${c.netns} needs socat`);
     // host and port were validated (IPv4 / RFC 1123 name, integer): nothing in them can be
@@ -557,6 +639,12 @@ export class SshRunner implements CommandRunner {
     });
   }
 }
+
+/** Where a transport connects to. */
+type Endpoint = Pick<ResolvedConnection, 'host' | 'port' | 'netns'>;
+
+/** What ssh2 authenticates with. */
+type AuthConfig = Pick<ConnectConfig, 'privateKey' | 'agent' | 'passphrase'>;
 
 /** One way of carrying the SSH byte stream to the host. */
 interface Transport {

@@ -15,7 +15,7 @@ import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { checkWith, type CheckFailure } from '../common/check';
 import { joinConnection } from '../common/connection-input';
-import { cookieFor } from '../common/owner';
+import { cookieFor, keepOwner } from '../common/owner';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
@@ -59,8 +59,10 @@ const INPUTS = z
     stream: z.object({ udpDst: z.number().int().min(1, 'udpDst must be 1..65535').max(65535, 'udpDst must be 1..65535'), srcIp: schemas.ipv4('srcIp').optional() }).strict(),
     hops: z.array(HOP).min(2, 'a path needs at least two hops (the root and the leaf)'),
     privateKeys: z.array(schemas.privateKey.nullable()).optional(),
+    passphrases: z.array(schemas.passphrase.nullable()).optional(),
     backupHops: z.array(BACKUP_HOP).optional(),
     backupPrivateKeys: z.array(schemas.privateKey.nullable()).optional(),
+    backupPassphrases: z.array(schemas.passphrase.nullable()).optional(),
     down: z.array(schemas.label('down')).optional(),
     egress: z.object({ receiverIp: schemas.ipv4('receiverIp'), receiverMac: schemas.mac('receiverMac').optional(), srcMac: schemas.mac('srcMac') }).strict(),
     owner: schemas.owner.optional(),
@@ -92,8 +94,10 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
     hops: v.hops.map((h) => ({ ...h, connection: h.connection as unknown as FlowPathInputs['hops'][number]['connection'] })),
     // Protobuf structs cannot carry undefined: absent keys are null, and no list when none is given.
     ...(v.privateKeys?.some((k) => k) ? { privateKeys: v.privateKeys.map((k) => k ?? null) } : {}),
+    ...(v.passphrases?.some((k) => k) ? { passphrases: v.passphrases.map((k) => k ?? null) } : {}),
     ...(v.backupHops?.length ? { backupHops: v.backupHops.map((h) => ({ ...h, connection: h.connection as unknown as FlowPathInputs['hops'][number]['connection'] })) } : {}),
     ...(v.backupHops?.length && v.backupPrivateKeys?.some((k) => k) ? { backupPrivateKeys: v.backupPrivateKeys.map((k) => k ?? null) } : {}),
+    ...(v.backupHops?.length && v.backupPassphrases?.some((k) => k) ? { backupPassphrases: v.backupPassphrases.map((k) => k ?? null) } : {}),
     ...(v.down?.length ? { down: [...new Set(v.down)].sort() } : {}),
     egress: { receiverIp: v.egress.receiverIp, receiverMac: receiverMac!, srcMac: v.egress.srcMac },
     flows: [],
@@ -168,9 +172,9 @@ function backupProblems(v: z.infer<typeof INPUTS>): CheckFailure[] {
 function runnerFor(p: FlowPathInputs, plan: SwitchPlan): CommandRunner {
   if (plan.index < 0) {
     const j = plan.backupIndex!;
-    return getRunner(joinConnection(p.backupHops![j].connection, p.backupPrivateKeys?.[j] ?? undefined));
+    return getRunner(joinConnection(p.backupHops![j].connection, p.backupPrivateKeys?.[j], p.backupPassphrases?.[j]));
   }
-  return getRunner(joinConnection(p.hops[plan.index].connection, p.privateKeys?.[plan.index] ?? undefined));
+  return getRunner(joinConnection(p.hops[plan.index].connection, p.privateKeys?.[plan.index], p.passphrases?.[plan.index]));
 }
 
 async function switchState(runner: CommandRunner, bridge: string): Promise<SwitchState> {
@@ -313,8 +317,8 @@ async function observe(p: FlowPathInputs): Promise<string[]> {
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    const shape = checkWith(INPUTS, news);
+  async check(olds, news) {
+    const shape = checkWith(INPUTS, keepOwner(olds, news));
     if (shape.failures.length || !shape.inputs) return shape;
     // Unknown values (preview) passed through unvalidated: keep them, compute nothing.
     if (JSON.stringify(shape.inputs).includes('04da6b54-80e4-46f7-96ec-b56ff0331ba9')) return shape;
@@ -327,8 +331,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       replaces.length > 0 ||
       (olds.missing ?? []).length > 0 ||
       olds.providerVersion !== PROVIDER_VERSION ||
-      JSON.stringify([olds.stream, olds.hops, olds.egress, olds.flows, olds.privateKeys, olds.backupHops ?? [], olds.backupPrivateKeys ?? []]) !==
-        JSON.stringify([news.stream, news.hops, news.egress, news.flows, news.privateKeys, news.backupHops ?? [], news.backupPrivateKeys ?? []]);
+      JSON.stringify([olds.stream, olds.hops, olds.egress, olds.flows, olds.privateKeys, olds.passphrases, olds.backupHops ?? [], olds.backupPrivateKeys ?? [], olds.backupPassphrases ?? []]) !==
+        JSON.stringify([news.stream, news.hops, news.egress, news.flows, news.privateKeys, news.passphrases, news.backupHops ?? [], news.backupPrivateKeys ?? [], news.backupPassphrases ?? []]);
     return { changes, replaces };
   },
 

@@ -5,7 +5,7 @@ import { lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { BackupHopArgs, FlowPathArgs, HopArgs } from './types';
 
-const provider = lazyProvider('dist/providers/flow-path/provider');
+const provider = lazyProvider('flow-path/provider');
 
 export class FlowPath extends pulumi.dynamic.Resource {
   declare readonly pathId: pulumi.Output<string>;
@@ -16,14 +16,14 @@ export class FlowPath extends pulumi.dynamic.Resource {
   constructor(name: string, args: FlowPathArgs, opts?: pulumi.CustomResourceOptions) {
     const hops = pulumi.output(args.hops).apply((hs) =>
       hs.map((h) => {
-        const { connection, privateKey } = splitConnection((h as HopArgs).connection);
-        return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey };
+        const { connection, privateKey, passphrase } = splitConnection((h as HopArgs).connection);
+        return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey, passphrase };
       }),
     );
     const backupHops = pulumi.output(args.backupHops ?? []).apply((hs) =>
       hs.map((h) => {
-        const { connection, privateKey } = splitConnection((h as BackupHopArgs).connection);
-        return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey };
+        const { connection, privateKey, passphrase } = splitConnection((h as BackupHopArgs).connection);
+        return { hop: pulumi.output(connection).apply((c) => ({ ...h, connection: c })), privateKey, passphrase };
       }),
     );
     super(
@@ -37,10 +37,12 @@ export class FlowPath extends pulumi.dynamic.Resource {
         ...(args.down !== undefined ? { down: args.down } : {}),
         hops: hops.apply((hs) => pulumi.all(hs.map((h) => h.hop))),
         privateKeys: pulumi.secret(hops.apply((hs) => pulumi.all(hs.map((h) => h.privateKey)))),
+        passphrases: pulumi.secret(hops.apply((hs) => pulumi.all(hs.map((h) => h.passphrase)))),
         ...(args.backupHops !== undefined
           ? {
               backupHops: backupHops.apply((hs) => pulumi.all(hs.map((h) => h.hop))),
               backupPrivateKeys: pulumi.secret(backupHops.apply((hs) => pulumi.all(hs.map((h) => h.privateKey)))),
+              backupPassphrases: pulumi.secret(backupHops.apply((hs) => pulumi.all(hs.map((h) => h.passphrase)))),
             }
           : {}),
         cookie: undefined,
@@ -48,7 +50,7 @@ export class FlowPath extends pulumi.dynamic.Resource {
         missing: undefined,
         providerVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys', 'backupPrivateKeys'] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys', 'backupPrivateKeys', 'passphrases', 'backupPassphrases'] },
       'vpm',
       'FlowPath',
     );

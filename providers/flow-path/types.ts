@@ -109,9 +109,12 @@ export interface FlowPathInputs {
   hops: Hop[];
   /** Private keys of the hops, by index (secret). */
   privateKeys?: (string | null)[];
+  /** Passphrases of the hops' keys, by index (secret). */
+  passphrases?: (string | null)[];
   backupHops?: BackupHop[];
   /** Private keys of the backup hops, by index (secret). */
   backupPrivateKeys?: (string | null)[];
+  backupPassphrases?: (string | null)[];
   down?: string[];
   egress: { receiverIp: string; receiverMac: string; srcMac: string };
   /** The flows this path installs, per hop (computed by check, so preview shows them). */

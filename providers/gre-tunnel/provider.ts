@@ -8,7 +8,7 @@ import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection } from '../common/connection-input';
-import { OWNER_KEY } from '../common/owner';
+import { OWNER_KEY, keepOwner } from '../common/owner';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
@@ -35,6 +35,8 @@ const INPUTS = z
     b: END,
     aPrivateKey: schemas.privateKey,
     bPrivateKey: schemas.privateKey,
+    aPassphrase: schemas.passphrase,
+    bPassphrase: schemas.passphrase,
     owner: schemas.owner,
     key: z.number().int().min(0, 'key must be 0..4294967295').max(0xffffffff, 'key must be 0..4294967295').optional(),
     bfd: z
@@ -65,7 +67,7 @@ type Side = 'a' | 'b';
 const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
 function runnerFor(p: GreTunnelInputs, side: Side): CommandRunner {
-  return getRunner(joinConnection(p[side].connection, side === 'a' ? p.aPrivateKey : p.bPrivateKey));
+  return getRunner(joinConnection(p[side].connection, side === 'a' ? p.aPrivateKey : p.bPrivateKey, side === 'a' ? p.aPassphrase : p.bPassphrase));
 }
 
 async function addEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<number> {
@@ -153,8 +155,8 @@ function endHostChanged(o: TunnelEnd, n: TunnelEnd): boolean {
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    return checkWith(INPUTS, news);
+  async check(olds, news) {
+    return checkWith(INPUTS, keepOwner(olds, news));
   },
 
   async diff(_id, olds: GreTunnelOutputs, news: GreTunnelInputs) {
@@ -172,8 +174,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       JSON.stringify(olds.bfd ?? null) !== JSON.stringify(news.bfd ?? null) ||
       !olds.aPresent ||
       !olds.bPresent ||
-      JSON.stringify([olds.a.connection, olds.b.connection, olds.aPrivateKey, olds.bPrivateKey]) !==
-        JSON.stringify([news.a.connection, news.b.connection, news.aPrivateKey, news.bPrivateKey]) ||
+      JSON.stringify([olds.a.connection, olds.b.connection, olds.aPrivateKey, olds.bPrivateKey, olds.aPassphrase, olds.bPassphrase]) !==
+        JSON.stringify([news.a.connection, news.b.connection, news.aPrivateKey, news.bPrivateKey, news.aPassphrase, news.bPassphrase]) ||
       olds.providerVersion !== PROVIDER_VERSION;
     // A port name can exist once per host: a replacement that keeps a name must delete first.
     const clash = (['a', 'b'] as const).some((s) => !endHostChanged(olds[s], news[s]) && olds[s].portName === news[s].portName);

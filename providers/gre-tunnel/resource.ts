@@ -6,14 +6,18 @@ import { ownerFor } from '../common/owner';
 import type { GreTunnelArgs, TunnelEndArgs } from './types';
 
 /** The object the engine serialises into the state (exported for the serialisation tests). */
-export const provider = lazyProvider('dist/providers/gre-tunnel/provider');
+export const provider = lazyProvider('gre-tunnel/provider');
 
 function end(args: pulumi.Input<TunnelEndArgs>) {
   const split = pulumi.output(args).apply((e) => {
-    const { connection, privateKey } = splitConnection(e.connection);
-    return { end: pulumi.all([connection]).apply(([c]) => ({ ...e, connection: c })), privateKey };
+    const { connection, privateKey, passphrase } = splitConnection(e.connection);
+    return { end: pulumi.all([connection]).apply(([c]) => ({ ...e, connection: c })), privateKey, passphrase };
   });
-  return { value: split.apply((s) => s.end), privateKey: pulumi.secret(split.apply((s) => s.privateKey)) };
+  return {
+    value: split.apply((s) => s.end),
+    privateKey: pulumi.secret(split.apply((s) => s.privateKey)),
+    passphrase: pulumi.secret(split.apply((s) => s.passphrase)),
+  };
 }
 
 export class GreTunnel extends pulumi.dynamic.Resource {
@@ -33,6 +37,8 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         b: b.value,
         aPrivateKey: a.privateKey,
         bPrivateKey: b.privateKey,
+        aPassphrase: a.passphrase,
+        bPassphrase: b.passphrase,
         owner: ownerFor(pulumi.getProject(), pulumi.getStack(), name),
         key: args.key,
         bfd: args.bfd,
@@ -42,7 +48,7 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         bPresent: undefined,
         providerVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'aPrivateKey', 'bPrivateKey'] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'aPrivateKey', 'bPrivateKey', 'aPassphrase', 'bPassphrase'] },
       'vpm',
       'GreTunnel',
     );

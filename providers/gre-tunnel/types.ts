@@ -44,6 +44,8 @@ export interface GreTunnelInputs {
   b: TunnelEnd;
   aPrivateKey?: string;
   bPrivateKey?: string;
+  aPassphrase?: string;
+  bPassphrase?: string;
   owner: string;
   key?: number;
   bfd?: { minTxMs?: number; minRxMs?: number };

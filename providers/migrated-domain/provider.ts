@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection, type ConnectionWithoutKey } from '../common/connection-input';
 import { PROVIDER_VERSION } from '../common/version';
+import { keepOwner } from '../common/owner';
 import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
 import { getRunner, withHostLock } from '../exec/pool';
@@ -29,8 +30,10 @@ const INPUTS = z
     host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'host must be the hypervisor label, e.g. h3'),
     connection: schemas.connection,
     privateKey: schemas.privateKey,
+    passphrase: schemas.passphrase,
     // user@ and :port optional; the host starts with a letter or digit (never an '-option' to ssh).
-    migrationUri: z.string().regex(/^qemu\+(tcp|ssh|tls):\/\/([a-z_][a-z0-9_-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[0-9]{1,5})?\/system$/, 'migrationUri must be qemu+tcp://HOST/system or qemu+ssh://HOST/system'),
+    migrationUri: z.string().regex(/^qemu\+(tcp|ssh|tls):\/\/([a-z_][a-z0-9_-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[0-9]{1,5})?\/system$/, 'migrationUri must be qemu+ssh://HOST/system or qemu+tls://HOST/system'),
+    allowUnencryptedMigration: z.boolean().optional(),
     role: z.enum(['root', 'relay', 'leaf', 'none'], { message: "role must be 'root', 'relay', 'leaf' or 'none'" }),
     memoryMiB: z.number().int().min(96, 'memoryMiB must be >= 96 (the lab guest runs out of memory below)').max(65536).default(96),
     vcpus: z.number().int().min(1).max(64).default(1),
@@ -54,10 +57,21 @@ const INPUTS = z
     peers: z.array(z.object({ host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'peers.host must be the hypervisor label, e.g. h4'), connection: schemas.connection }).strict()).default([]),
     owner: schemas.owner,
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    // VM memory crosses the network during a migration: authenticated transports only,
+    // unless the host says its network is closed (the lab's hosts file does).
+    if (v.migrationUri.startsWith('qemu+tcp:') && v.allowUnencryptedMigration !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['migrationUri'],
+        message: 'qemu+tcp:// migrates VM memory unauthenticated and unencrypted: use qemu+ssh:// or qemu+tls://, or set allowUnencryptedMigration (hosts file: migration.allowUnencrypted: true) on a closed network',
+      });
+    }
+  });
 
-function runnerOf(connection: ConnectionWithoutKey, privateKey: string | undefined): CommandRunner {
-  return getRunner(joinConnection(connection, privateKey));
+function runnerOf(connection: ConnectionWithoutKey, privateKey: string | undefined, passphrase?: string): CommandRunner {
+  return getRunner(joinConnection(connection, privateKey, passphrase));
 }
 
 function xmlOf(p: MigratedDomainInputs): string {
@@ -75,7 +89,7 @@ function xmlOf(p: MigratedDomainInputs): string {
 }
 
 async function createOn(p: MigratedDomainInputs): Promise<string> {
-  const runner = runnerOf(p.connection, p.privateKey);
+  const runner = runnerOf(p.connection, p.privateKey, p.passphrase);
   return withHostLock(p.connection, async () => {
     await ensureTap(runner, p.network, p.owner);
     const state = await domainState(runner, p.name);
@@ -86,8 +100,8 @@ async function createOn(p: MigratedDomainInputs): Promise<string> {
 }
 
 async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs): Promise<MigrationReport> {
-  const source = runnerOf(olds.connection, olds.privateKey);
-  const dest = runnerOf(news.connection, news.privateKey);
+  const source = runnerOf(olds.connection, olds.privateKey, olds.passphrase);
+  const dest = runnerOf(news.connection, news.privateKey, news.passphrase);
   const state = await domainState(source, olds.name);
   if (state !== 'running') {
     throw new Error(`cannot migrate ${olds.name}: it is ${state ?? 'not defined'} on ${olds.host}, not running (run \`pulumi refresh\` to see where it is)`);
@@ -124,7 +138,7 @@ const REPLACE_KEYS = ['name', 'memoryMiB', 'vcpus', 'kernel', 'initrd', 'emulato
 
 export const provider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<MigratedDomainOutputs>, news) {
-    const result = checkWith(INPUTS, news);
+    const result = checkWith(INPUTS, keepOwner(olds, news));
     const n = result.inputs as MigratedDomainInputs | undefined;
     if (n && olds.host && olds.host !== n.host && olds.role !== 'leaf') {
       return { inputs: undefined, failures: [{ property: 'host', reason: `only leaf VMs migrate (the paper's rule): ${n.name} is a ${olds.role} VM on ${olds.host}; keep host ${olds.host}` }] };
@@ -140,8 +154,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       olds.host !== news.host ||
       !sameHost(olds.connection, news.connection) ||
       olds.state !== 'running' ||
-      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.connection]) !==
-        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.connection]) ||
+      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.passphrase, olds.connection]) !==
+        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.passphrase, news.connection]) ||
       olds.providerVersion !== PROVIDER_VERSION;
     // The domain name is unique per libvirtd: a replacement must delete the old one first.
     return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
@@ -154,7 +168,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async read(id, props: MigratedDomainOutputs) {
-    const here = await domainState(runnerOf(props.connection, props.privateKey), props.name);
+    const here = await domainState(runnerOf(props.connection, props.privateKey, props.passphrase), props.name);
     if (here !== undefined) return { id, props: { ...props, state: here } };
     // Not where the state says: a VM moved by hand is drift (a different host), not a deletion.
     for (const peer of props.peers ?? []) {
@@ -168,7 +182,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async update(_id, olds: MigratedDomainOutputs, news: MigratedDomainInputs) {
     if (olds.host !== news.host || !sameHost(olds.connection, news.connection)) {
       const report = await migrate(olds, news);
-      const state = (await domainState(runnerOf(news.connection, news.privateKey), news.name)) ?? 'unknown';
+      const state = (await domainState(runnerOf(news.connection, news.privateKey, news.passphrase), news.name)) ?? 'unknown';
       return { outs: { ...news, state, lastMigration: report, providerVersion: PROVIDER_VERSION } };
     }
     const state = await createOn(news);
@@ -176,7 +190,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async delete(_id, props: MigratedDomainOutputs) {
-    const runner = runnerOf(props.connection, props.privateKey);
+    const runner = runnerOf(props.connection, props.privateKey, props.passphrase);
     await withHostLock(props.connection, async () => {
       await destroyAndUndefine(runner, props.name);
       await removeTap(runner, props.network, props.owner);

@@ -5,7 +5,7 @@ import { lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { MigratedDomainArgs, MigrationReport } from './types';
 
-const provider = lazyProvider('dist/providers/migrated-domain/provider');
+const provider = lazyProvider('migrated-domain/provider');
 
 export class MigratedDomain extends pulumi.dynamic.Resource {
   declare readonly host: pulumi.Output<string>;
@@ -13,7 +13,7 @@ export class MigratedDomain extends pulumi.dynamic.Resource {
   declare readonly lastMigration: pulumi.Output<MigrationReport | undefined>;
 
   constructor(name: string, args: MigratedDomainArgs, opts?: pulumi.CustomResourceOptions) {
-    const peers = pulumi.output(args.peers ?? []).apply((ps) => ps.map((p) => ({ host: p.host, connection: (({ privateKey: _k, ...rest }) => rest)(p.connection) })));
+    const peers = pulumi.output(args.peers ?? []).apply((ps) => ps.map((p) => ({ host: p.host, connection: (({ privateKey: _k, passphrase: _p, ...rest }) => rest)(p.connection) })));
     super(
       provider,
       name,
@@ -22,6 +22,7 @@ export class MigratedDomain extends pulumi.dynamic.Resource {
         name: args.name,
         host: args.host,
         migrationUri: args.migrationUri,
+        allowUnencryptedMigration: args.allowUnencryptedMigration,
         role: args.role,
         memoryMiB: args.memoryMiB,
         vcpus: args.vcpus,

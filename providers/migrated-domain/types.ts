@@ -31,8 +31,10 @@ export interface MigratedDomainArgs {
   /** The hypervisor's label (inventory name); what changes when the VM moves. */
   readonly host: pulumi.Input<string>;
   readonly connection: pulumi.Input<ConnectionSpec>;
-  /** The URI peers migrate TO this host with (lab: qemu+tcp://<ip>/system). */
+  /** The URI peers migrate TO this host with (qemu+ssh://HOST/system; qemu+tcp only with allowUnencryptedMigration). */
   readonly migrationUri: pulumi.Input<string>;
+  /** Accept qemu+tcp:// (no authentication, no encryption): closed networks only (the lab). */
+  readonly allowUnencryptedMigration?: pulumi.Input<boolean>;
   /** The node's role; only leaf VMs may migrate (the paper's rule). */
   readonly role: pulumi.Input<string>;
   readonly memoryMiB?: pulumi.Input<number>;
@@ -45,7 +47,7 @@ export interface MigratedDomainArgs {
   readonly network: pulumi.Input<DomainNetwork>;
   readonly migration?: pulumi.Input<MigrationSettings>;
   /** Other hosts where refresh looks for the domain when it is not where the state says. */
-  readonly peers?: pulumi.Input<pulumi.Input<{ host: string; connection: ConnectionSpec }>[]>;
+  readonly peers?: pulumi.Input<pulumi.Input<{ host: string; connection: pulumi.Input<ConnectionSpec> }>[]>;
 }
 
 export interface MigratedDomainInputs {
@@ -53,7 +55,9 @@ export interface MigratedDomainInputs {
   host: string;
   connection: ConnectionWithoutKey;
   privateKey?: string;
+  passphrase?: string;
   migrationUri: string;
+  allowUnencryptedMigration?: boolean;
   role: string;
   memoryMiB: number;
   vcpus: number;

@@ -9,7 +9,7 @@ import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection } from '../common/connection-input';
-import { OWNER_KEY, cookieFor } from '../common/owner';
+import { OWNER_KEY, cookieFor, keepOwner } from '../common/owner';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
@@ -27,6 +27,7 @@ const INPUTS = z
   .object({
     connection: schemas.connection,
     privateKey: schemas.privateKey,
+    passphrase: schemas.passphrase,
     owner: schemas.owner,
     name: schemas.ifaceName('name'),
     datapathType: z.enum(['netdev', 'system'], { message: "datapathType must be 'netdev' or 'system'" }).default('netdev'),
@@ -60,7 +61,7 @@ const INPUTS = z
   });
 
 function runnerFor(p: OvsBridgeInputs): CommandRunner {
-  return getRunner(joinConnection(p.connection, p.privateKey));
+  return getRunner(joinConnection(p.connection, p.privateKey, p.passphrase));
 }
 
 function hostOf(p: OvsBridgeInputs): string {
@@ -221,8 +222,8 @@ async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void
 const REPLACE_KEYS = ['name', 'datapathType', 'owner'] as const;
 
 export const provider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    return checkWith(INPUTS, news);
+  async check(olds, news) {
+    return checkWith(INPUTS, keepOwner(olds, news));
   },
 
   async diff(_id, olds: OvsBridgeOutputs, news: OvsBridgeInputs) {
@@ -240,6 +241,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       JSON.stringify(olds.internalPorts ?? []) !== JSON.stringify(news.internalPorts ?? []) ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection) ||
       olds.privateKey !== news.privateKey ||
+      olds.passphrase !== news.passphrase ||
       olds.patchPresent === false ||
       olds.providerVersion !== PROVIDER_VERSION;
     // On the same host the new bridge/patch names would clash with the old ones: delete first.

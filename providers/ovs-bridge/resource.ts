@@ -9,7 +9,7 @@ import { ownerFor } from '../common/owner';
 import type { OvsBridgeArgs } from './types';
 
 /** The object the engine serialises into the state (exported for the serialisation tests). */
-export const provider = lazyProvider('dist/providers/ovs-bridge/provider');
+export const provider = lazyProvider('ovs-bridge/provider');
 
 export class OvsBridge extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -41,6 +41,7 @@ export interface OvsBridgeArgs {
 export interface OvsBridgeInputs {
   connection: ConnectionWithoutKey;
   privateKey?: string;
+  passphrase?: string;
   owner: string;
   name: string;
   datapathType: 'netdev' | 'system';

@@ -11,6 +11,7 @@
  * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR. Needs root, the lab tools with
  * libvirt, the Pulumi CLI, /usr/bin/chromium and a fresh `npx tsc -p tsconfig.json`.
  */
+import { runPulumi } from '../helpers/pulumi-cli';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -51,7 +52,7 @@ function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 1
     });
   });
 }
-const pulumi = (...args: string[]) => run('npm', ['run', '-s', 'pulumi', '--', ...args]);
+const pulumi = (...args: string[]) => runPulumi(args);
 const pulumiCli = (...args: string[]) => run(PULUMI_CLI, args, pulumiEnv());
 
 function ok(r: Run, what: string): Run {

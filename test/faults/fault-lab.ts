@@ -4,11 +4,11 @@
  * the lab daemons a fault kills and restarts by PID (sshd, ovs-vswitchd) exactly as
  * lab/sshd.ts and lab/ovs.ts start them.
  *
- * Pulumi runs `node lab/setup/pulumi.js` (what `npm run -s pulumi --` runs, minus npm's own
- * start-up): local file backend, Automation API driver. Every process a background run
- * starts is ended by its own PID (the run's whole process tree, collected before the kill).
+ * Pulumi runs through test/helpers/pulumi-cli.ts (the plain CLI behind `npm run pulumi --`:
+ * local file backend). Every process a background run starts is ended by its own PID (the
+ * run's whole process tree, collected before the kill).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Inventory } from '../../lab';
@@ -16,34 +16,13 @@ import { ovsEnv } from '../../lab/names';
 import { isAlive, procInfo, readPidFile } from '../../lab/procs';
 import { sh } from '../../lab/sh';
 import { which } from '../../lab/tools';
+import { PROJECT_ROOT, PULUMI_CLI, runPulumi, spawnPulumi, type Run } from '../helpers/pulumi-cli';
 export { requireFresh } from '../helpers/serialised-provider';
-
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
-const DRIVER = path.join(PROJECT_ROOT, 'lab', 'setup', 'pulumi.js');
-
-export interface Run {
-  readonly args: readonly string[];
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
+export { PROJECT_ROOT, PULUMI_CLI, type Run };
 
 /** The CLI on the project's backend; never throws: the exit code is part of the result. */
 export function pulumi(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [DRIVER, ...args],
-      { cwd: PROJECT_ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 240_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ args, code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - t0 });
-      },
-    );
-  });
+  return runPulumi(args, opts);
 }
 
 export function ok(run: Run): Run {
@@ -58,7 +37,7 @@ export function failed(run: Run): Run {
   return run;
 }
 
-/** The --json summary line the driver prints last. */
+/** The --json summary line (pulumi-cli.ts). */
 export function summaryOf(run: Run): { changeSummary: Record<string, number>; outputs?: Record<string, any> } {
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -109,7 +88,7 @@ export class BackgroundRun {
   private readonly seen = new Map<number, string>();
 
   constructor(readonly args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(process.execPath, [DRIVER, ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawnPulumi(args, env);
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
@@ -139,7 +118,7 @@ export class BackgroundRun {
     }
   }
 
-  /** SIGKILL to the driver and every process it started (the CLI, its provider plugins), by PID. */
+  /** SIGKILL to the pass-through and every process it started (the CLI, its provider plugins), by PID. */
   async killTree(): Promise<number[]> {
     this.remember();
     const targets = [...this.seen.entries()];

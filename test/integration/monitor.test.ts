@@ -12,6 +12,7 @@
  * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR (defaults: vpmlab-, .lab).
  * Needs root, the lab tools with libvirt, the Pulumi CLI and a fresh `npx tsc -p tsconfig.json`.
  */
+import { runPulumi } from '../helpers/pulumi-cli';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -49,7 +50,7 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Run> {
 const { pulumiEnv } = require('../../lab/setup/pulumi-env.js') as { pulumiEnv(): NodeJS.ProcessEnv };
 
 /** `up` & co. go through the driver (inline program); plain CLI commands straight to the binary (faster). */
-const pulumi = (...args: string[]) => run('npm', ['run', '-s', 'pulumi', '--', ...args]);
+const pulumi = (...args: string[]) => runPulumi(args);
 function pulumiCli(...args: string[]): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {

@@ -1,28 +1,82 @@
 /**
- * The project's Pulumi CLI (built by `npm run setup`) answers through `npm run pulumi` with the
- * version pinned in package.json, and runs programs through the Automation API driver.
+ * The plain Pulumi CLI as set up by `npm run setup`: the CLI at the pinned version, the nodejs
+ * language host beside it (so `pulumi up` runs Pulumi.yaml's `main`), and `npm run pulumi --`
+ * as a pure pass-through: no flag of its own, no silent `--yes`, and no default passphrase
+ * for a stack that is not one of the lab's.
  */
-import { execFileSync } from 'child_process';
-import * as path from 'path';
-import * as fs from 'fs';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, '.tools', 'bin');
 
-describe('npm run pulumi', () => {
-  test('pulumi version prints the pinned @pulumi/pulumi version', () => {
-    const pinned = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies['@pulumi/pulumi'];
+function npmPulumi(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('npm', ['run', '-s', 'pulumi', '--', ...args], { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, out: `${stdout}\n${stderr}` });
+    });
+  });
+}
+
+const withoutPassphrase = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.PULUMI_CONFIG_PASSPHRASE;
+  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  return env;
+};
+
+describe('the plain Pulumi CLI of this project', () => {
+  test('pulumi is the version pinned for development, with its nodejs language host and the dynamic-provider launcher', async () => {
+    const pinned = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).devDependencies['@pulumi/pulumi'];
     expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
-    const out = execFileSync('npm', ['run', '-s', 'pulumi', '--', 'version'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    expect(out).toBe(`v${pinned}`);
+    const r = await npmPulumi(['version']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')[0]).toBe(`v${pinned}`);
+    for (const tool of ['pulumi-language-nodejs', 'pulumi-resource-pulumi-nodejs']) {
+      expect(fs.statSync(path.join(BIN, tool)).mode & 0o111).not.toBe(0);
+    }
   });
 
-  test('an unknown flag to a program command is refused with a clear message', () => {
-    let stderr = '';
+  test('Pulumi.yaml names a CommonJS main that exports the program function itself', () => {
+    const project = parse(fs.readFileSync(path.join(ROOT, 'Pulumi.yaml'), 'utf8'));
+    expect(project.main).toBe('stacks/index.js');
+    expect(project.runtime).toEqual({ name: 'nodejs', options: { typescript: false } });
+    const entry = fs.readFileSync(path.join(ROOT, project.main), 'utf8');
+    expect(entry).toMatch(/module\.exports = /);
+    expect(entry).not.toMatch(/exports\.default|export default/);
+  });
+
+  test('npm run pulumi passes flags through untouched: an unknown flag is the CLI\'s own error', async () => {
+    const r = await npmPulumi(['preview', '--stack', 'lab', '--no-such-flag']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/unknown flag: --no-such-flag/);
+  });
+
+  test('up is never confirmed silently: without --yes a non-interactive up refuses', async () => {
+    const r = await npmPulumi(['up', '--stack', `no-yes-${process.pid}`, '--non-interactive']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/--yes must be passed in to proceed|no stack named/);
+  });
+
+  test('a stack that is not the lab\'s gets no default passphrase: the error says to set PULUMI_CONFIG_PASSPHRASE', async () => {
+    const stack = `nopass-${process.pid}`;
+    const r = await npmPulumi(['stack', 'init', stack, '--non-interactive'], withoutPassphrase());
     try {
-      execFileSync('npm', ['run', '-s', 'pulumi', '--', 'up', '--stack', 'x', '--no-such-flag'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
-    } catch (e) {
-      stderr = String((e as { stderr?: string }).stderr);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toMatch(/PULUMI_CONFIG_PASSPHRASE/);
+    } finally {
+      await npmPulumi(['stack', 'rm', stack, '--yes', '--force', '--non-interactive'], process.env);
+      fs.rmSync(path.join(ROOT, 'stacks', `Pulumi.${stack}.yaml`), { force: true });
     }
-    expect(stderr).toMatch(/no-such-flag/);
+  });
+
+  test('the lab\'s own stacks keep their committed config (encryption salt for the lab passphrase)', () => {
+    for (const stack of ['lab', 'paper', 'failover']) {
+      const config = parse(fs.readFileSync(path.join(ROOT, 'stacks', `Pulumi.${stack}.yaml`), 'utf8'));
+      expect(config.encryptionsalt).toMatch(/^v1:/);
+    }
   });
 });

@@ -1,24 +1,15 @@
 /**
- * The real Pulumi CLI on one stack, for end-to-end tests: `npm run -s pulumi -- ...` (the
- * project's driver: local file backend, Automation API for program commands), results that
- * keep the exit code and both outputs, the driver's `--json` summary, and the resource steps
- * read from the CLI's own text (what preview/up printed, per resource).
+ * The real Pulumi CLI on one stack, for end-to-end tests: the plain CLI through the project's
+ * pass-through (test/helpers/pulumi-cli.ts: local file backend, `--program` and `--json` as the
+ * tests use them), results that keep the exit code and both outputs, the `--json` summary, and
+ * the resource steps read from the CLI's own text (what preview/up printed, per resource).
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stackConfigFile } from '../../../lab/stream';
+import { PROJECT_ROOT, PULUMI_CLI, runPulumi, type Run } from '../../helpers/pulumi-cli';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
-
-export interface Run {
-  readonly args: readonly string[];
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
+export { PROJECT_ROOT, PULUMI_CLI, type Run };
 
 export interface Summary {
   changeSummary: Record<string, number>;
@@ -33,15 +24,9 @@ export interface Step {
   readonly name: string;
 }
 
-/** `npm run -s pulumi -- ...args`, never throwing: the exit code is part of the result. */
+/** `pulumi ...args` (see pulumi-cli.ts), never throwing: the exit code is part of the result. */
 export function pulumi(args: readonly string[], timeoutMs = 180_000): Promise<Run> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'pulumi', '--', ...args], { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ args, code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - t0 });
-    });
-  });
+  return runPulumi(args, { timeoutMs });
 }
 
 /** Fails with the CLI's own output when it did not exit 0. */
@@ -52,7 +37,7 @@ export function ok(run: Run): Run {
   return run;
 }
 
-/** The summary line that the driver prints last with --json. */
+/** The summary line that `--json` adds last (pulumi-cli.ts). */
 export function summaryOf(run: Run): Summary {
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {

@@ -1,27 +1,29 @@
 /**
  * What the engine stores in the state for OvsBridge and GreTunnel: the serialised closure of
  * the lazy provider. It must be small, self-contained (captures two strings, `require`s the
- * rest at run time), free of secrets and heavy modules, and say what to do when the compiled
- * implementation is missing. (Running the serialised providers on real hosts is in
- * test/integration/bridge-tunnel.test.ts.)
+ * rest at run time), free of secrets and heavy modules, find the implementation by package
+ * name when the captured path is gone (the project moved: a CI checkout, a PR preview), and
+ * say what to do when it is nowhere. (Running the serialised providers on real hosts is in
+ * test/integration/bridge-tunnel.test.ts; from an installed tarball in test/e2e/package-consumer.)
  */
 import { provider as bridgeLazy } from '../../../providers/ovs-bridge/resource';
 import { provider as tunnelLazy } from '../../../providers/gre-tunnel/resource';
 import { lazyProvider } from '../../../providers/common/lazy-provider';
-import { PROJECT_ROOT, serialise } from '../../helpers/serialised-provider';
+import { PROJECT_ROOT, requireBuilt, serialise } from '../../helpers/serialised-provider';
 
 const METHODS = ['check', 'diff', 'create', 'read', 'update', 'delete'];
 
 describe.each([
-  ['OvsBridge', bridgeLazy, 'dist/providers/ovs-bridge/provider'],
-  ['GreTunnel', tunnelLazy, 'dist/providers/gre-tunnel/provider'],
-])('%s serialised provider', (_name, lazy, implFromRoot) => {
+  ['OvsBridge', bridgeLazy, 'ovs-bridge/provider'],
+  ['GreTunnel', tunnelLazy, 'gre-tunnel/provider'],
+])('%s serialised provider', (_name, lazy, impl) => {
   test('captures only where the implementation lives, no secrets, no heavy modules', async () => {
     const s = await serialise(lazy);
     expect(s.containsSecrets).toBe(false);
     expect(s.text.length).toBeLessThan(6000);
-    expect(s.text).toContain(JSON.stringify(implFromRoot));
-    expect(s.text).toContain(JSON.stringify(`${PROJECT_ROOT}/${implFromRoot}`));
+    expect(s.text).toContain(JSON.stringify(`vpm/internal/providers/${impl}`));
+    expect(s.text).toContain(JSON.stringify(`${PROJECT_ROOT}/dist/providers/${impl}`));
+    expect(s.text).not.toContain('VPM_HOME');
     // Nothing of the implementation or the SDK travels in the state.
     for (const word of ['ssh2', 'zod', 'ovs-vsctl', 'getRunner', '@pulumi']) expect(s.text).not.toContain(word);
     expect(Object.keys(s.provider).sort()).toEqual([...METHODS].sort());
@@ -33,8 +35,28 @@ describe.each([
   });
 });
 
-test('a serialised provider whose implementation is not built says to build it', async () => {
-  const s = await serialise(lazyProvider('dist/providers/no-such/provider'));
+test('a serialised provider whose implementation is nowhere says to install or build the package', async () => {
+  const s = await serialise(lazyProvider('no-such/provider'));
   // (The engine awaits the call inside an async handler, so a synchronous throw counts too.)
-  await expect((async () => s.provider.check({}, {}))()).rejects.toThrow(/implementation not found .*run `npm run build`.*VPM_HOME/s);
+  await expect((async () => s.provider.check({}, {}))()).rejects.toThrow(/implementation not found .*npm install vpm.*npm run build/s);
+});
+
+test('when the captured path is gone, the implementation is found by package name from the project folder', async () => {
+  requireBuilt('dist/providers/ovs-bridge/provider.js');
+  // The text the state holds, with the captured absolute path pointing nowhere: a checkout
+  // that moved. The provider process runs in the project folder (this repository, whose
+  // package.json is `vpm` with an `exports` map, so it resolves itself by name).
+  const text = (await serialise(bridgeLazy)).text.split(JSON.stringify(`${PROJECT_ROOT}/dist/providers/ovs-bridge/provider`)).join(JSON.stringify('/nowhere/dist/providers/ovs-bridge/provider'));
+  expect(text).toContain('/nowhere/');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const moved = require('require-from-string')(text).handler();
+  const cwd = process.cwd();
+  try {
+    process.chdir(PROJECT_ROOT);
+    const result = await moved.check({}, { name: 'br1' });
+    // The real implementation answered: its validation names the missing inputs.
+    expect(JSON.stringify(result.failures)).toMatch(/connection/);
+  } finally {
+    process.chdir(cwd);
+  }
 });
