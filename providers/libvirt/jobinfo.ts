@@ -11,6 +11,7 @@ export interface JobInfo {
   readonly setupTimeMs?: number;
   readonly dataProcessedBytes?: number;
   readonly dataTotalBytes?: number;
+  readonly dataRemainingBytes?: number;
   readonly memoryBandwidthBytesPerSec?: number;
   readonly iterations?: number;
   readonly raw: Readonly<Record<string, string>>;
@@ -51,6 +52,7 @@ export function parseJobInfo(text: string): JobInfo {
     setupTimeMs: ms(raw['Setup time']),
     dataProcessedBytes: bytes(raw['Data processed']),
     dataTotalBytes: bytes(raw['Data total']),
+    dataRemainingBytes: bytes(raw['Data remaining']),
     memoryBandwidthBytesPerSec: bytes(raw['Memory bandwidth']),
     iterations: Number.isFinite(iterations) ? iterations : undefined,
     raw,

@@ -19,6 +19,8 @@ import { getRunner, withHostLock } from '../exec/pool';
 import { DOMAIN_NAME_RE, domainXml } from '../libvirt/domain';
 import { completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt/virsh';
 import { ensureTap, removeTap } from './tap';
+import { endLine, startLine, watchMigration } from './progress';
+import { progressSink } from '../common/progress';
 import type { MigratedDomainInputs, MigratedDomainOutputs, MigrationReport } from './types';
 
 // Absolute; no part is '.' or '..' (traversal) or starts with '-' (an option).
@@ -107,20 +109,25 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
     throw new Error(`cannot migrate ${olds.name}: it is ${state ?? 'not defined'} on ${olds.host}, not running (run \`pulumi refresh\` to see where it is)`);
   }
   await withHostLock(news.connection, () => ensureTap(dest, news.network, news.owner));
+  const progress = progressSink();
+  progress.info(startLine(olds.name, olds.host, news.host));
+  const stopWatching = watchMigration(source, olds.name, olds.host, news.host, progress);
   const t0 = Date.now();
   try {
     await migrateLive(source, olds.name, { destinationUri: news.migrationUri, maxDowntimeMs: news.migration.maxDowntimeMs, timeoutMs: news.migration.timeoutMs });
   } catch (err) {
+    stopWatching();
     const where = await domainState(source, olds.name).catch(() => undefined);
     throw new Error(
       `live migration of ${olds.name} from ${olds.host} to ${news.host} failed; the domain is ${where ?? 'not defined'} on ${olds.host} ` +
         `and the old path is untouched. Fix the destination (is its libvirtd running?) and run up again.\n${err instanceof Error ? err.message : String(err)}`,
     );
   }
+  stopWatching();
   const wallMs = Date.now() - t0;
   const job = await completedJob(dest, news.name);
   await withHostLock(olds.connection, () => removeTap(source, olds.network, olds.owner));
-  return {
+  const report: MigrationReport = {
     from: olds.host,
     to: news.host,
     wallMs,
@@ -128,6 +135,8 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
     ...(job?.timeElapsedMs !== undefined ? { totalMs: job.timeElapsedMs } : {}),
     ...(job?.dataProcessedBytes !== undefined ? { dataBytes: job.dataProcessedBytes } : {}),
   };
+  progress.info(endLine(olds.name, report));
+  return report;
 }
 
 function sameHost(a: ConnectionWithoutKey, b: ConnectionWithoutKey): boolean {

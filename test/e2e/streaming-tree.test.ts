@@ -123,6 +123,9 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     expect(up.outputs?.root).toBe('h1');
     expect(up.outputs?.vms?.[VM]).toMatchObject({ host: 'h3', state: 'running' });
     expect(await domState(inventory, 'h3', VM)).toBe('running');
+    // The plain CLI runs Pulumi.yaml's CommonJS main: a preview of the applied stack plans
+    // nothing (a `{ default: fn }` entry would register nothing and plan to delete it all).
+    ok(await STACK.program('preview', '--expect-no-changes'));
 
     // The guest boots (~3 s under TCG) before its relay forwards: wait for a numbered probe.
     const t0 = Date.now();
@@ -156,8 +159,12 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
   });
 
   test('3. up live-migrates the VM to h4 under a 1 packet/ms stream; r1 keeps receiving', async () => {
-    const { result: up, at, sent } = await underStream(inventory, ['r1'], async () => summaryOf(ok(await STACK.program('up', '--json'))));
+    const { result: run, at, sent } = await underStream(inventory, ['r1'], async () => ok(await STACK.program('up', '--json')));
+    const up = summaryOf(run);
     expect(changesOf(up)).toEqual({ create: 1, update: 1, delete: 1 });
+    // Progress in the up output: the start, and libvirt's figures at the end.
+    expect(run.stdout).toMatch(/leafvm: live-migrating from h3 to h4/);
+    expect(run.stdout).toMatch(/leafvm: migrated from h3 to h4: [\d.]+ MiB moved, total \d+ ms, downtime \d+ ms/);
     const vm = up.outputs?.vms?.[VM];
     expect(vm).toMatchObject({ host: 'h4', node: 'h4', state: 'running', lastMigration: { from: 'h3', to: 'h4' } });
     // Both libvirtds agree: running on h4, gone from h3.
