@@ -10,12 +10,12 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
-import { StreamingTree, type TreeHost } from '../components/streaming-tree';
+import { ProgramInputError, StreamingTree, withProgramErrors, type TreeHost } from '../components/streaming-tree';
 import { parseTopology, loadTopologyFile } from '../components/topology';
 import { projectRoot } from '../providers/common/lazy-provider';
 import { labConnections } from './lab-connections';
 
-export default async function program(): Promise<Record<string, unknown>> {
+async function program(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');
   const topologyFile = path.resolve(projectRoot(), config.get('topology') ?? `stacks/topologies/${pulumi.getStack()}.yaml`);
   const { inventory, connection } = labConnections(config.get('inventory'));
@@ -35,7 +35,7 @@ export default async function program(): Promise<Record<string, unknown>> {
   );
   const needsVms = withMacs.vms.length > 0;
   if (needsVms && !inventory.guest) {
-    throw new Error('this topology has VMs but the lab runs no libvirt: rebuild it with `npx vpm lab up --stack <name>` (or --libvirt)');
+    throw new ProgramInputError('this topology has VMs but the lab runs no libvirt: rebuild it with `npx vpm lab up --stack <name>` (or --libvirt)');
   }
   const tree = new StreamingTree('tree', {
     topology: withMacs,
@@ -61,3 +61,6 @@ export default async function program(): Promise<Record<string, unknown>> {
     })),
   };
 }
+
+// A bad topology or inventory is reported once, as the error it is (components/streaming-tree/program-errors.ts).
+export default withProgramErrors(program);
