@@ -5,8 +5,12 @@
  * `lab exec` exits with the command's own code.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { formatStatus, labDown, labExecInteractive, labStatus, labUp, MAX_HYPERVISORS, MAX_RECEIVERS } from '../lab';
+import { LabError, formatStatus, labDown, labExecInteractive, labStatus, labUp, MAX_HYPERVISORS, MAX_RECEIVERS } from '../lab';
 import { runStreamSend, runStreamWatch } from '../lab/stream/run';
+import { claimStack, checkStack, forgetStack, releaseStacks } from '../lab/stack-lifecycle';
+import { recordDeployment } from '../lab/generations';
+import { generationOf, readInventory } from '../lab/inventory';
+import { STACK_NAME_RE } from '../monitor/pulumi';
 import { addMonitorCommands } from '../monitor/cli';
 
 /** Hypervisor counts of the named stacks (`--stack` picks N unless --hypervisors is given). */
@@ -27,6 +31,12 @@ function stackName(value: string): string {
   if (!Object.hasOwn(STACK_HYPERVISORS, value)) {
     throw new InvalidArgumentError(`unknown stack '${value}': known stacks are ${Object.keys(STACK_HYPERVISORS).join(', ')}.`);
   }
+  return value;
+}
+
+/** Any stack name (lab down/forget also handle stacks other than the lab's own). */
+function anyStackName(value: string): string {
+  if (!STACK_NAME_RE.test(value)) throw new InvalidArgumentError('a stack name is letters, digits, _ . - (starting with a letter or digit).');
   return value;
 }
 
@@ -58,7 +68,10 @@ export function buildProgram(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
+        // A state pinned to an earlier lab's host keys would fail the stack's next `up`: refuse now.
+        if (opts.stack) await checkStack(opts.stack);
         const inventory = await labUp({ hypervisors, receivers: opts.receivers, signal: abort.signal, libvirt: Boolean(opts.libvirt || opts.stack) });
+        if (opts.stack) recordDeployment(opts.stack, generationOf(readInventory()));
         process.stdout.write(
           inventory.hypervisors.map((h) => `${h.name}\t${h.ip}\t${h.netns}`).join('\n') +
             '\n' +
@@ -72,9 +85,34 @@ export function buildProgram(): Command {
 
   lab
     .command('down')
-    .description("stop the lab's processes (by PID), delete its namespaces and runtime files; safe to repeat")
-    .action(async () => {
+    .description(
+      "first destroy what the stacks recorded on this lab deployed (if the lab answers; else forget it: removed from their state, " +
+        "saying so), then stop the lab's processes (by PID), delete its namespaces and runtime files; safe to repeat",
+    )
+    .option('--stack <name>', 'destroy or forget only this stack (others recorded on the lab are left as they are)', anyStackName)
+    .action(async (opts: { stack?: string }) => {
+      await releaseStacks({ ...(opts.stack ? { only: opts.stack } : {}) });
       await labDown();
+    });
+
+  lab
+    .command('forget')
+    .description("remove a stack's resources from its state because their lab is gone (no host is touched; the stack and its config stay)")
+    .requiredOption('--stack <name>', 'the stack', anyStackName)
+    .action(async (opts: { stack: string }) => {
+      await forgetStack(opts.stack);
+    });
+
+  lab
+    .command('claim')
+    .description('record that a stack deploys on the running lab; refuses a state left by an earlier lab (--reset: forget it, for the lab\'s own stacks)')
+    .requiredOption('--stack <name>', 'the stack', anyStackName)
+    .option('--reset', `forget a state left by an earlier lab instead of refusing (only the lab's own stacks: ${Object.keys(STACK_HYPERVISORS).join(', ')})`)
+    .action(async (opts: { stack: string; reset?: boolean }) => {
+      if (opts.reset && !Object.hasOwn(STACK_HYPERVISORS, opts.stack)) {
+        throw new LabError(`--reset is only for the lab's own stacks (${Object.keys(STACK_HYPERVISORS).join(', ')}); reset ${opts.stack} explicitly with \`npx vpm lab forget --stack ${opts.stack}\``);
+      }
+      await claimStack(opts.stack, { reset: Boolean(opts.reset) });
     });
 
   lab

@@ -5,6 +5,7 @@
  * so a writer that adds a field must extend this schema (and bump the version if the meaning
  * of an existing field changes).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -41,6 +42,12 @@ export const ReceiverSchema = z.strictObject({
 export const InventorySchema = z.strictObject({
   version: z.literal(1),
   createdAt: z.iso.datetime(),
+  /**
+   * This lab's generation: new at every `lab up` (its host keys are new too). Stacks deployed
+   * on the lab are recorded with it (generations.ts), so state pinned to an earlier lab is
+   * recognised before an `up` fails on host keys. Written by writeInventory when absent.
+   */
+  generation: z.string().regex(/^[0-9a-f]{16}$/, '16 lower-case hex digits').optional(),
   underlay: z.strictObject({
     netns,
     cidr: z.cidrv4(),
@@ -96,8 +103,23 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
   fs.renameSync(tmp, file);
 }
 
-/** Validates, then writes the inventory atomically. */
+/** A fresh generation id (16 hex digits). */
+export function newGeneration(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * The inventory's generation. Inventories written before generations existed get one derived
+ * from what was new in that lab (its creation time and host keys), stable across reads.
+ */
+export function generationOf(inventory: Inventory): string {
+  if (inventory.generation) return inventory.generation;
+  const seed = [inventory.createdAt, ...inventory.hypervisors.map((h) => h.hostKey)].join('\n');
+  return createHash('sha256').update(seed).digest('hex').slice(0, 16);
+}
+
+/** Validates, then writes the inventory atomically (with a new generation when it has none). */
 export function writeInventory(file: string, inventory: Inventory): void {
-  const checked = parseInventory(inventory, 'the inventory to write');
+  const checked = parseInventory({ ...inventory, generation: inventory.generation ?? newGeneration() }, 'the inventory to write');
   writeFileAtomic(file, JSON.stringify(checked, null, 2) + '\n');
 }

@@ -5,11 +5,12 @@
  */
 import type { ConnectionSpec } from '../providers/exec/connection';
 import { readInventory, type Inventory } from '../lab/inventory';
+import { ProgramInputError } from '../components/streaming-tree/program-errors';
 
 export function labConnection(inventory: Inventory, hypervisor: string): ConnectionSpec {
   const h = inventory.hypervisors.find((x) => x.name === hypervisor);
   if (!h) {
-    throw new Error(`hypervisor "${hypervisor}" is not in the lab inventory (it has ${inventory.hypervisors.map((x) => x.name).join(', ')}); run \`npx vpm lab up --hypervisors N\` with enough hypervisors`);
+    throw new ProgramInputError(`hypervisor "${hypervisor}" is not in the lab inventory (it has ${inventory.hypervisors.map((x) => x.name).join(', ')}); run \`npx vpm lab up --hypervisors N\` with enough hypervisors`);
   }
   return {
     host: h.ip,

@@ -12,8 +12,8 @@
 import * as fs from 'fs';
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
-import { StreamingTree } from '../components/streaming-tree';
-import { loadTopologyFile, TopologyError } from '../components/topology';
+import { ProgramInputError, StreamingTree, withProgramErrors } from '../components/streaming-tree';
+import { loadTopologyFile } from '../components/topology';
 import { HostsFileError, loadHostsFile } from '../components/hosts';
 
 /** The project folder: Pulumi runs the program in the folder of Pulumi.yaml's `main`. */
@@ -24,22 +24,21 @@ function projectDir(): string {
   }
 }
 
-/** Input errors become RunErrors: Pulumi prints their message alone, not as a crash. */
-function asProgramError<T>(f: () => T): T {
+/** A hosts file error is the user's to fix: reported as its message (withProgramErrors). */
+function hostsFile(file: string): ReturnType<typeof loadHostsFile> {
   try {
-    return f();
+    return loadHostsFile(file);
   } catch (e) {
-    if (e instanceof HostsFileError || e instanceof TopologyError) throw new pulumi.RunError(e.message);
-    throw e;
+    throw e instanceof HostsFileError ? new ProgramInputError(e.message) : e;
   }
 }
 
-export function program(): Record<string, unknown> {
+async function main(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');
   const dir = projectDir();
   const topologyFile = path.resolve(dir, config.get('topology') || `stacks/topologies/${pulumi.getStack()}.yaml`);
-  const { hosts, guest } = asProgramError(() => loadHostsFile(path.resolve(dir, config.get('hosts') || '.lab/hosts.yaml')));
-  const topology = asProgramError(() => loadTopologyFile(topologyFile));
+  const { hosts, guest } = hostsFile(path.resolve(dir, config.get('hosts') || '.lab/hosts.yaml'));
+  const topology = loadTopologyFile(topologyFile);
   const tree = new StreamingTree('tree', {
     topology,
     hosts,
@@ -59,4 +58,6 @@ export function program(): Record<string, unknown> {
   };
 }
 
+/** The program; user errors (topology, hosts, inputs) are reported once, without a stack trace. */
+export const program = withProgramErrors(main);
 export default program;

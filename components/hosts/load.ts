@@ -17,7 +17,11 @@ import { HostsFileSchema, type HostEntry, type HostsFile } from './schema';
 /** A hosts file larger than this is refused before it is parsed (a real one is a few KB). */
 export const MAX_HOSTS_FILE_BYTES = 1024 * 1024;
 
-export class HostsFileError extends Error {
+/**
+ * A RunError: a program that calls loadHosts at its top level gets the message alone (the
+ * file, each field, the fix), not "Unhandled exception" and a stack trace.
+ */
+export class HostsFileError extends pulumi.RunError {
   constructor(
     readonly file: string,
     readonly problems: ReadonlyArray<{ path: string; message: string }>,

@@ -26,7 +26,8 @@ import type { MigrationSettings } from '../../providers/migrated-domain/types';
 import { guestCmdline } from '../../providers/libvirt/domain';
 import { parseTopology, type Topology } from '../topology';
 import { planTree, type HostFacts, type TreePlan } from './plan';
-import { OVERLAY_PREFIX, PATCH_OFPORT, RELAY_GROUP, SOURCE_IP } from './ports';
+import { OVERLAY_PREFIX, PATCH_OFPORT, PROBE_IP, PROBE_MAC, QUERY_PORT, RELAY_GROUP, SOURCE_IP } from './ports';
+import { asProgramError } from './program-errors';
 
 export interface TreeHost extends HostFacts {
   /** How to reach it; an inline key or passphrase may be a secret Output (see loadHosts). */
@@ -89,8 +90,14 @@ export class StreamingTree extends pulumi.ComponentResource {
 
   constructor(name: string, args: StreamingTreeArgs, opts?: pulumi.ComponentResourceOptions) {
     super('vpm:index:StreamingTree', name, {}, opts);
-    const topology: Topology = parseTopology(args.topology);
-    const plan = planTree(topology, args.hosts, args.placement ?? {});
+    let topology: Topology;
+    let plan: TreePlan;
+    try {
+      topology = parseTopology(args.topology);
+      plan = planTree(topology, args.hosts, args.placement ?? {});
+    } catch (e) {
+      throw asProgramError(e); // the user's topology or hosts: reported once, with the field and the fix
+    }
     this.plan = plan;
     const bridgeName = args.bridge ?? 'br1';
     const host = (h: string) => args.hosts[h];
@@ -187,11 +194,12 @@ export class StreamingTree extends pulumi.ComponentResource {
             ip: `${v.ip}/${OVERLAY_PREFIX}`,
             gw: SOURCE_IP,
             ...(v.udpPort ? { relay: { listenPort: v.udpPort, toIp: RELAY_GROUP, toPort: v.udpPort } } : {}),
-            queryPort: 7000,
+            queryPort: QUERY_PORT,
             heartbeatSec: 5,
             hostname: v.name,
           }),
-          network: { bridge: bridgeName, tap: v.tap, ofport: v.ofport, mac: v.mac },
+          // Created / migrated = the guest's relay answers (not merely "running"): no stream is lost after up returns.
+          network: { bridge: bridgeName, tap: v.tap, ofport: v.ofport, mac: v.mac, readiness: { port: QUERY_PORT, ip: v.ip, probeIp: PROBE_IP, probeMac: PROBE_MAC } },
           ...(args.migration ? { migration: args.migration } : {}),
           peers: vmHosts.filter((p) => p !== v.host).map((p) => ({ host: p, connection: host(p).connection })),
         },

@@ -10,6 +10,8 @@
  * port P gets 10.99.(1 + (P-100)/128).(2 + (P-100)%128). The overlay never routes: these only
  * let a VM's kernel accept the stream (FlowPath addresses it to the VM first).
  * The same numbers on every host: a VM keeps its port number wherever it migrates.
+ * Readiness: a VM's guest answers its relay's counters on UDP QUERY_PORT; the provider's probe
+ * speaks from PROBE_IP / PROBE_MAC (on the overlay subnet, never a VM's or the source's).
  */
 import { fnv1a32 } from '../../providers/flow-path/plan';
 import { deterministicName } from '../../providers/ovs/values';
@@ -67,3 +69,9 @@ export function vmIp(ofport: number): string {
   const i = ofport - 100;
   return `10.99.${1 + (i >> 7)}.${2 + (i & 127)}`;
 }
+
+/** The guest relay's query port (lab/guest/init `vpm.query`): it answers any datagram. */
+export const QUERY_PORT = 7000;
+/** The readiness probe's address on the overlay (10.99.255.255 is the broadcast). */
+export const PROBE_IP = '10.99.255.254';
+export const PROBE_MAC = '02:56:50:50:52:01';

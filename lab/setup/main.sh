@@ -2,7 +2,10 @@
 # `npm run lab`: the main job on the local lab. Set up (idempotent), build, bring up the lab
 # the `lab` stack needs (4 hypervisors with libvirt, 2 receivers) unless one runs, `pulumi up
 # --yes` the `lab` stack with the plain CLI (this script is the operator's explicit "apply"),
-# and say where the stream is received.
+# and say where the stream is received. Re-runnable in every state: after `vpm lab down`,
+# after a restart (namespaces gone, .lab/ and .pulumi-state/ kept), with a lab rebuilt by
+# hand. The state of the lab stacks it owns (lab, paper) that belongs to a lab that is gone is
+# reset here (forgotten, said so); no other stack is ever reset by it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STACK="${VPM_STACK:-lab}"
@@ -13,9 +16,15 @@ VPM="node dist/cli/vpm.js"
 if $VPM lab status >/dev/null 2>&1; then
   echo "lab: a lab is already running; using it (\`npx vpm lab down\` to start afresh)" >&2
 else
-  $VPM lab down >/dev/null 2>&1 || true
+  # What a half-dead or vanished lab leaves: stacks recorded on it are forgotten (said so),
+  # its processes and files cleared.
+  $VPM lab down
+  # No lab runs now: whatever the stack's state still holds sat on a lab that is gone.
+  $VPM lab forget --stack "$STACK"
   $VPM lab up --stack "$STACK" --receivers 2
 fi
+# Records that the stack deploys on this lab; a state left by an earlier lab is reset.
+$VPM lab claim --stack "$STACK" --reset
 npm run -s pulumi -- stack select "$STACK" >/dev/null 2>&1 || npm run -s pulumi -- stack init "$STACK" >/dev/null
 npm run -s pulumi -- up --yes --stack "$STACK"
 echo

@@ -195,8 +195,11 @@ export const PAGE_JS = String.raw`
     report.hosts.forEach(function (h) { hostBy[h.name] = h; });
     var nodeBy = {};
     report.nodes.forEach(function (n) { nodeBy[n.id] = n; });
+    // Everything is drawn into one group so that its measured extent can size the view box.
+    var gAll = sv('g', { 'class': 'tree-content' });
     var gLinks = sv('g'), gPaths = sv('g'), gNodes = sv('g');
-    svg.appendChild(gLinks); svg.appendChild(gPaths); svg.appendChild(gNodes);
+    gAll.appendChild(gLinks); gAll.appendChild(gPaths); gAll.appendChild(gNodes);
+    svg.appendChild(gAll);
 
     function line(a, b, cls, extra) {
       var p = L.pos[a], q = L.pos[b];
@@ -264,6 +267,25 @@ export const PAGE_JS = String.raw`
       });
       gNodes.appendChild(g);
     });
+    fitViewBox(svg, gAll, L);
+  }
+
+  /**
+   * The layout's grid does not know how wide the counter labels (beside each node, to its
+   * right) and the VM boxes end up: a long count at the rightmost node used to run past the
+   * view box and be clipped at the panel's edge. So the view box is the union of the grid and
+   * the measured extent of everything drawn, plus a margin; the SVG scales to the panel.
+   */
+  function fitViewBox(svg, content, L) {
+    var margin = 12;
+    var x0 = 0, y0 = 0, x1 = L.width, y1 = L.height;
+    try {
+      var bb = content.getBBox();
+      x0 = Math.min(x0, bb.x - margin); y0 = Math.min(y0, bb.y - margin);
+      x1 = Math.max(x1, bb.x + bb.width + margin); y1 = Math.max(y1, bb.y + bb.height + margin);
+    } catch (e) { /* not rendered (display: none): keep the grid's box */ }
+    x0 = Math.floor(x0); y0 = Math.floor(y0);
+    svg.setAttribute('viewBox', [x0, y0, Math.ceil(x1 - x0), Math.ceil(y1 - y0)].join(' '));
   }
 
   function drawHosts(report) {

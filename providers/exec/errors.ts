@@ -24,12 +24,25 @@ export class RemoteCommandError extends Error {
   }
 }
 
+/**
+ * What to do about a host that does not answer, in the order one would try it; each way is
+ * documented in the README's "When a switch dies" section.
+ */
+export const UNREACHABLE_ADVICE =
+  'The host is down or cut off. Ways forward (README, "When a switch dies"): bring it back and run the command again; ' +
+  'or mark its node `failed: true` in the topology and run `pulumi up` (the tree is planned around it); ' +
+  'or leave its resources out of this run with `pulumi up --exclude <urn>` (or `pulumi destroy --exclude <urn>`); ' +
+  'or, if it is gone for good, forget its resources with `pulumi state delete <urn>` (nothing on any host is touched). ' +
+  '`pulumi stack --show-urns` lists the URNs.';
+
 /** Could not open (or keep) a connection to a host after the allowed attempts. */
 export class ConnectionError extends Error {
-  constructor(readonly host: string, readonly attempts: number, override readonly cause?: unknown) {
+  /** `advice`: what to do next, when the caller knows (the retry helper: the host is unreachable). */
+  constructor(readonly host: string, readonly attempts: number, override readonly cause?: unknown, advice?: string) {
     super(
       `cannot connect to ${host} after ${attempts} attempt(s)` +
-        (cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : ''),
+        (cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : '') +
+        (advice ? `\n${advice}` : ''),
     );
     this.name = 'ConnectionError';
   }

@@ -4,7 +4,7 @@
  * backoff between them, stops at once on errors that another attempt cannot fix, and wraps
  * the last error in ConnectionError.
  */
-import { ConnectionError } from './errors';
+import { ConnectionError, UNREACHABLE_ADVICE } from './errors';
 
 export interface BackoffPolicy {
   /** Delay before the second attempt; doubles each time. Default 200 ms. */
@@ -41,5 +41,5 @@ export async function withConnectRetry<T>(
       if (n + 1 < attempts) await new Promise((r) => setTimeout(r, backoffDelay(n, policy)));
     }
   }
-  throw new ConnectionError(host, attempts, last);
+  throw new ConnectionError(host, attempts, last, UNREACHABLE_ADVICE);
 }

@@ -18,6 +18,7 @@ import type { CommandRunner } from '../exec/runner';
 import { getRunner, withHostLock } from '../exec/pool';
 import { DOMAIN_NAME_RE, domainXml } from '../libvirt/domain';
 import { completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt/virsh';
+import { waitUntilGuestAnswers } from './readiness';
 import { ensureTap, removeTap } from './tap';
 import { endLine, startLine, watchMigration } from './progress';
 import { progressSink } from '../common/progress';
@@ -47,7 +48,24 @@ const INPUTS = z
       .string()
       .max(2048, 'cmdline is longer than 2048 characters')
       .regex(/^(?!.*\.\.)([A-Za-z0-9_][A-Za-z0-9_.,:=/+-]*( [A-Za-z0-9_][A-Za-z0-9_.,:=/+-]*)*)?$/, 'cmdline may use only words of letters, digits and _ . , : = / + - separated by single spaces, none starting with "-", and no ".."'),
-    network: z.object({ bridge: schemas.ifaceName('network.bridge'), tap: schemas.ifaceName('network.tap'), ofport: schemas.ofport('network.ofport'), mac: schemas.mac('network.mac') }).strict(),
+    network: z
+      .object({
+        bridge: schemas.ifaceName('network.bridge'),
+        tap: schemas.ifaceName('network.tap'),
+        ofport: schemas.ofport('network.ofport'),
+        mac: schemas.mac('network.mac'),
+        readiness: z
+          .object({
+            port: z.number().int().min(1).max(65535, 'network.readiness.port must be a UDP port 1..65535'),
+            ip: z.ipv4({ message: 'network.readiness.ip must be the guest\'s IPv4 address' }),
+            probeIp: z.ipv4({ message: 'network.readiness.probeIp must be an unused IPv4 address on the guest\'s subnet' }),
+            probeMac: schemas.mac('network.readiness.probeMac'),
+            timeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
     migration: z
       .object({
         live: z.literal(true, { message: 'only live migration is supported (live: true)' }).default(true),
@@ -92,13 +110,29 @@ function xmlOf(p: MigratedDomainInputs): string {
 
 async function createOn(p: MigratedDomainInputs): Promise<string> {
   const runner = runnerOf(p.connection, p.privateKey, p.passphrase);
-  return withHostLock(p.connection, async () => {
+  const state = await withHostLock(p.connection, async () => {
     await ensureTap(runner, p.network, p.owner);
     const state = await domainState(runner, p.name);
     if (state === undefined) await defineDomain(runner, xmlOf(p));
     if (state !== 'running') await startDomain(runner, p.name);
     return (await domainState(runner, p.name)) ?? 'unknown';
   });
+  if (state === 'running') await guestReady(p); // outside the host lock: a boot takes seconds
+  return state;
+}
+
+/** Waits, when the inputs ask for it, until the guest answers (readiness.ts). */
+async function guestReady(p: MigratedDomainInputs): Promise<void> {
+  const r = p.network.readiness;
+  if (!r) return;
+  const probe = { port: r.port, ip: r.ip, probeIp: r.probeIp, probeMac: r.probeMac, timeoutMs: r.timeoutMs ?? 60_000 };
+  await waitUntilGuestAnswers(runnerOf(p.connection, p.privateKey), p.name, p.network, probe, p.owner);
+}
+
+/** The network without the readiness probe: what a replacement is decided on. */
+function portOf(net: MigratedDomainInputs['network']): string {
+  const { readiness: _probe, ...port } = net;
+  return JSON.stringify(port);
 }
 
 async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs): Promise<MigrationReport> {
@@ -125,6 +159,13 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
   }
   stopWatching();
   const wallMs = Date.now() - t0;
+  // Migrated = the guest answers on the destination.
+  await guestReady(news).catch((err: unknown) => {
+    throw new Error(
+      `${olds.name} was live-migrated from ${olds.host} to ${news.host}, but ${err instanceof Error ? err.message : String(err)}\n` +
+        `The state still names ${olds.host}: run \`pulumi refresh\` (it finds the domain on ${news.host}), then up again.`,
+    );
+  });
   const job = await completedJob(dest, news.name);
   await withHostLock(olds.connection, () => removeTap(source, olds.network, olds.owner));
   const report: MigrationReport = {
@@ -157,14 +198,14 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id, olds: MigratedDomainOutputs, news: MigratedDomainInputs) {
     const replaces: string[] = REPLACE_KEYS.filter((k) => olds[k] !== news[k]);
-    if (JSON.stringify(olds.network) !== JSON.stringify(news.network)) replaces.push('network');
+    if (portOf(olds.network) !== portOf(news.network)) replaces.push('network');
     const changes =
       replaces.length > 0 ||
       olds.host !== news.host ||
       !sameHost(olds.connection, news.connection) ||
       olds.state !== 'running' ||
-      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.passphrase, olds.connection]) !==
-        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.passphrase, news.connection]) ||
+      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.passphrase, olds.connection, olds.network.readiness]) !==
+        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.passphrase, news.connection, news.network.readiness]) ||
       olds.providerVersion !== PROVIDER_VERSION;
     // The domain name is unique per libvirtd: a replacement must delete the old one first.
     return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };

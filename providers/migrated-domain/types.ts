@@ -15,6 +15,24 @@ export interface DomainNetwork {
   tap: string;
   ofport: number;
   mac: string;
+  /**
+   * When set, the domain counts as created (and as migrated) only once its guest answers on
+   * this UDP port through the VM's port (readiness.ts); else once libvirt says "running".
+   * Changing it is an update, never a replacement.
+   */
+  readiness?: DomainReadiness;
+}
+
+/** See readiness.ts. timeoutMs defaults to 60000. */
+export interface DomainReadiness {
+  /** The guest's UDP port that answers any datagram (the lab guest: its relay's query port). */
+  port: number;
+  /** The guest's address. */
+  ip: string;
+  /** An unused address on the guest's subnet, and a MAC, that the probe speaks from. */
+  probeIp: string;
+  probeMac: string;
+  timeoutMs?: number;
 }
 
 export interface MigrationSettings {

@@ -31,11 +31,13 @@ import {
   BucketId,
   Cookie,
   GroupId,
+  OfPortNumber,
   formatCookie,
   isReservedCookie,
   parseBridgeName,
   parseCookie,
   parseGroupId,
+  parseOfPortNumber,
   show,
 } from './values';
 
@@ -390,4 +392,18 @@ export function flowDrift(desired: readonly Flow[], dumped: readonly DumpedFlow[
     }
   });
   return { missing, changed, extra: [...actual.values()] };
+}
+
+/**
+ * `ovs-ofctl -O OpenFlow15 packet-out <bridge> in_port=CONTROLLER,packet=<hex>,actions=output:<port>`:
+ * the switch sends one frame (built by packet.ts, so only hex digits) out of one port.
+ */
+export async function packetOut(runner: CommandRunner, bridge: BridgeName, packetHex: string, outPort: OfPortNumber): Promise<void> {
+  if (!/^(?:[0-9a-f]{2}){14,9000}$/.test(packetHex)) {
+    throw new ValidationError([{ property: 'packet', reason: 'must be an Ethernet frame as lower-case hex (14..9000 bytes)' }]);
+  }
+  const port = parseOfPortNumber(outPort, 'outPort');
+  await runner.run([...OFCTL, 'packet-out', bridgeArg(bridge), `in_port=CONTROLLER,packet=${packetHex},actions=output:${port}`], {
+    timeoutMs: OFCTL_TIMEOUT_MS,
+  });
 }

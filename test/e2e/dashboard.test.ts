@@ -26,6 +26,9 @@ import { RecordingRunner } from '../../providers/exec/recording';
 import { buildModel } from '../../monitor/model';
 import { stackOutputsOf } from '../../monitor/pulumi';
 import { startDashboard } from '../../monitor/dashboard/server';
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from '../../monitor/dashboard/page';
+import { exampleTopologies, widestReport } from '../helpers/dashboard-report';
+import type { StatusReport } from '../../monitor/status';
 
 const STACK = `mon-e2e-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
@@ -99,6 +102,72 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 
 jest.setTimeout(120_000);
 
+const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/**
+ * Every drawn element of the tree (labels, VM boxes, node circles) whose box leaves the tree
+ * panel or the SVG (which clips it), as "<what>: <box> outside <panel>"; empty when all fit.
+ */
+async function treeOverflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const box = (e: Element) => e.getBoundingClientRect();
+    const panel = box(document.querySelector('.tree-panel')!);
+    const svg = box(document.getElementById('tree')!);
+    const inside = (r: DOMRect, o: DOMRect) => r.left >= o.left - 0.5 && r.right <= o.right + 0.5 && r.top >= o.top - 0.5 && r.bottom <= o.bottom + 0.5;
+    const fmt = (r: DOMRect) => `[${Math.round(r.left)},${Math.round(r.top)}..${Math.round(r.right)},${Math.round(r.bottom)}]`;
+    const out: string[] = [];
+    for (const e of Array.from(document.querySelectorAll('#tree text, #tree rect, #tree circle'))) {
+      const r = box(e);
+      if (r.width === 0 && r.height === 0) continue;
+      if (!inside(r, svg) || !inside(r, panel)) out.push(`${e.tagName} "${e.textContent}": ${fmt(r)} outside svg ${fmt(svg)} / panel ${fmt(panel)}`);
+    }
+    return out;
+  });
+}
+
+/** Serves the dashboard page with one fixed report (no hosts, no Pulumi, no event stream). */
+async function servePage(report: StatusReport): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const send = (type: string, body: string) => res.writeHead(200, { 'content-type': type }).end(body);
+    if (req.url === '/') return send('text/html; charset=utf-8', PAGE_HTML);
+    if (req.url === '/app.css') return send('text/css; charset=utf-8', PAGE_CSS);
+    if (req.url === '/app.js') return send('text/javascript; charset=utf-8', PAGE_JS);
+    if (req.url === '/api/status') return send('application/json', JSON.stringify(report));
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('dashboard page layout: labels stay inside the tree panel (every example topology, widest labels)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const cases = exampleTopologies().flatMap((file) => [1400, 1000].map((width) => [path.basename(file), width, file] as const));
+  test.each(cases)('%s at a %i px wide window', async (_name, width, file) => {
+    const report = widestReport(file);
+    const served = await servePage(report);
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    try {
+      await page.goto(served.url);
+      await page.waitForSelector(`[data-node="${report.nodes[report.nodes.length - 1].id}"]`, { timeout: 20_000 });
+      // The report's labels were drawn (a counter per hop), so the check below has something to measure.
+      expect(await page.locator('[data-counter]').count()).toBe(report.paths.reduce((n, p) => n + p.hops.length, 0));
+      expect(await treeOverflow(page)).toEqual([]);
+    } finally {
+      await page.close();
+      await served.close();
+    }
+  });
+});
+
 describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
   let inventory: Inventory;
   let lab: LabHosts;
@@ -144,10 +213,7 @@ describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
       if (dashboard!.exitCode !== null) throw new Error(`vpm dashboard exited ${dashboard!.exitCode}: ${err}`);
       return /(http:\/\/\S+\/)/.exec(out)?.[1];
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   }, 300_000);
 
@@ -225,6 +291,7 @@ describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
     const leaf = await counter('h3');
     expect(leaf).toBeGreaterThan(0);
     expect(await page.locator(`tr[data-path="${PATH_NAME}"][data-hop="h3"] td.state-ok`).count()).toBe(1);
+    expect(await treeOverflow(page)).toEqual([]);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await s.halt();

@@ -1,5 +1,5 @@
 /** The small concurrency and retry helpers: host lock (FIFO), semaphore, connect backoff. */
-import { ConnectionError, HostKeyMismatchError } from '../../../providers/exec/errors';
+import { ConnectionError, HostKeyMismatchError, UNREACHABLE_ADVICE } from '../../../providers/exec/errors';
 import { hostLockKey, withHostLock } from '../../../providers/exec/pool';
 import { backoffDelay, withConnectRetry } from '../../../providers/exec/retry';
 import { Semaphore } from '../../../providers/exec/semaphore';
@@ -92,7 +92,7 @@ describe('withConnectRetry', () => {
     }, () => false, fast).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect(err).toMatchObject({ host: 'h', attempts: 4 });
-    expect((err as Error).message).toBe('cannot connect to h after 4 attempt(s): refused 4');
+    expect((err as Error).message).toBe(`cannot connect to h after 4 attempt(s): refused 4\n${UNREACHABLE_ADVICE}`);
   });
 
   it('stops at once on a fatal error and rethrows it unchanged', async () => {
