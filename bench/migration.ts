@@ -33,6 +33,7 @@
  * Pulumi runs through `npm run -s pulumi` (the project's driver), with the environment of
  * this process (VPM_LAB_DIR, VPM_LAB_NS_PREFIX select the lab).
  */
+import { lastChanges, pulumiArgv, stackOutputs } from './lib/pulumi';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -83,7 +84,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pulumi(args: string[], timeoutMs = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'pulumi', '--', ...args], { cwd: repoRoot(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const [node, ...argv] = pulumiArgv(args);
+    execFile(node, argv, { cwd: repoRoot(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -97,8 +99,8 @@ async function mustPulumi(args: string[]): Promise<string> {
 }
 
 async function up(stack: string): Promise<{ changeSummary: Record<string, number>; outputs: Record<string, any> }> {
-  const out = await mustPulumi(['up', '--stack', stack, '--json']);
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+  await mustPulumi(['up', '--stack', stack, '--yes', '--non-interactive']);
+  return { changeSummary: await lastChanges(stack), outputs: await stackOutputs(stack) };
 }
 
 function median(xs: number[]): number {

@@ -22,6 +22,7 @@
  * /tmp/vpmbench-lab: lib/bench-env.ts), which must not be running. A lab that a benchmark leaves
  * behind (it crashed) is brought down before the next one starts.
  */
+import { pulumiArgv } from './lib/pulumi';
 import './lib/bench-env'; // first: picks the benchmarks' own lab before lab/names.ts loads
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -58,7 +59,6 @@ interface Outcome {
 
 const MIGRATION_STACK = 'bench-migration';
 const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
-const pulumiArgv = (args: string[]) => [process.execPath, path.join(repoRoot(), 'lab', 'setup', 'pulumi.js'), ...args];
 
 async function pulumiOk(args: string[], timeoutMs = 600_000): Promise<string> {
   const r = await run(pulumiArgv(args), { timeoutMs });
@@ -217,7 +217,7 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   out.push('## `pulumi up` from empty, and the no-change `up`, against the baselines (issue 7.1, 7.2)', '');
   out.push(
     `Generated trees (bench/lib/tree.ts): h1 root, h2 relay, the other hypervisors leaves under h2, one path per leaf to r1 (UDP 5004), no VMs; one lab of ${Math.max(...u.sizes)} hypervisors. ` +
-      `Each figure: median (min..max) in seconds over ${runsText} runs. VPM: \`node lab/setup/pulumi.js up --stack bench-up --json\` (what \`npm run pulumi -- up\` runs), start to exit. ` +
+      `Each figure: median (min..max) in seconds over ${runsText} runs. VPM: \`node lab/setup/pulumi.js up --stack bench-up --json\` (the plain CLI, what \`npm run pulumi -- up --yes\` runs), start to exit. ` +
       'Plain ssh: a generated bash script, one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl …` per change, sequential; the re-run sends everything again. ' +
       `Ansible (${u.ansible ?? 'n/a'}): openvswitch_bridge / openvswitch_port for the bridge and ports, \`command\` for flows and neighbour entries, forks = hosts, pipelining on. ` +
       'Both baselines converge to the same end state as VPM (checked in the first run of each size: the same br1 ports and stream flows on every host) and run from the underlay namespace. Ratio = VPM / baseline (below 1: VPM faster).',
@@ -332,7 +332,7 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
       [
         [`dynamic-provider process, max RSS during the ${res.atHypervisors}-hypervisor up (sampled every 100 ms)`, `${mib(res.providerRssMaxKiB?.median)} (${mib(res.providerRssMaxKiB?.min)}..${mib(res.providerRssMaxKiB?.max)})`],
         ['Pulumi engine (`pulumi up`), max RSS', mib(res.engineRssMaxKiB?.median)],
-        ['driver + program (node lab/setup/pulumi.js, Automation API), max RSS', mib(res.driverRssMaxKiB?.median)],
+        ['pass-through (node lab/setup/pulumi.js), max RSS', mib(res.driverRssMaxKiB?.median)],
         [`lab footprint per hypervisor (ovsdb-server + ovs-vswitchd + sshd listener), tree of ${res.footprintAtHypervisors ?? res.atHypervisors} converged`, `${mib(fp.median)} (${mib(fp.min)}..${mib(fp.max)})`],
         ['  of which ovsdb-server / ovs-vswitchd / sshd (median)', `${mib(med((x) => x.ovsdb))} / ${mib(med((x) => x.vswitchd))} / ${mib(med((x) => x.sshd))}`],
       ],

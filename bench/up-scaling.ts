@@ -12,7 +12,7 @@
  * from the tree's hypervisors. The first repetition checks that the three end states agree
  * (br1's ports, number of stream flows).
  *
- * Measured: wall time of `node lab/setup/pulumi.js up --stack bench-up --json` (what
+ * Measured: wall time of `node lab/setup/pulumi.js up --stack bench-up --yes` (the plain CLI,
  * `npm run pulumi -- up` runs, without npm's own start-up); from the command trace: commands
  * per host, SSH connections (distinct provider pid and host), mutating commands, time per
  * phase; from sshd's logs: SSH logins per method; memory: RSS of the dynamic-provider process
@@ -25,6 +25,7 @@
  *      VPM_BENCH_BASELINES=plain,ansible (empty: VPM only). Lab: VPM_LAB_NS_PREFIX / VPM_LAB_DIR.
  * Writes bench/results/up-scaling.json. Run after `npm run build`: node dist/bench/up-scaling.js
  */
+import { applyArgv, lastChanges, pulumiArgv } from './lib/pulumi';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,9 +60,6 @@ interface PulumiRun {
   readonly sshLogins: number;
 }
 
-function pulumiArgv(args: string[]): string[] {
-  return [process.execPath, path.join(repoRoot(), 'lab', 'setup', 'pulumi.js'), ...args];
-}
 
 async function pulumiCmd(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return (await mustRun(pulumiArgv(args), { env, timeoutMs: 600_000 })).stdout;
@@ -87,8 +85,7 @@ async function pulumiProgramRun(command: 'up' | 'destroy', work: string, tag: st
   let sampler: RssSampler | undefined;
   const logins0 = sshLogins(hosts);
   const startedAt = Date.now();
-  const args = command === 'up' ? ['up', '--stack', STACK, '--json'] : ['destroy', '--stack', STACK, '--yes', '--json'];
-  const r = await run(pulumiArgv(args), {
+  const r = await run(applyArgv(command, STACK), {
     env: { ...process.env, VPM_TRACE_FILE: traceFile },
     timeoutMs: 600_000,
     onSpawn: (pid) => {
@@ -100,8 +97,7 @@ async function pulumiProgramRun(command: 'up' | 'destroy', work: string, tag: st
   sampler?.stop();
   const endedAt = Date.now();
   if (r.code !== 0) throw new Error(`pulumi ${command} (${tag}) exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
-  const summaryLine = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{"changeSummary"'));
-  const changeSummary = summaryLine ? (JSON.parse(summaryLine).changeSummary ?? {}) : {};
+  const changeSummary = await lastChanges(STACK);
   return {
     wallMs: r.ms,
     startedAt,
@@ -381,7 +377,7 @@ export async function main(): Promise<unknown> {
     baselines: BASELINES,
     notMeasured: skipped,
     definitions: {
-      wallMs: 'VPM: `node lab/setup/pulumi.js up --stack bench-up --json` start to exit (engine start, program, providers, state); baselines: script / ansible-playbook start to exit',
+      wallMs: 'VPM: `node lab/setup/pulumi.js up --stack bench-up --yes` (the plain CLI) start to exit (engine start, program, providers, state); baselines: script / ansible-playbook start to exit',
       sshConnections: 'VPM: distinct (provider pid, host) in the command trace; sshLogins: "Accepted publickey" lines added to the hypervisors\' sshd logs during the run (all methods)',
       phases: 'from the trace: per host, bridges = commands up to br0\'s rule; paths = ofctl -O dumps/bundles (+ the neighbour seed just before); tunnels = the rest. window = first start to last end over all hosts',
       ratios: 'VPM median wall time / baseline median wall time (below 1: VPM is faster)',
