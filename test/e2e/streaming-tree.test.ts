@@ -190,7 +190,8 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     writeGrownTopology(GROWN, {
       nodes: [{ id: 'h5', role: 'leaf', host: 'h5' }],
       links: [{ a: 'h2', b: 'h5' }],
-      paths: [{ leaf: 'h5', receiver: { ip: inventory.receivers.find((r) => r.name === 'r2')!.ip }, stream: { udpPort: 5004 } }],
+      // A unicast receiver needs its MAC in the topology (the program reads no lab inventory).
+      paths: [{ leaf: 'h5', receiver: (({ ip, mac }) => ({ ip, mac }))(inventory.receivers.find((r) => r.name === 'r2')!), stream: { udpPort: 5004 } }],
     });
     await STACK.configSet('vpm:topology', GROWN);
     // 200 datagrams/s: what is measured is the switches' change, not a TCG guest starved by a
