@@ -174,27 +174,28 @@ describe(`paper stack: each path through its own VM, preview and status truthful
 
   test('2. leafvm2 onto l1: preview names the clone order; up creates, migrates, deletes; both VMs on h2 relay their own paths', async () => {
     await STACK.configSet('vpm:placement.leafvm2', 'l1', { path: true });
-    const section = await previewMigrations();
-    expect(section).toContain('| leafvm2 | h4 | h2 | `l2-5004@l1` | `l2-5004@l2` |');
-    expect(section).toContain('Order: create `l2-5004@l1` (the stream is cloned to both leaves), migrate, then delete `l2-5004@l2`.');
+    const section = await previewMigrations(); // judged last: the data plane first
     const up = ok(await STACK.program('up', '--json'));
     expect(ops(stepsOf(up))).toEqual(['create tree-path-l2-5004@l1', 'update tree-vm-leafvm2', 'delete tree-path-l2-5004@l2']);
-    await expectTwoCopies(inventory, 60_000);
-    await expectEachVmRelaysItsOwnPath(inventory, { 'l1-5004@l1': { vm: 'leafvm1', node: 'l1' }, 'l2-5004@l1': { vm: 'leafvm2', node: 'l1' } });
     expect((await status()).vms.map((v) => [v.name, v.liveHost])).toEqual([
       ['leafvm1', 'h2'],
       ['leafvm2', 'h2'],
     ]);
+    await expectTwoCopies(inventory, 60_000);
+    await expectEachVmRelaysItsOwnPath(inventory, { 'l1-5004@l1': { vm: 'leafvm1', node: 'l1' }, 'l2-5004@l1': { vm: 'leafvm2', node: 'l1' } });
+    expect(section).toContain('| leafvm2 | h4 | h2 | `l2-5004@l1` | `l2-5004@l2` |');
+    expect(section).toContain('Order: create `l2-5004@l1` (the stream is cloned to both leaves), migrate, then delete `l2-5004@l2`.');
   });
 
   test('3. and back onto l2: the mirrored order, both copies, each VM its own path', async () => {
     await STACK.configSet('vpm:placement.leafvm2', 'l2', { path: true });
     const section = await previewMigrations();
-    expect(section).toContain('| leafvm2 | h2 | h4 | `l2-5004@l2` | `l2-5004@l1` |');
     const up = ok(await STACK.program('up', '--json'));
     expect(ops(stepsOf(up))).toEqual(['create tree-path-l2-5004@l2', 'update tree-vm-leafvm2', 'delete tree-path-l2-5004@l1']);
     await expectTwoCopies(inventory, 60_000);
     await expectEachVmRelaysItsOwnPath(inventory, { 'l1-5004@l1': { vm: 'leafvm1', node: 'l1' }, 'l2-5004@l2': { vm: 'leafvm2', node: 'l2' } });
+    expect(section).toContain('| leafvm2 | h2 | h4 | `l2-5004@l2` | `l2-5004@l1` |');
+    expect(section).toContain('Order: create `l2-5004@l2` (the stream is cloned to both leaves), migrate, then delete `l2-5004@l1`.');
   });
 
   test('4. one flow deleted by hand: exactly that hop is missing in status and in refresh; up repairs it', async () => {
