@@ -10,6 +10,8 @@
  * that reach the same sshd (same address, port and namespace) are one host.
  */
 import type { ConnectionSpec } from '../providers/exec/connection';
+import { planSwitches, type SwitchPlan } from '../providers/flow-path/plan';
+import type { FlowPathInputs } from '../providers/flow-path/types';
 import { revealSecret, type StateResource } from './pulumi';
 
 export type NodeRole = 'root' | 'relay' | 'leaf' | 'switch';
@@ -44,6 +46,8 @@ export interface ModelHop {
   readonly outPort?: number;
   /** The port of the VM the hop relays through, if any. */
   readonly vmPort?: number;
+  /** That VM's name (the domain whose network port is vmPort). */
+  readonly vm?: string;
   /** As FlowPath's `flows` output shows them ("udp,in_port=2,tp_dst=5004 -> group:G bucket:B ..."). */
   readonly rules: readonly string[];
 }
@@ -55,6 +59,24 @@ export interface ModelPath {
   readonly udpPort?: number;
   readonly nodes: readonly string[];
   readonly hops: readonly ModelHop[];
+  /**
+   * What the path must have on each switch, from the same plan its FlowPath installs and
+   * refresh checks (providers/flow-path/plan.ts planSwitches on the resource's state): the
+   * primary hops in path order, then the switches only its routes around relays visit.
+   * Absent when the state cannot be planned (then status says so instead of guessing).
+   */
+  readonly switches?: readonly ModelSwitch[];
+  readonly planError?: string;
+}
+
+/** One switch of a path and the segments the path must own there (primary and backup). */
+export interface ModelSwitch {
+  readonly node: string;
+  readonly host: string;
+  readonly bridge: string;
+  /** A switch only backup routes visit (no primary hop of the path there). */
+  readonly backupOnly: boolean;
+  readonly plan: SwitchPlan;
 }
 
 export interface ModelVm {
@@ -247,6 +269,12 @@ export function buildModel(
   hosts.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 
   // 5. Paths (cookie and hops from the FlowPath resources; nodes/receiver from the outputs).
+  const vmByPort = new Map<number, string>();
+  for (const r of resources.filter((x) => typeIs(x, 'MigratedDomain'))) {
+    const o = outputsOf(r);
+    const port = isObj(o.network) ? num(o.network.ofport) : undefined;
+    if (port !== undefined) vmByPort.set(port, str(o.name) ?? urnName(r.urn));
+  }
   const paths: ModelPath[] = [];
   for (const r of resources.filter((x) => typeIs(x, 'FlowPath'))) {
     const o = outputsOf(r);
@@ -264,6 +292,7 @@ export function buildModel(
         ...(num(h.inPort) !== undefined ? { inPort: num(h.inPort) } : {}),
         ...(num(h.outPort) !== undefined ? { outPort: num(h.outPort) } : {}),
         ...(num(h.vmPort) !== undefined ? { vmPort: num(h.vmPort) } : {}),
+        ...(vmByPort.has(num(h.vmPort) ?? -1) ? { vm: vmByPort.get(num(h.vmPort)!) } : {}),
         rules: Array.isArray(f?.rules) ? f.rules.filter((x): x is string => typeof x === 'string') : [],
       };
     });
@@ -277,6 +306,7 @@ export function buildModel(
       ...(num(stream.udpDst) !== undefined ? { udpPort: num(stream.udpDst) } : {}),
       nodes: hops.map((h) => h.node),
       hops,
+      ...expectedSwitches(o, hops, (c) => hostOf(connectionFromState(c))),
     });
   }
   paths.sort((a, b) => a.name.localeCompare(b.name));
@@ -322,4 +352,36 @@ export function buildModel(
     .sort((x, y) => x.name.localeCompare(y.name));
 
   return { stack, ...(root ? { root } : {}), nodes, tree, redundancy, pruned, hosts, paths, vms, tunnels };
+}
+
+/**
+ * The switch plans of a FlowPath from its state (its outputs are its checked inputs), with the
+ * host of each switch; or why they cannot be computed.
+ */
+function expectedSwitches(
+  o: Record<string, unknown>,
+  hops: readonly ModelHop[],
+  hostOf: (connection: unknown) => string | undefined,
+): { switches: ModelSwitch[] } | { planError: string } {
+  try {
+    const open = (h: unknown) => (isObj(h) ? { ...h, connection: connectionFromState(h.connection) ?? h.connection } : h);
+    const spec = {
+      ...o,
+      hops: Array.isArray(o.hops) ? o.hops.map(open) : [],
+      ...(Array.isArray(o.backupHops) ? { backupHops: o.backupHops.map(open) } : {}),
+    } as unknown as FlowPathInputs;
+    const switches = planSwitches(spec).map((plan) => {
+      const primary = plan.index >= 0 ? hops[plan.index] : undefined;
+      return {
+        node: plan.hop.node,
+        host: primary?.host ?? hostOf(plan.hop.connection) ?? plan.hop.node,
+        bridge: plan.hop.bridge,
+        backupOnly: plan.index < 0,
+        plan,
+      };
+    });
+    return { switches };
+  } catch (e) {
+    return { planError: (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300) };
+  }
 }

@@ -5,7 +5,7 @@
  */
 import type { DumpedFlowStats } from '../providers/ovs/ofctl';
 import { parseOvsdbTables, decodeOptionalInteger, decodeOptionalString, decodeStringMap } from '../providers/ovs/ovsdb-json';
-import { MARKER_TABLE, PATH_PRIORITY, parseMarkers } from '../providers/flow-path/plan';
+import { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, parseMarkers } from '../providers/flow-path/plan';
 import type { JobInfo } from '../providers/libvirt/jobinfo';
 
 export interface ListedDomain {
@@ -144,6 +144,8 @@ function sameCookie(a: string, b: string): boolean {
  * the moment the flow was installed, which `durationSec` tells; a path that joined a shared
  * hop later sees the earlier packets too). Group bucket statistics would add no information
  * (each bucket of a type=all group counts the same packets), so only dump-flows is read.
+ * A backup route's segment (tagged, priority 1001) is found like a primary one. Whether a hop is
+ * complete is judged elsewhere, against the path's plan (hop-judge.ts).
  */
 export function pathHopCounters(flows: readonly DumpedFlowStats[], cookie: string): HopCounters {
   const markers = parseMarkers(flows.filter((f) => f.table === MARKER_TABLE)).filter((m) => sameCookie(m.owner, cookie));
@@ -151,7 +153,7 @@ export function pathHopCounters(flows: readonly DumpedFlowStats[], cookie: strin
   const missing: string[] = [];
   for (const m of markers) {
     const shared = flows.find(
-      (f) => f.table === 0 && f.priority === PATH_PRIORITY && sameCookie(String(f.cookie), '0x' + (SHARED_COOKIE_BASE | BigInt(m.groupId)).toString(16)),
+      (f) => f.table === 0 && (f.priority === PATH_PRIORITY || f.priority === BACKUP_PRIORITY) && sameCookie(String(f.cookie), '0x' + (SHARED_COOKIE_BASE | BigInt(m.groupId)).toString(16)),
     );
     if (!shared) {
       missing.push(`flow to group ${m.groupId} missing`);

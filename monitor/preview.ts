@@ -274,23 +274,50 @@ export function flowChanges(data: PreviewData): HopFlows[] {
     .sort((x, y) => x.node.localeCompare(y.node, 'en', { numeric: true }));
 }
 
+/** The sshd a connection in step inputs reaches (host, port, namespace), if it names one. */
+function switchOf(connection: unknown): string | undefined {
+  const c = isObj(connection) ? connection : undefined;
+  if (!c || typeof c.host !== 'string') return undefined;
+  return connectionKey({ host: c.host, ...(typeof c.port === 'number' ? { port: c.port } : {}), ...(typeof c.netns === 'string' ? { netns: c.netns } : {}) });
+}
+
+/** Whether a FlowPath's inputs send the stream through VM port `vmPort` on the switch `at`. */
+function goesThrough(inputs: Record<string, unknown> | undefined, vmPort: number, at: string): boolean {
+  const hops = Array.isArray(inputs?.hops) ? inputs.hops.filter(isObj) : [];
+  return hops.some((h) => h.vmPort === vmPort && switchOf(h.connection) === at);
+}
+
+/**
+ * The live migrations of a preview and, for each, the paths of that VM the engine runs around
+ * it. A VM's port number is the same on every host (components/streaming-tree/ports.ts), and a
+ * path that goes through a VM carries that port in a hop on the VM's host. So the paths created
+ * first are the FlowPath creations that go through the VM's port on its new host (the domain
+ * depends on them: the clone), and the paths deleted after are the FlowPath deletions that went
+ * through it on its old host (paths that left the program are deleted at the end of the update).
+ * Matching by port and host, never by name: a path's name carries its leaf node, not the host.
+ */
 export function migrationsOf(data: PreviewData): Migration[] {
-  const created = data.steps.filter((s) => kind(s.type) === 'FlowPath' && CREATES.has(s.op)).map((s) => pathIdOf(s, 'new'));
-  const deleted = data.steps.filter((s) => kind(s.type) === 'FlowPath' && DELETES.has(s.op)).map((s) => pathIdOf(s, 'old'));
+  const flowPaths = data.steps.filter((s) => kind(s.type) === 'FlowPath');
   const out: Migration[] = [];
   for (const s of data.steps.filter((x) => kind(x.type) === 'MigratedDomain')) {
-    const from = str(s.oldInputs?.host ?? s.oldOutputs?.host);
+    const old = s.oldInputs ?? s.oldOutputs;
+    const from = str(old?.host);
     const to = str(s.newInputs?.host);
     if (!from || !to || from === to) continue;
-    if (!UPDATES.has(s.op) && s.op !== 'create-replacement' && s.op !== 'delete-replaced') continue;
-    if (s.op === 'delete-replaced') continue; // reported with its create-replacement
+    if (!UPDATES.has(s.op) && s.op !== 'create-replacement') continue; // delete-replaced: reported with its create-replacement
     const vm = str(s.newInputs?.name) ?? s.name;
+    const network = isObj(s.newInputs?.network) ? s.newInputs.network : isObj(old?.network) ? old.network : {};
+    const port = typeof network.ofport === 'number' ? network.ofport : undefined;
+    const dest = switchOf(s.newInputs?.connection);
+    const source = switchOf(old?.connection);
+    const created = flowPaths.filter((f) => CREATES.has(f.op) && port !== undefined && dest !== undefined && goesThrough(f.newInputs, port, dest));
+    const deleted = flowPaths.filter((f) => DELETES.has(f.op) && port !== undefined && source !== undefined && goesThrough(f.oldInputs ?? f.oldOutputs, port, source));
     out.push({
       vm,
       from,
       to,
-      pathsCreated: created.filter((p) => p.endsWith(`@${to}`) || !p.includes('@')),
-      pathsDeleted: deleted.filter((p) => p.endsWith(`@${from}`) || !p.includes('@')),
+      pathsCreated: created.map((f) => pathIdOf(f, 'new')),
+      pathsDeleted: deleted.map((f) => pathIdOf(f, 'old')),
       replace: s.op !== 'update',
     });
   }

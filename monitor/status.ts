@@ -3,31 +3,30 @@
  * within a bounded time (an unreachable host is "offline", it never holds the report up):
  * reachable or not, CPU use over an interval from /proc/stat (classified by the stack's two
  * thresholds), its VMs and their state, migrations under way (domjobinfo), tunnels with link
- * and BFD state, and the flow counters of every path hop (by the path's cookie, see
- * parse.ts pathHopCounters). One SSH connection per host (the pool of providers/exec), all
- * commands of a host on it at once.
+ * and BFD state, and every path hop judged against the path's own plan with refresh's check,
+ * primary and backup segments, with their flow counters (hop-judge.ts). One SSH connection per
+ * host (the pool of providers/exec), all commands of a host on it at once.
  *
  * StatusCollector keeps the previous CPU sample and counters, so repeated collections
  * (`--watch`, the dashboard) need no extra CPU wait and give packet rates.
  */
 import type { CommandRunner } from '../providers/exec/runner';
 import { getRunner } from '../providers/exec/pool';
-import { dumpFlowStats, type DumpedFlowStats } from '../providers/ovs/ofctl';
+import { dumpFlowStats, dumpGroups, type DumpedFlowStats, type DumpedGroup } from '../providers/ovs/ofctl';
 import { parseBridgeName } from '../providers/ovs/values';
 import { parseJobInfo } from '../providers/libvirt/jobinfo';
 import { classifyCpu, cpuPercent, parseProcStat, type CpuLevel, type CpuSample, type CpuThresholds } from './cpu';
-import type { Link, ModelHost, ModelNode, NodeRole, StackModel } from './model';
+import { judgeSwitch, type SegmentStatus } from './hop-judge';
+import type { Link, ModelHop, ModelHost, ModelNode, ModelPath, ModelSwitch, NodeRole, StackModel } from './model';
 import {
   jobProgress,
   LIST_INTERFACES_ARGV,
   parseInterfaces,
   parseVirshList,
-  pathHopCounters,
   TUNNEL_TYPES,
   type InterfaceRow,
   type JobProgress,
   type ListedDomain,
-  type SegmentCounters,
 } from './parse';
 
 export const STATUS_VERSION = 1;
@@ -66,6 +65,8 @@ export interface HopStatus {
   readonly node: string;
   readonly host: string;
   readonly state: HopState;
+  /** The VM the hop sends the stream through (its own, for a path at its leaf). */
+  readonly vm?: string;
   /** Packets the hop forwarded for this path (its entry segment), null when unknown. */
   readonly packets: number | null;
   readonly bytes: number | null;
@@ -73,7 +74,7 @@ export interface HopStatus {
   readonly pps: number | null;
   /** On a hop through a VM: packets that came back from the VM and went on. */
   readonly vmPackets?: number | null;
-  readonly segments: readonly SegmentCounters[];
+  readonly segments: readonly SegmentStatus[];
   readonly problems: readonly string[];
 }
 
@@ -84,6 +85,8 @@ export interface PathStatus {
   readonly udpPort?: number;
   readonly nodes: readonly string[];
   readonly hops: readonly HopStatus[];
+  /** Switches only the path's routes around relays visit (judged the same way; packets = diverted traffic). */
+  readonly backupHops: readonly HopStatus[];
   /** Packets the leaf sent out to the receiver (its last segment), null when unknown. */
   readonly delivered: number | null;
   readonly ok: boolean;
@@ -142,6 +145,8 @@ export interface HostProbe {
   readonly cpu?: CpuSample;
   readonly cpuPercent: number | null;
   readonly flows: Readonly<Record<string, readonly DumpedFlowStats[]>>;
+  /** Groups per bridge (absent when not read: hops there are then "unknown"). */
+  readonly groups?: Readonly<Record<string, readonly DumpedGroup[]>>;
   readonly interfaces?: readonly InterfaceRow[];
   readonly domains?: readonly ListedDomain[];
   readonly jobs: Readonly<Record<string, JobProgress>>;
@@ -211,12 +216,17 @@ export async function probeHost(
   const latencyMs = Date.now() - start;
 
   const flows: Record<string, readonly DumpedFlowStats[]> = {};
-  const work: Array<Promise<unknown>> = host.bridges.map((br) =>
+  const groups: Record<string, readonly DumpedGroup[]> = {};
+  const work: Array<Promise<unknown>> = host.bridges.flatMap((br) => [
     Promise.resolve().then(() => dumpFlowStats(runner, parseBridgeName(br, 'bridge'))).then(
       (f) => void (flows[br] = f),
       (e) => void errors.push(`flows of ${br}: ${message(e)}`),
     ),
-  );
+    Promise.resolve().then(() => dumpGroups(runner, parseBridgeName(br, 'bridge'))).then(
+      (g) => void (groups[br] = g),
+      (e) => void errors.push(`groups of ${br}: ${message(e)}`),
+    ),
+  ]);
   let interfaces: InterfaceRow[] | undefined;
   work.push(
     runner.run(LIST_INTERFACES_ARGV, { timeoutMs: left() }).then(
@@ -273,6 +283,7 @@ export async function probeHost(
     cpu,
     cpuPercent: percent,
     flows,
+    groups,
     ...(interfaces ? { interfaces } : {}),
     ...(domains ? { domains } : {}),
     jobs,
@@ -359,6 +370,39 @@ export class StatusCollector {
     return { ...this.report(model, probes, now), durationMs: now - started };
   }
 
+  /** One switch of a path: reachable, read, and everything its plan names there present (hop-judge.ts). */
+  private hopStatus(path: ModelPath, node: string, host: string, bridge: string, sw: ModelSwitch | undefined, probes: ReadonlyMap<string, HostProbe>, now: number, vm?: string): HopStatus {
+    const base = { node, host, ...(vm ? { vm } : {}) };
+    const blank = { packets: null, bytes: null, pps: null, segments: [] };
+    const p = probes.get(host);
+    if (!p?.online) return { ...base, state: 'unreachable', ...blank, problems: [p?.error ?? 'host not probed'] };
+    if (!sw) return { ...base, state: 'unknown', ...blank, problems: [`no plan of the path here: ${path.planError ?? 'the state does not describe this hop'}`] };
+    const flows = p.flows[bridge];
+    const groups = p.groups?.[bridge];
+    if (!flows || !groups) return { ...base, state: 'unknown', ...blank, problems: [`${!flows ? 'flows' : 'groups'} of ${bridge} not read`] };
+    const j = judgeSwitch(sw, path.cookie, flows, groups);
+    // A switch only backup routes visit counts what was diverted through it.
+    const counted = sw.backupOnly ? j.segments[0] : j.entry;
+    const key = `${path.name}|${node}|${sw.backupOnly ? 'backup' : 'hop'}`;
+    const before = this.lastCounts.get(key);
+    let pps: number | null = null;
+    if (counted) {
+      if (before && now > before.at && counted.packets >= before.packets) pps = Math.round(((counted.packets - before.packets) * 1000) / (now - before.at));
+      this.lastCounts.set(key, { packets: counted.packets, at: now });
+    }
+    const viaVm = sw.plan.hop.vmPort !== undefined && sw.plan.index > 0;
+    return {
+      ...base,
+      state: j.ok ? 'ok' : 'missing',
+      packets: counted?.packets ?? null,
+      bytes: counted?.bytes ?? null,
+      pps,
+      ...(viaVm ? { vmPackets: j.fromVm?.packets ?? null } : {}),
+      segments: j.segments,
+      problems: j.problems,
+    };
+  }
+
   /** Assembles the report from probes (pure apart from the rate memory). */
   report(model: StackModel, probes: ReadonlyMap<string, HostProbe>, now: number, durationMs = 0): StatusReport {
     const managed = new Set(model.vms.map((v) => v.name));
@@ -381,36 +425,9 @@ export class StatusCollector {
     });
 
     const paths: PathStatus[] = model.paths.map((path) => {
-      const hops: HopStatus[] = path.hops.map((hop, i) => {
-        const p = probes.get(hop.host);
-        if (!p?.online) return { node: hop.node, host: hop.host, state: 'unreachable', packets: null, bytes: null, pps: null, segments: [], problems: [p?.error ?? 'host not probed'] };
-        const flows = p.flows[hop.bridge];
-        if (!flows) return { node: hop.node, host: hop.host, state: 'unknown', packets: null, bytes: null, pps: null, segments: [], problems: [`flows of ${hop.bridge} not read`] };
-        const c = pathHopCounters(flows, path.cookie);
-        const expected = hop.vmPort !== undefined && i > 0 ? 2 : 1;
-        const entry = c.segments.find((s) => s.inPort === hop.inPort) ?? c.segments[0];
-        const fromVm = hop.vmPort !== undefined && i > 0 ? c.segments.find((s) => s.inPort === hop.vmPort) : undefined;
-        const problems = [...c.missing];
-        if (c.segments.length < expected) problems.push(`${expected - c.segments.length} of ${expected} segment(s) missing`);
-        const key = `${path.name}|${hop.node}`;
-        const before = this.lastCounts.get(key);
-        let pps: number | null = null;
-        if (entry) {
-          if (before && now > before.at && entry.packets >= before.packets) pps = Math.round(((entry.packets - before.packets) * 1000) / (now - before.at));
-          this.lastCounts.set(key, { packets: entry.packets, at: now });
-        }
-        return {
-          node: hop.node,
-          host: hop.host,
-          state: problems.length ? 'missing' : 'ok',
-          packets: entry?.packets ?? null,
-          bytes: entry?.bytes ?? null,
-          pps,
-          ...(hop.vmPort !== undefined && i > 0 ? { vmPackets: fromVm?.packets ?? null } : {}),
-          segments: c.segments,
-          problems,
-        };
-      });
+      const switchOf = (hop: ModelHop, i: number) => path.switches?.find((sw) => !sw.backupOnly && sw.plan.index === i && sw.node === hop.node);
+      const hops = path.hops.map((hop, i) => this.hopStatus(path, hop.node, hop.host, hop.bridge, switchOf(hop, i), probes, now, hop.vm));
+      const backupHops = (path.switches ?? []).filter((sw) => sw.backupOnly).map((sw) => this.hopStatus(path, sw.node, sw.host, sw.bridge, sw, probes, now));
       const last = hops[hops.length - 1];
       const delivered = !last ? null : last.vmPackets !== undefined ? last.vmPackets : last.packets;
       return {
@@ -420,8 +437,9 @@ export class StatusCollector {
         ...(path.udpPort !== undefined ? { udpPort: path.udpPort } : {}),
         nodes: path.nodes,
         hops,
+        backupHops,
         delivered: delivered ?? null,
-        ok: hops.every((h) => h.state === 'ok'),
+        ok: [...hops, ...backupHops].every((h) => h.state === 'ok'),
       };
     });
 
@@ -533,13 +551,15 @@ export function formatStatus(r: StatusReport): string {
   if (r.paths.length) {
     out.push('');
     const rows = [['PATH', 'HOP', 'STATE', 'PACKETS', 'BYTES', 'PPS', 'VIA VM']];
+    const via = (h: HopStatus) => (h.vmPackets === undefined ? '' : `${h.vm ?? '?'} ${fmtNum(h.vmPackets)}`);
     for (const p of r.paths) {
       p.hops.forEach((h, i) =>
-        rows.push([i === 0 ? `${p.name}${p.receiver ? ` -> ${p.receiver}` : ''}` : '', h.node, h.state, fmtNum(h.packets), fmtNum(h.bytes), fmtNum(h.pps), h.vmPackets === undefined ? '' : fmtNum(h.vmPackets)]),
+        rows.push([i === 0 ? `${p.name}${p.receiver ? ` -> ${p.receiver}` : ''}` : '', h.node, h.state, fmtNum(h.packets), fmtNum(h.bytes), fmtNum(h.pps), via(h)]),
       );
+      for (const h of p.backupHops ?? []) rows.push(['', `${h.node} (backup)`, h.state, fmtNum(h.packets), fmtNum(h.bytes), fmtNum(h.pps), '']);
     }
     out.push(table(rows));
-    for (const p of r.paths) for (const h of p.hops) for (const pr of h.problems) out.push(`  ${p.name} at ${h.node}: ${pr}`);
+    for (const p of r.paths) for (const h of [...p.hops, ...(p.backupHops ?? [])]) for (const pr of h.problems) out.push(`  ${p.name} at ${h.node}: ${pr}`);
   }
   if (r.vms.length) {
     out.push('');

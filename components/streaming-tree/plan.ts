@@ -4,11 +4,16 @@
  * no processes: the component (component.ts) turns this data into resources, and tests check
  * it directly.
  *
- * Placement: a VM runs on its topology node unless `placement` moves it. A path whose
- * declared leaf hosts a VM in the topology follows that VM: its effective leaf is where the
- * VM is placed. Its resource name and pathId carry the effective leaf ("<path id>@<leaf>"),
- * so moving the VM creates the new path and deletes the old one (the clone-path order of
- * DESIGN.md), never replaces a path in place.
+ * Placement: a VM runs on its topology node unless `placement` moves it. A path is bound to
+ * the VM it goes through at its leaf: the topology's `paths[].vm`, or the one VM declared on
+ * its declared leaf (validate.ts refuses a leaf with several VMs and no `vm`). The path
+ * follows that VM: its effective leaf is where the VM is placed, and its last hop goes
+ * through that VM's port, never through another VM that happens to share the node (two VMs
+ * on one leaf each keep their own path). At a transit node the stream goes through the VM
+ * placed there (the paper's relay VM); where several are, the node's `relayVm` says which,
+ * else the plan refuses (nodes[i].relayVm). A path's resource name and pathId carry the
+ * effective leaf ("<path id>@<leaf>"), so moving the VM creates the new path and deletes the
+ * old one (the clone-path order of DESIGN.md), never replaces a path in place.
  *
  * Failover. Tunnels exist for every link of the drawn topology that survives pruning with no
  * node failed: tree links (`tunnels`) and the rest (`redundancyTunnels`: redundancy links, and
@@ -107,7 +112,7 @@ export interface PlannedVm {
   readonly memoryMiB: number;
   readonly vcpus: number;
   readonly image?: string;
-  /** Paths that deliver to this VM's node (the domain depends on them). */
+  /** Paths that go through this VM (the domain depends on them: they exist before it moves). */
   readonly paths: string[];
 }
 
@@ -179,15 +184,15 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
 
   const vmPorts = vmOfports(topology.vms.map((v) => v.name));
   const placed = topology.vms.map((v) => ({ ...v, at: placement[v.name] ?? v.node }));
-  const vmOn = (node: string) => placed.find((v) => v.at === node);
+  const binding = bindVms(topology, placed);
 
   const paths: PlannedPath[] = topology.paths.map((p, i) => {
-    const follows = placed.find((v) => v.node === p.leaf);
+    const follows = binding.leafVm(i);
     const leaf = follows ? follows.at : p.leaf;
     const nodeList = routes.hopsTo(leaf, `paths[${i}].leaf`);
     const last = nodeList.length - 1;
     const hops = nodeList.map((node, k) => {
-      const vm = k > 0 ? vmOn(node) : undefined;
+      const vm = k === 0 ? undefined : k === last ? follows : binding.relayOn(node, p.id);
       return {
         node,
         host: hostOf(node),
@@ -211,6 +216,7 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
       backupHops: [],
     };
   });
+  binding.check();
   const singlePointsOfFailure = planBackups(paths, result, tunnelPort, hostOf, (n) => ({ ip: facts(n).underlayIp, mac: facts(n).underlayMac }));
 
   const surviving = new Set([result.root, ...result.tree.flatMap((l) => [l.a, l.b])]);
@@ -235,6 +241,8 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
 
   const vms: PlannedVm[] = placed.map((v) => {
     if (!surviving.has(v.at)) throw topologyError(`vms.${v.name}`, `VM "${v.name}" is placed on ${v.at}, which is not on the tree (pruned or failed); place it on a tree node`);
+    // The paths this VM relays: bound to it at their leaf, or passing its node when it relays there.
+    const through = paths.filter((p) => p.hops.some((h) => h.node === v.at && h.vmPort === vmPorts.get(v.name)));
     return {
       name: v.name,
       node: v.at,
@@ -244,15 +252,61 @@ export function planTree(topology: Topology, hosts: Readonly<Record<string, Host
       ofport: vmPorts.get(v.name)!,
       mac: vmMac(v.name),
       ip: vmIp(vmPorts.get(v.name)!),
-      ...(paths.find((p) => p.nodes.includes(v.at)) ? { udpPort: paths.find((p) => p.nodes.includes(v.at))!.udpDst } : {}),
+      ...(through.length ? { udpPort: through[0].udpDst } : {}),
       memoryMiB: v.memoryMiB,
       vcpus: v.vcpus,
       ...(v.image ? { image: v.image } : {}),
-      paths: paths.filter((p) => p.nodes.includes(v.at)).map((p) => p.name),
+      paths: through.map((p) => p.name),
     };
   });
 
   return { root: result.root, tree: result.tree, redundancy: result.redundancy, pruned: result.pruned, bridges, tunnels, redundancyTunnels, paths, vms, singlePointsOfFailure };
+}
+
+type PlacedVm = Topology['vms'][number] & { readonly at: string };
+
+/**
+ * Which VM each path goes through (see the header): at its leaf, the VM bound to it (its
+ * `vm`, or the one VM declared on its declared leaf), wherever that VM is placed; at a transit
+ * node, the VM placed there, or the node's `relayVm` when several are. A transit node with
+ * several VMs and no relayVm among them is refused by check(), naming nodes[i].relayVm.
+ */
+function bindVms(topology: Topology, placed: readonly PlacedVm[]) {
+  const problems: { path: string; message: string }[] = [];
+  const ambiguous = new Map<string, { vms: string[]; paths: Set<string> }>();
+  const leafVm = (i: number): PlacedVm | undefined => {
+    const p = topology.paths[i];
+    const candidates = p.vm !== undefined ? placed.filter((v) => v.name === p.vm) : placed.filter((v) => v.node === p.leaf);
+    if (candidates.length > 1) {
+      problems.push({ path: `paths[${i}].vm`, message: `is missing: the leaf "${p.leaf}" hosts ${candidates.length} VMs (${candidates.map((v) => v.name).join(', ')}); set vm: to the one this path goes through` });
+    } else if (p.vm !== undefined && candidates[0]?.node !== p.leaf) {
+      problems.push({ path: `paths[${i}].vm`, message: `VM "${p.vm}" is not declared on the path's leaf "${p.leaf}"; name a VM declared there` });
+      return undefined;
+    }
+    return candidates[0];
+  };
+  const relayOn = (node: string, pathId: string): PlacedVm | undefined => {
+    const here = placed.filter((v) => v.at === node);
+    if (here.length <= 1) return here[0];
+    const chosen = topology.nodes.find((n) => n.id === node)?.relayVm;
+    const vm = here.find((v) => v.name === chosen);
+    if (vm) return vm;
+    const entry = ambiguous.get(node) ?? { vms: here.map((v) => v.name), paths: new Set<string>() };
+    entry.paths.add(pathId);
+    ambiguous.set(node, entry);
+    return undefined;
+  };
+  const check = () => {
+    for (const [node, { vms, paths }] of ambiguous) {
+      const i = topology.nodes.findIndex((n) => n.id === node);
+      problems.push({
+        path: `nodes[${i}].relayVm`,
+        message: `node "${node}" hosts ${vms.length} VMs here (${vms.join(', ')}) and path(s) ${[...paths].join(', ')} pass through it; set relayVm: to the one that relays them`,
+      });
+    }
+    if (problems.length) throw new TopologyError(problems);
+  };
+  return { leafVm, relayOn, check };
 }
 
 /**

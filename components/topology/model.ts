@@ -71,6 +71,12 @@ export const NodeSchema = z
     host: id('host name'),
     /** A failed node is taken out before the tree is computed (failover planning). */
     failed: z.boolean().default(false),
+    /**
+     * Where this node hosts several VMs and paths pass through it (it is not their leaf): the
+     * VM that relays them. With one VM there is nothing to choose; with several and no
+     * relayVm the plan refuses to guess (validate.ts, plan.ts).
+     */
+    relayVm: id('VM name').optional(),
   })
   .strict();
 
@@ -128,6 +134,12 @@ export const PathSchema = z
       })
       .optional(),
     leaf: z.string(),
+    /**
+     * The VM the path goes through at its leaf: the path follows it when it migrates. Default:
+     * the one VM declared on the leaf (none: the leaf delivers straight to the receiver);
+     * required when the leaf hosts several VMs.
+     */
+    vm: id('VM name').optional(),
     receiver: ReceiverSchema,
     stream: StreamSchema,
   })

@@ -2,7 +2,8 @@
  * From untrusted input (a YAML file, a stack config object) to a Topology, or one
  * TopologyError listing every problem at once: field shapes (zod), then the cross-field
  * rules (one root, known and unique ids, no self-loops or duplicate links, paths ending at
- * leaves, usable receiver addresses, every leaf reachable from the root after pruning).
+ * leaves, the VM a path goes through and a node's relayVm declared where they must be, usable
+ * receiver addresses, every leaf reachable from the root after pruning).
  *
  * The cross-field rules run on the raw input even when some fields have the wrong shape,
  * reading only what is well-typed, so a typo in one node does not hide an unknown node in
@@ -280,6 +281,8 @@ function semanticProblems(input: unknown): TopologyProblem[] {
 
   // VMs: on a known node, unique names.
   const vmNames = new Map<string, number>();
+  /** VM name -> the node it is declared on (first declaration; unreadable nodes left out). */
+  const vmNode = new Map<string, string | undefined>();
   list(input.vms).forEach((raw, i) => {
     if (!isRecord(raw)) return;
     const node = str(raw.node);
@@ -288,7 +291,22 @@ function semanticProblems(input: unknown): TopologyProblem[] {
     if (name === undefined) return;
     const first = vmNames.get(name);
     if (first !== undefined) add(`vms[${i}].name`, `duplicate VM name "${name}" (also vms[${first}]); give each VM a unique name`);
-    else vmNames.set(name, i);
+    else {
+      vmNames.set(name, i);
+      vmNode.set(name, node);
+    }
+  });
+  const vmsDeclaredOn = (node: string) => [...vmNode].filter(([, n]) => n === node).map(([v]) => v);
+
+  // A node's relayVm: one of the VMs declared on that node (who relays is the topology's choice,
+  // never a guess; plan.ts refuses a transit node with several VMs and no relayVm).
+  list(input.nodes).forEach((raw, i) => {
+    if (!isRecord(raw) || typeof raw.relayVm !== 'string' || typeof raw.id !== 'string') return;
+    const on = vmsDeclaredOn(raw.id);
+    if (vmNode.get(raw.relayVm) !== raw.id) {
+      const where = vmNode.has(raw.relayVm) ? `VM "${raw.relayVm}" is declared on node "${vmNode.get(raw.relayVm) ?? '?'}"` : `no VM ${shown(raw.relayVm)} is declared`;
+      add(`nodes[${i}].relayVm`, `${where}, not on "${raw.id}"; name one of the VMs declared on it (${on.join(', ') || 'none: remove relayVm'})`);
+    }
   });
 
   // Paths: end at a live leaf, unique ids, deliverable addresses.
@@ -309,6 +327,19 @@ function semanticProblems(input: unknown): TopologyProblem[] {
         );
       } else if (node.failed) {
         add(`paths[${i}].leaf`, `leaf "${leaf}" is marked failed (nodes[${node.index}]); remove the path or clear failed on that node`);
+      }
+    }
+
+    // The VM the path goes through at its leaf: named, or the leaf's only VM.
+    const vm = str(raw.vm);
+    if (leaf !== undefined && byId.has(leaf)) {
+      const onLeaf = vmsDeclaredOn(leaf);
+      if (vm !== undefined && !vmNode.has(vm)) {
+        add(`paths[${i}].vm`, `no VM ${shown(vm)} is declared; name a VM declared on the leaf "${leaf}" (${onLeaf.join(', ') || 'none: remove vm'})`);
+      } else if (vm !== undefined && vmNode.get(vm) !== leaf) {
+        add(`paths[${i}].vm`, `VM "${vm}" is declared on node "${vmNode.get(vm) ?? '?'}", not on the path's leaf "${leaf}"; name a VM declared on "${leaf}" (${onLeaf.join(', ') || 'none'}) or set leaf: ${vmNode.get(vm) ?? '?'}`);
+      } else if (vm === undefined && onLeaf.length > 1) {
+        add(`paths[${i}].vm`, `is missing: the leaf "${leaf}" hosts ${onLeaf.length} VMs (${onLeaf.join(', ')}); set vm: to the one this path goes through`);
       }
     }
 

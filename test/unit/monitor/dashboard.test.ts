@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { RecordingRunner } from '../../../providers/exec/recording';
+import { DUMP_GROUPS_BR1, plannedGroupsDump } from './groups-of-plan';
 import { buildModel } from '../../../monitor/model';
 import { stackOutputsOf, type StateResource } from '../../../monitor/pulumi';
 import { hostAllowed, hostHeaderName, startDashboard, type Dashboard } from '../../../monitor/dashboard/server';
@@ -58,6 +59,7 @@ describe('startDashboard (fixed model, replayed hosts)', () => {
         handler: (call) => {
           const key = call.argv.join(' ');
           if (key === 'head -n1 /proc/stat') return { stdout: `cpu  ${100 + ++tick * 20} 0 0 ${1000 + tick * 80} 0 0 0 0 0 0\n` };
+          if (key === DUMP_GROUPS_BR1) return { stdout: plannedGroupsDump(model, h.name) };
           return { stdout: hostsOut[h.name]?.[key] ?? '', exitCode: hostsOut[h.name]?.[key] === undefined ? 1 : 0 };
         },
       });

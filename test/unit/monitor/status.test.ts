@@ -15,6 +15,7 @@ import { formatStatus, StatusCollector } from '../../../monitor/status';
 import { parseVirshList, parseInterfaces, pathHopCounters, jobProgress } from '../../../monitor/parse';
 import { parseDumpFlowStats } from '../../../providers/ovs/ofctl';
 import { parseJobInfo } from '../../../providers/libvirt/jobinfo';
+import { DUMP_GROUPS_BR1, plannedGroupsDump } from './groups-of-plan';
 
 const FIX = path.join(__dirname, 'fixtures');
 const resources = (JSON.parse(fs.readFileSync(path.join(FIX, 'lab-stack.json'), 'utf8')) as { resources: StateResource[] }).resources;
@@ -45,6 +46,7 @@ function replay(host: string, busy = 30): RecordingRunner {
         n++;
         return { stdout: `cpu  ${1000 + n * busy} 0 0 ${5000 + n * (100 - busy)} 0 0 0 0 0 0\n` };
       }
+      if (key === DUMP_GROUPS_BR1) return { stdout: plannedGroupsDump(model(), host) };
       const out = hostsOut[host]?.[key];
       if (out === undefined) return { stdout: '', stderr: `not recorded: ${key}`, exitCode: 1 };
       return { stdout: out };
