@@ -458,6 +458,68 @@ describe('SshRunner over a real sshd', () => {
   });
 });
 
+describe('jump hosts and passphrase-protected keys', () => {
+  // The namespace's sshd is the jump host; the target is 127.0.0.1:22 *as seen from it*.
+  // From the root namespace nothing listens there, so a command that runs proves the jump.
+  const viaJump = (extra: Partial<ConnectionSpec> = {}): ConnectionSpec => ({
+    host: '127.0.0.1',
+    port: 22,
+    hostKey: nsHostPub,
+    privateKeyPath: clientKeyPath,
+    connectAttempts: 1,
+    jump: { host: '127.0.0.1', port: 22, netns: NETNS, hostKey: nsHostPub },
+    ...extra,
+  });
+
+  test('without the jump the target is unreachable; through it a command runs there', async () => {
+    const direct = new SshRunner({ host: '127.0.0.1', port: 22, hostKey: nsHostPub, privateKeyPath: clientKeyPath, connectAttempts: 1 });
+    await expect(direct.run(['true'])).rejects.toThrow(ConnectionError);
+    await direct.close();
+    const runner = new SshRunner(viaJump());
+    try {
+      // The command ran in the namespace's sshd: its netns is the test namespace's.
+      const inode = (p: string) => execFileSync('stat', ['-L', '-c', '%i', p], { encoding: 'utf8' }).trim();
+      const remoteNs = (await runner.run(['stat', '-L', '-c', '%i', '/proc/self/ns/net'])).stdout.trim();
+      expect(remoteNs).toBe(inode(`/run/netns/${NETNS}`));
+      expect(remoteNs).not.toBe(inode('/proc/self/ns/net'));
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('the jump host\'s own key is pinned: a wrong pin stops there, naming the jump host', async () => {
+    const runner = new SshRunner(viaJump({ jump: { host: '127.0.0.1', port: 22, netns: NETNS, hostKey: otherPub } }));
+    try {
+      const err = await runner.run(['true']).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostKeyMismatchError);
+      expect(String((err as Error).message)).toMatch(/jump host/);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('a passphrase-protected key works with its passphrase; without it or with a wrong one the error never shows it', async () => {
+    const key = join(dir, 'locked_ed25519');
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'sesame-2026', '-C', 'locked', '-f', key]);
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'authorized_keys'), 'utf8') + readFileSync(`${key}.pub`, 'utf8'));
+    const good = new SshRunner(spec({ privateKeyPath: key, passphrase: 'sesame-2026' }));
+    try {
+      expect((await good.run(['echo', 'unlocked'])).stdout.trim()).toBe('unlocked');
+    } finally {
+      await good.close();
+    }
+    for (const extra of [{}, { passphrase: 'wrong-guess-77' }]) {
+      const bad = new SshRunner(spec({ privateKeyPath: key, ...extra }));
+      const err = await bad.run(['true']).catch((e: unknown) => e);
+      await bad.close();
+      expect(err).toBeInstanceOf(ValidationError);
+      const text = `${(err as Error).message} ${JSON.stringify(err)}`;
+      expect(text).toMatch(/privateKeyPath: the private key cannot be used/);
+      expect(text).not.toMatch(/sesame|wrong-guess/);
+    }
+  });
+});
+
 /** PIDs of processes on this machine with `arg` as one of their arguments. */
 function processesWithArg(arg: string): number[] {
   const found: number[] = [];
