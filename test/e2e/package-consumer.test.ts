@@ -5,7 +5,7 @@
  * loadTopologyFile + loadHosts of the lab's hosts file), and drive it with the plain `pulumi`
  * CLI and a file backend of its own: up (a stream really arrives at the receiver), preview
  * --expect-no-changes, refresh, renames that must replace nothing (the component renamed
- * with `aliases`, `pulumi stack rename`) while the stream keeps flowing, destroy (nothing
+ * with `aliases`, `pulumi stack rename`, the project renamed) while the stream keeps flowing, destroy (nothing
  * owned is left on any host). No VPM_HOME, no npm run pulumi, nothing of this checkout on
  * the consumer's module path.
  */
@@ -194,17 +194,23 @@ describe('vpm as an npm package in a Pulumi project of its own, with the plain C
     ok(await pulumi('refresh', '--yes', '--expect-no-changes', '--stack', 'dev'), 'pulumi refresh --expect-no-changes');
   });
 
-  test('renaming the component with aliases, then the stack, replaces nothing and the stream keeps flowing', async () => {
+  test('renaming the component with aliases, then the stack, then the project replaces nothing and the stream keeps flowing', async () => {
     const { result, at } = await underStream(inventory, async () => {
       fs.writeFileSync(path.join(PROJECT, 'index.ts'), indexTs('ours', 'mine'));
       const renamed = ok(await pulumi('up', '--yes', '--stack', 'dev'), 'pulumi up after renaming the component');
       ok(await pulumi('stack', 'rename', 'dev2', '--stack', 'dev'), 'pulumi stack rename');
       const after = ok(await pulumi('preview', '--expect-no-changes', '--stack', 'dev2'), 'preview after the stack rename');
-      return { renamed, after };
+      // The project too: the stack moves to project "ours", and Pulumi.yaml says so.
+      ok(await pulumi('stack', 'rename', 'organization/ours/dev2', '--stack', 'dev2'), 'pulumi stack rename into project ours');
+      fs.writeFileSync(path.join(PROJECT, 'Pulumi.yaml'), 'name: ours\nruntime: nodejs\ndescription: a streaming tree of my own\n');
+      const project = ok(await pulumi('up', '--yes', '--stack', 'dev2'), 'pulumi up after renaming the project');
+      return { renamed, after, project };
     });
     // No create, delete or replace: the hosts were not touched (the owner marks were kept).
     expect(changes(result.renamed)).toEqual({});
     expect(result.renamed.stdout).toMatch(/\b8 unchanged\b/);
+    expect(changes(result.project)).toEqual({});
+    expect(result.project.stdout).toMatch(/\b8 unchanged\b/);
     expect(at.lost).toBe(0);
     expect(at.maxGapMs).toBeLessThan(500);
   });

@@ -205,7 +205,7 @@ const domainBase = () => ({
   name: 'leafvm',
   host: 'h3',
   connection: conn('192.0.2.3'),
-  migrationUri: 'qemu+tcp://10.250.0.13/system',
+  migrationUri: 'qemu+ssh://10.250.0.13/system',
   role: 'leaf',
   memoryMiB: 96,
   vcpus: 1,
