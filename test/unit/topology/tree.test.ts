@@ -118,7 +118,7 @@ describe('example topologies in stacks/topologies', () => {
       pruned: [],
     });
     expect(planPaths(topology, result)).toEqual([
-      { id: 'h3-5004', leaf: 'h3', hops: ['h1', 'h2', 'h3'], receiver: { ip: '10.250.0.201' }, stream: { udpPort: 5004 } },
+      { id: 'h3-5004', leaf: 'h3', hops: ['h1', 'h2', 'h3'], receiver: { ip: '10.250.0.201', mac: '02:56:52:00:00:01' }, stream: { udpPort: 5004 } },
     ]);
   });
 });
