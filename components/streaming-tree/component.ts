@@ -25,6 +25,7 @@ import { MigratedDomain } from '../../providers/migrated-domain/resource';
 import type { MigrationSettings } from '../../providers/migrated-domain/types';
 import { guestCmdline } from '../../providers/libvirt/domain';
 import { parseTopology, type Topology } from '../topology';
+import { flowPathArgs } from './flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from './plan';
 import { OVERLAY_PREFIX, PATCH_OFPORT, PROBE_IP, PROBE_MAC, QUERY_PORT, RELAY_GROUP, SOURCE_IP } from './ports';
 import { asProgramError } from './program-errors';
@@ -133,36 +134,8 @@ export class StreamingTree extends pulumi.ComponentResource {
     for (const p of plan.paths) {
       this.flowPaths[p.name] = new FlowPath(
         `${name}-path-${p.name}`,
-        {
-          pathId: p.name,
-          stream: { udpDst: p.udpDst, ...(p.srcIp ? { srcIp: p.srcIp } : {}) },
-          hops: p.hops.map((h) => ({
-            node: h.node,
-            connection: host(h.host).connection,
-            bridge: bridgeName,
-            inPort: h.inPort,
-            outPort: h.outPort,
-            ...(h.vmPort !== undefined ? { vmPort: h.vmPort, vmMac: h.vmMac, vmIp: h.vmIp } : {}),
-            neighbours: h.neighbours,
-            ...(h.backup ? { backup: h.backup } : {}),
-          })),
-          ...(p.backupHops.length
-            ? {
-                backupHops: p.backupHops.map((b) => ({
-                  from: b.from,
-                  node: b.node,
-                  connection: host(b.host).connection,
-                  bridge: bridgeName,
-                  inPort: b.inPort,
-                  ...(b.outPort !== undefined ? { outPort: b.outPort } : {}),
-                  neighbours: b.neighbours,
-                })),
-              }
-            : {}),
-          egress: { receiverIp: p.receiver.ip, ...(p.receiver.mac ? { receiverMac: p.receiver.mac } : {}), srcMac: p.srcMac },
-          // Failed nodes: an update does not try to clean the old route off them.
-          ...(failed.length ? { down: failed } : {}),
-        },
+        // Failed nodes: an update does not try to clean the old route off them.
+        flowPathArgs(p, (h) => host(h).connection, bridgeName, failed),
         { ...child, dependsOn: pathDependencies(p) },
       );
     }

@@ -266,14 +266,7 @@ export class SshRunner implements CommandRunner {
         // ssh2's keepalive is a timer that would keep the process alive; the kernel's TCP
         // keepalive (set on the socket / by socat) detects dead peers instead.
         keepaliveInterval: 0,
-        hostVerifier: (key: Buffer): boolean => {
-          try {
-            return verifyHostKey(this.host, c.pinnedKey, key);
-          } catch (e) {
-            if (e instanceof HostKeyMismatchError) mismatch = e;
-            return false;
-          }
-        },
+        hostVerifier: pinVerifier(this.host, c.pinnedKey, (e) => (mismatch = e)),
         ...auth,
       };
       try {
@@ -342,14 +335,7 @@ export class SshRunner implements CommandRunner {
           sock: under.stream,
           readyTimeout: c.connectTimeoutMs,
           keepaliveInterval: 0,
-          hostVerifier: (key: Buffer): boolean => {
-            try {
-              return verifyHostKey(name, j.pinnedKey, key);
-            } catch (e) {
-              if (e instanceof HostKeyMismatchError) mismatch = e;
-              return false;
-            }
-          },
+          hostVerifier: pinVerifier(name, j.pinnedKey, (e) => (mismatch = e)),
           ...auth,
         });
       } catch (e) {
@@ -638,6 +624,21 @@ export class SshRunner implements CommandRunner {
       }
     });
   }
+}
+
+/**
+ * ssh2's hostVerifier for a pinned key: true only for the pinned key; a mismatch is handed to
+ * `onMismatch` (ssh2 itself reports only a generic "Host denied").
+ */
+function pinVerifier(host: string, pin: ResolvedConnection['pinnedKey'], onMismatch: (e: HostKeyMismatchError) => void): (key: Buffer) => boolean {
+  return (key) => {
+    try {
+      return verifyHostKey(host, pin, key);
+    } catch (e) {
+      if (e instanceof HostKeyMismatchError) onMismatch(e);
+      return false;
+    }
+  };
 }
 
 /** Where a transport connects to. */

@@ -70,20 +70,18 @@ export async function migrateLive(runner: CommandRunner, domain: string, o: Migr
 }
 
 /** The job running now (a migration, read on the source while it runs); undefined when none. */
-export async function activeJob(runner: CommandRunner, domain: string): Promise<JobInfo | undefined> {
-  const r = await runner.run(['virsh', 'domjobinfo', name(domain)], { timeoutMs: 10_000, okExitCodes: [0, 1] });
-  if (r.exitCode !== 0) return undefined;
-  try {
-    const job = parseJobInfo(r.stdout);
-    return job.jobType === 'None' ? undefined : job;
-  } catch {
-    return undefined;
-  }
+export function activeJob(runner: CommandRunner, domain: string): Promise<JobInfo | undefined> {
+  return jobInfo(runner, domain, [], 10_000);
 }
 
 /** libvirt's own figures of the last completed job (read on the destination after a migration). */
-export async function completedJob(runner: CommandRunner, domain: string): Promise<JobInfo | undefined> {
-  const r = await runner.run(['virsh', 'domjobinfo', name(domain), '--completed', '--keep-completed'], { timeoutMs: 30_000, okExitCodes: [0, 1] });
+export function completedJob(runner: CommandRunner, domain: string): Promise<JobInfo | undefined> {
+  return jobInfo(runner, domain, ['--completed', '--keep-completed'], 30_000);
+}
+
+/** `virsh domjobinfo` parsed; undefined when there is no such job or libvirt says nothing readable. */
+async function jobInfo(runner: CommandRunner, domain: string, flags: readonly string[], timeoutMs: number): Promise<JobInfo | undefined> {
+  const r = await runner.run(['virsh', 'domjobinfo', name(domain), ...flags], { timeoutMs, okExitCodes: [0, 1] });
   if (r.exitCode !== 0) return undefined;
   try {
     const job = parseJobInfo(r.stdout);

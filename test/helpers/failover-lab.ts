@@ -11,6 +11,7 @@
  * vswitchd can be restarted (same OVSDB, so its bridges and ports come back, flows do not).
  * `lab down` ends a restarted vswitchd too (it reads the pidfiles under the lab directory).
  */
+import { flowPathArgs } from '../../components/streaming-tree/flow-path-args';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planTree, type HostFacts, type TreePlan } from '../../components/streaming-tree/plan';
@@ -127,39 +128,10 @@ export class FailoverLab {
     return out;
   }
 
-  /** FlowPath args of planned path `i`, mapped as components/streaming-tree/component.ts maps them. */
+  /** FlowPath args of planned path `i`: the component's own mapping (flowPathArgs), with an owner of this test's. */
   pathArgs(plan: TreePlan, i = 0, down: readonly string[] = []): Record<string, unknown> {
     const p = plan.paths[i];
-    return {
-      ...(down.length ? { down: [...down] } : {}),
-      pathId: p.name,
-      owner: `vpm/${this.stack}/path-${p.name}`,
-      stream: { udpDst: p.udpDst, ...(p.srcIp ? { srcIp: p.srcIp } : {}) },
-      hops: p.hops.map((h) => ({
-        node: h.node,
-        connection: this.flow.conn(h.host),
-        bridge: 'br1',
-        inPort: h.inPort,
-        outPort: h.outPort,
-        ...(h.vmPort !== undefined ? { vmPort: h.vmPort, vmMac: h.vmMac, vmIp: h.vmIp } : {}),
-        neighbours: h.neighbours,
-        ...(h.backup ? { backup: h.backup } : {}),
-      })),
-      ...(p.backupHops.length
-        ? {
-            backupHops: p.backupHops.map((b) => ({
-              from: b.from,
-              node: b.node,
-              connection: this.flow.conn(b.host),
-              bridge: 'br1',
-              inPort: b.inPort,
-              ...(b.outPort !== undefined ? { outPort: b.outPort } : {}),
-              neighbours: b.neighbours,
-            })),
-          }
-        : {}),
-      egress: { receiverIp: p.receiver.ip, ...(p.receiver.mac ? { receiverMac: p.receiver.mac } : {}), srcMac: p.srcMac },
-    };
+    return { ...flowPathArgs(p, (h) => this.flow.conn(h), 'br1', down), owner: `vpm/${this.stack}/path-${p.name}` };
   }
 
   async createPath(args: Record<string, unknown>): Promise<LivePath> {

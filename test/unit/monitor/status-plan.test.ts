@@ -11,6 +11,7 @@
  *   - after leafvm2 moved onto l1: each path's hop at l1 names its own VM and counts what
  *     came back from that VM alone.
  */
+import { flowPathArgs } from '../../../components/streaming-tree/flow-path-args';
 import { join } from 'node:path';
 import { loadTopologyFile } from '../../../components/topology';
 import { planTree, type HostFacts, type PlannedPath, type TreePlan } from '../../../components/streaming-tree/plan';
@@ -34,25 +35,7 @@ const hostOfAddress = (addr: string) => `h${Number(addr.split('.')[3]) - 10}`;
 const T = 'pulumi-nodejs:dynamic/vpm';
 
 async function flowPath(p: PlannedPath): Promise<FlowPathInputs> {
-  const args = {
-    pathId: p.name,
-    owner: `vpm/paper/tree-path-${p.name}`,
-    stream: { udpDst: p.udpDst },
-    hops: p.hops.map((h) => ({
-      node: h.node,
-      connection: conn(h.host),
-      bridge: 'br1',
-      inPort: h.inPort,
-      outPort: h.outPort,
-      ...(h.vmPort !== undefined ? { vmPort: h.vmPort, vmMac: h.vmMac, vmIp: h.vmIp } : {}),
-      neighbours: h.neighbours,
-      ...(h.backup ? { backup: h.backup } : {}),
-    })),
-    ...(p.backupHops.length
-      ? { backupHops: p.backupHops.map((b) => ({ from: b.from, node: b.node, connection: conn(b.host), bridge: 'br1', inPort: b.inPort, ...(b.outPort !== undefined ? { outPort: b.outPort } : {}), neighbours: b.neighbours })) }
-      : {}),
-    egress: { receiverIp: p.receiver.ip, srcMac: p.srcMac },
-  };
+  const args = { ...flowPathArgs(p, conn, 'br1'), owner: `vpm/paper/tree-path-${p.name}` };
   const r = (await provider.check!({}, args)) as { inputs?: FlowPathInputs; failures?: unknown[] };
   if (r.failures?.length) throw new Error(JSON.stringify(r.failures));
   return r.inputs!;
