@@ -12,7 +12,7 @@
  *                                          `stack history` (preview: from the text), outputs
  *                                          from `stack output --json` (secrets as "[secret]");
  *   up / refresh / destroy get `--yes`, every command `--non-interactive`.
- * Test stacks get a passphrase of their own (test/helpers/env.ts), never the lab's default.
+ * Test stacks get a passphrase of their own (jest.config.js), never the lab's default.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
