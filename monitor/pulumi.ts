@@ -9,13 +9,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ProjectSettings, Stack, Workspace } from '@pulumi/pulumi/automation';
+import type { Stack, Workspace } from '@pulumi/pulumi/automation';
 import { repoRoot } from '../lab/names';
 
 interface PulumiEnvModule {
   readonly ROOT: string;
-  /** Passed explicitly: the Automation API writes a default Pulumi.yaml (without stackConfigDir) when it cannot read one. */
-  readonly PROJECT_SETTINGS: ProjectSettings;
   pulumiEnv(base?: NodeJS.ProcessEnv, stack?: string): NodeJS.ProcessEnv & { PULUMI_BACKEND_URL: string; PULUMI_HOME: string };
   pulumiCli(): string;
   ensureBackendDir(env: NodeJS.ProcessEnv): void;
@@ -77,7 +75,9 @@ export async function selectStack(name: string, options: { program?: string } = 
   try {
     return await LocalWorkspace.selectStack(
       { stackName: name, projectName: 'vpm', program },
-      { workDir: repoRoot(), envVars: env as Record<string, string>, pulumiHome: env.PULUMI_HOME, projectSettings: envModule().PROJECT_SETTINGS },
+      // No projectSettings: the workspace reads Pulumi.yaml; given settings, it would rewrite
+      // that file (dropping its config declarations and backend).
+      { workDir: repoRoot(), envVars: env as Record<string, string>, pulumiHome: env.PULUMI_HOME },
     );
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -149,7 +149,6 @@ export async function openWorkspace(stack?: string): Promise<Workspace> {
     workDir: repoRoot(),
     envVars: env as Record<string, string>,
     pulumiHome: env.PULUMI_HOME,
-    projectSettings: envModule().PROJECT_SETTINGS,
   });
 }
 

@@ -54,16 +54,5 @@ function ensureBackendDir(env) {
   if (env.PULUMI_BACKEND_URL.startsWith('file://')) fs.mkdirSync(env.PULUMI_BACKEND_URL.replace(/^file:\/\//, ''), { recursive: true });
 }
 
-/**
- * The project settings, for the Automation API (monitor/): when it cannot read Pulumi.yaml it
- * writes a default one, so it is never left to guess. Keep in step with Pulumi.yaml.
- */
-const PROJECT_SETTINGS = {
-  name: 'vpm',
-  runtime: { name: 'nodejs', options: { typescript: false } },
-  main: 'stacks/index.js',
-  description: 'VPM streaming trees on the local lab (stacks lab, paper, failover); see README.',
-  stackConfigDir: 'stacks',
-};
 
-module.exports = { ROOT, LAB_PASSPHRASE, LAB_STACKS, PROJECT_SETTINGS, pulumiEnv, pulumiCli, ensureBackendDir, stackInArgs };
+module.exports = { ROOT, LAB_PASSPHRASE, LAB_STACKS, pulumiEnv, pulumiCli, ensureBackendDir, stackInArgs };

@@ -263,7 +263,11 @@ describe(`vpm status / preview / watch on the lab (stack ${STACK})`, () => {
     const out = path.join(os.tmpdir(), `vpm-preview-${process.pid}.md`);
     ok(await pulumiCli('config', 'set', '--path', 'vpm:placement.leafvm', 'h4', '--stack', STACK), 'config set placement');
     try {
+      const project = fs.readFileSync(path.join(PROJECT_ROOT, 'Pulumi.yaml'), 'utf8');
       ok(await vpm('preview', '--stack', STACK, '--markdown', '--out', out), 'vpm preview');
+      // The Automation API workspace reads Pulumi.yaml and never rewrites it (its config
+      // declarations and backend stay).
+      expect(fs.readFileSync(path.join(PROJECT_ROOT, 'Pulumi.yaml'), 'utf8')).toBe(project);
       const md = fs.readFileSync(out, 'utf8');
       expect(md).toContain('**1 to create, 1 to update, 1 to delete**');
       expect(md).toContain('| leafvm | h3 | h4 | `h3-5004@h4` | `h3-5004@h3` |');
