@@ -100,6 +100,16 @@ export function addMonitorCommands(program: Command): void {
     });
 
   program
+    .command('draw')
+    .description("a topology file as a picture before anything is deployed: the tree (solid), redundancy links (dashed), pruned nodes (grey), as Mermaid")
+    .argument('<topology>', 'the topology YAML')
+    .option('--svg <file>', 'also write the picture as a standalone SVG file')
+    .action(async (file: string, opts: { svg?: string }) => {
+      const { runDraw } = await import('./commands');
+      process.exitCode = await runDraw(file, opts);
+    });
+
+  program
     .command('dashboard')
     .description('a live web page of the stack: the tree, hosts by CPU, VMs, counters, migrations (127.0.0.1 by default)')
     .requiredOption('--stack <name>', 'the Pulumi stack', stackArg)

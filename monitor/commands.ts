@@ -91,6 +91,17 @@ export async function runPreview(opts: { stack: string; markdown?: boolean; out?
   return 0;
 }
 
+export async function runDraw(file: string, opts: { svg?: string }): Promise<number> {
+  const { loadTopologyFile } = await import('../components/topology');
+  const { pictureOfTopology } = await import('./picture/model');
+  const { mermaidOf } = await import('./picture/mermaid');
+  const { svgOf } = await import('./picture/svg');
+  const picture = pictureOfTopology(loadTopologyFile(file));
+  process.stdout.write(`${mermaidOf(picture)}\n`);
+  if (opts.svg) fs.writeFileSync(opts.svg, svgOf(picture));
+  return 0;
+}
+
 export async function runDashboard(
   opts: { stack: string; port: number; host: string; interval: number; timeout: number },
   until: Promise<string>,
