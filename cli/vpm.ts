@@ -6,6 +6,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabError, formatStatus, labDown, labExecInteractive, labStatus, labUp, MAX_HYPERVISORS, MAX_RECEIVERS } from '../lab';
+import { LabSite } from '../lab/names';
+import { stackLabSize } from '../lab/stack-lab';
 import { runStreamSend, runStreamWatch } from '../lab/stream/run';
 import { claimStack, checkStack, forgetStack, releaseStacks } from '../lab/stack-lifecycle';
 import { recordDeployment } from '../lab/generations';
@@ -13,8 +15,8 @@ import { generationOf, readInventory } from '../lab/inventory';
 import { STACK_NAME_RE } from '../monitor/pulumi';
 import { addMonitorCommands } from '../monitor/cli';
 
-/** Hypervisor counts of the named stacks (`--stack` picks N unless --hypervisors is given). */
-export const STACK_HYPERVISORS: Readonly<Record<string, number>> = { lab: 4, paper: 5 };
+/** The lab's own stacks (`npm run lab`): only their state may be reset by `lab claim --reset`. */
+export const OWN_STACKS: readonly string[] = ['lab', 'paper'];
 
 const EXIT_USAGE = 2;
 
@@ -27,18 +29,13 @@ function intInRange(min: number, max: number) {
   };
 }
 
-function stackName(value: string): string {
-  if (!Object.hasOwn(STACK_HYPERVISORS, value)) {
-    throw new InvalidArgumentError(`unknown stack '${value}': known stacks are ${Object.keys(STACK_HYPERVISORS).join(', ')}.`);
-  }
+/** A stack name: it names a folder and namespaces (names.ts), so only Pulumi's own characters. */
+function anyStackName(value: string): string {
+  if (!STACK_NAME_RE.test(value)) throw new InvalidArgumentError('not a valid stack name: use letters, digits, _ . - (starting with a letter or digit).');
   return value;
 }
 
-/** Any stack name (lab down/forget also handle stacks other than the lab's own). */
-function anyStackName(value: string): string {
-  if (!STACK_NAME_RE.test(value)) throw new InvalidArgumentError('a stack name is letters, digits, _ . - (starting with a letter or digit).');
-  return value;
-}
+const STACK_HELP = "the stack's own lab (namespaces and folder .labs/<stack> derived from the name); without it, the plain lab";
 
 export function buildProgram(): Command {
   const program = new Command('vpm')
@@ -51,14 +48,16 @@ export function buildProgram(): Command {
 
   lab
     .command('up')
-    .description('build the lab and write .lab/inventory.json')
-    .option('--hypervisors <n>', `number of hypervisors, 1..${MAX_HYPERVISORS}`, intInRange(1, MAX_HYPERVISORS), 3)
-    .option('--receivers <m>', `number of receivers, 0..${MAX_RECEIVERS}`, intInRange(0, MAX_RECEIVERS), 1)
-    .option('--stack <name>', `size the lab for a stack (${Object.entries(STACK_HYPERVISORS).map(([k, v]) => `${k}: ${v}`).join(', ')} hypervisors); --hypervisors wins`, stackName)
+    .description('build a lab and write its inventory and hosts file (.lab/, or .labs/<stack>/ with --stack)')
+    .option('--hypervisors <n>', `number of hypervisors, 1..${MAX_HYPERVISORS} (with --stack: from its topology)`, intInRange(1, MAX_HYPERVISORS), 3)
+    .option('--receivers <m>', `number of receivers, 0..${MAX_RECEIVERS} (with --stack: from its topology)`, intInRange(0, MAX_RECEIVERS), 1)
+    .option('--stack <name>', `${STACK_HELP}; sized from the stack's topology (--hypervisors/--receivers win)`, anyStackName)
     .option('--libvirt', 'also run a libvirtd per hypervisor and build the tiny guest (for VMs); implied by --stack')
     .action(async (opts: { hypervisors: number; receivers: number; stack?: string; libvirt?: boolean }, cmd: Command) => {
-      const explicitN = cmd.getOptionValueSource('hypervisors') === 'cli';
-      const hypervisors = opts.stack && !explicitN ? STACK_HYPERVISORS[opts.stack]! : opts.hypervisors;
+      const site = LabSite.of(opts.stack);
+      const size = opts.stack ? stackLabSize(opts.stack) : undefined;
+      const hypervisors = size && cmd.getOptionValueSource('hypervisors') !== 'cli' ? size.hypervisors : opts.hypervisors;
+      const receivers = size && cmd.getOptionValueSource('receivers') !== 'cli' ? size.receivers : opts.receivers;
       const abort = new AbortController();
       const onSignal = () => {
         if (abort.signal.aborted) process.exit(130);
@@ -69,9 +68,9 @@ export function buildProgram(): Command {
       process.on('SIGTERM', onSignal);
       try {
         // A state pinned to an earlier lab's host keys would fail the stack's next `up`: refuse now.
-        if (opts.stack) await checkStack(opts.stack);
-        const inventory = await labUp({ hypervisors, receivers: opts.receivers, signal: abort.signal, libvirt: Boolean(opts.libvirt || opts.stack) });
-        if (opts.stack) recordDeployment(opts.stack, generationOf(readInventory()));
+        if (opts.stack) await checkStack(opts.stack, { site });
+        const inventory = await labUp({ hypervisors, receivers, site, signal: abort.signal, libvirt: Boolean(opts.libvirt || opts.stack) });
+        if (opts.stack) recordDeployment(opts.stack, generationOf(readInventory(site.paths.inventory)), site.paths);
         process.stdout.write(
           inventory.hypervisors.map((h) => `${h.name}\t${h.ip}\t${h.netns}`).join('\n') +
             '\n' +
@@ -89,38 +88,42 @@ export function buildProgram(): Command {
       "first destroy what the stacks recorded on this lab deployed (if the lab answers; else forget it: removed from their state, " +
         "saying so), then stop the lab's processes (by PID), delete its namespaces and runtime files; safe to repeat",
     )
-    .option('--stack <name>', 'destroy or forget only this stack (others recorded on the lab are left as they are)', anyStackName)
+    .option('--stack <name>', `${STACK_HELP}; no other lab is touched`, anyStackName)
     .action(async (opts: { stack?: string }) => {
-      await releaseStacks({ ...(opts.stack ? { only: opts.stack } : {}) });
-      await labDown();
+      const site = LabSite.of(opts.stack);
+      await releaseStacks({ site });
+      await labDown({ site });
     });
 
   lab
     .command('forget')
     .description("remove a stack's resources from its state because their lab is gone (no host is touched; the stack and its config stay)")
     .requiredOption('--stack <name>', 'the stack', anyStackName)
-    .action(async (opts: { stack: string }) => {
-      await forgetStack(opts.stack);
+    .option('--plain', "the stack deployed on the plain lab (vpm lab up --hypervisors N), not on a lab of its own")
+    .action(async (opts: { stack: string; plain?: boolean }) => {
+      await forgetStack(opts.stack, { site: opts.plain ? LabSite.plain() : LabSite.forStack(opts.stack) });
     });
 
   lab
     .command('claim')
     .description('record that a stack deploys on the running lab; refuses a state left by an earlier lab (--reset: forget it, for the lab\'s own stacks)')
     .requiredOption('--stack <name>', 'the stack', anyStackName)
-    .option('--reset', `forget a state left by an earlier lab instead of refusing (only the lab's own stacks: ${Object.keys(STACK_HYPERVISORS).join(', ')})`)
-    .action(async (opts: { stack: string; reset?: boolean }) => {
-      if (opts.reset && !Object.hasOwn(STACK_HYPERVISORS, opts.stack)) {
-        throw new LabError(`--reset is only for the lab's own stacks (${Object.keys(STACK_HYPERVISORS).join(', ')}); reset ${opts.stack} explicitly with \`npx vpm lab forget --stack ${opts.stack}\``);
+    .option('--reset', `forget a state left by an earlier lab instead of refusing (only the lab's own stacks: ${OWN_STACKS.join(', ')})`)
+    .option('--plain', 'claim the plain lab (vpm lab up --hypervisors N) instead of the stack\'s own')
+    .action(async (opts: { stack: string; reset?: boolean; plain?: boolean }) => {
+      if (opts.reset && !OWN_STACKS.includes(opts.stack)) {
+        throw new LabError(`--reset is only for the lab's own stacks (${OWN_STACKS.join(', ')}); reset ${opts.stack} explicitly with \`npx vpm lab forget --stack ${opts.stack}\``);
       }
-      await claimStack(opts.stack, { reset: Boolean(opts.reset) });
+      await claimStack(opts.stack, { reset: Boolean(opts.reset), site: opts.plain ? LabSite.plain() : LabSite.forStack(opts.stack) });
     });
 
   lab
     .command('status')
     .description('inventory plus liveness of every namespace and daemon (exit 1 unless healthy)')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const status = await labStatus();
+    .option('--stack <name>', STACK_HELP, anyStackName)
+    .action(async (opts: { json?: boolean; stack?: string }) => {
+      const status = await labStatus(LabSite.of(opts.stack));
       process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status) + '\n');
       if (!status.healthy) process.exitCode = 1;
     });
@@ -130,10 +133,11 @@ export function buildProgram(): Command {
     .description("run a command in a lab node's namespace (hK with its OVS_* environment, rK, ul)")
     .argument('<node>', 'h1..hN, r1..rM or ul')
     .argument('<command...>', 'the command and its arguments (after --)')
+    .option('--stack <name>', STACK_HELP, anyStackName)
     .passThroughOptions()
-    .action(async (node: string, command: string[]) => {
+    .action(async (node: string, command: string[], opts: { stack?: string }) => {
       const argv = command[0] === '--' ? command.slice(1) : command;
-      process.exitCode = await labExecInteractive(node, argv);
+      process.exitCode = await labExecInteractive(node, argv, undefined, LabSite.of(opts.stack));
     });
 
   const stream = program

@@ -1,14 +1,14 @@
 /**
  * `lab down`: ends the lab's processes by PID only (the registry in pids.json, checked
- * against start times; the daemons' pidfiles; every process inside a `vpmlab-*` namespace),
- * waits for them (zombies count as dead), SIGKILLs stragglers, deletes every `vpmlab-*`
- * namespace and removes the runtime files (inventory, pids, keys, per-node dirs). Anything
+ * against start times; the daemons' pidfiles; every process inside one of its `<prefix>*` namespaces),
+ * waits for them (zombies count as dead), SIGKILLs stragglers, deletes every `<prefix>*`
+ * namespace of that lab (never another lab's: names.ts) and removes the runtime files (inventory, pids, keys, per-node dirs). Anything
  * else under the lab dir (caches) is kept. Safe to run twice and after a crash.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LabError } from './errors';
-import { LabPaths } from './names';
+import { LabSite } from './names';
 import { deleteNamespaces, listLabNamespaces, namespacePids } from './netns';
 import { PidRegistry, isAlive, procInfo, readPidFile, terminate } from './procs';
 import { requireRoot, which } from './tools';
@@ -16,6 +16,8 @@ import { ToolMissingError } from '../providers/exec/errors';
 
 export interface LabDownOptions {
   readonly log?: (line: string) => void;
+  /** Which lab; default the plain lab. Only this lab's PIDs, namespaces and files are touched. */
+  readonly site?: LabSite;
 }
 
 export interface LabDownReport {
@@ -56,7 +58,8 @@ export async function labDown(options: LabDownOptions = {}): Promise<LabDownRepo
   requireRoot();
   const ip = which('ip');
   if (!ip) throw new ToolMissingError('ip', 'this machine', 'run `npm run setup` (Debian package iproute2)');
-  const paths = LabPaths.default();
+  const site = options.site ?? LabSite.plain();
+  const paths = site.paths;
 
   const targets = new Map<number, { pid: number; startTime?: string }>();
   for (const e of PidRegistry.load(paths.pids)) {
@@ -69,7 +72,7 @@ export async function labDown(options: LabDownOptions = {}): Promise<LabDownRepo
       targets.set(pid, { pid, startTime: info.startTime });
     }
   }
-  const namespaces = listLabNamespaces();
+  const namespaces = listLabNamespaces(site);
   for (const ns of namespaces) {
     for (const pid of await namespacePids(ip, ns)) {
       const info = procInfo(pid);

@@ -5,7 +5,7 @@
  */
 import { LabError } from './errors';
 import { Inventory, readInventory } from './inventory';
-import { ovsEnv } from './names';
+import { LabSite, ovsEnv } from './names';
 import { sh, shInherit } from './sh';
 import { which } from './tools';
 import { ToolMissingError } from '../providers/exec/errors';
@@ -19,6 +19,8 @@ export interface LabExecOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Use this inventory instead of reading `.lab/inventory.json`. */
   readonly inventory?: Inventory;
+  /** Read this lab's inventory (default: the plain lab's). */
+  readonly site?: LabSite;
 }
 
 export interface LabExecResult {
@@ -55,7 +57,7 @@ function checkArgv(argv: readonly string[]): void {
 /** Runs argv in node `name`; output captured; a non-zero exit is returned, not thrown. */
 export async function labExec(name: string, argv: readonly string[], options: LabExecOptions = {}): Promise<LabExecResult> {
   checkArgv(argv);
-  const target = resolveTarget(options.inventory ?? readInventory(), name);
+  const target = resolveTarget(options.inventory ?? readInventory((options.site ?? LabSite.plain()).paths.inventory), name);
   return sh([ipTool(), 'netns', 'exec', target.netns, ...argv], {
     env: { ...target.env, ...options.env },
     input: options.input,
@@ -66,8 +68,8 @@ export async function labExec(name: string, argv: readonly string[], options: La
 }
 
 /** Runs argv in node `name` with this process's stdio; resolves with its exit code. */
-export async function labExecInteractive(name: string, argv: readonly string[], inventory?: Inventory): Promise<number> {
+export async function labExecInteractive(name: string, argv: readonly string[], inventory?: Inventory, site: LabSite = LabSite.plain()): Promise<number> {
   checkArgv(argv);
-  const target = resolveTarget(inventory ?? readInventory(), name);
+  const target = resolveTarget(inventory ?? readInventory(site.paths.inventory), name);
   return shInherit([ipTool(), 'netns', 'exec', target.netns, ...argv], { env: target.env });
 }

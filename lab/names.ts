@@ -1,8 +1,16 @@
 /**
  * The lab's naming scheme, in one place. Everything the lab creates is derived from here.
  *
- * - State directory: `<repo>/.lab/` (repo = nearest ancestor of this file holding
- *   package.json), or `$VPM_LAB_DIR` when set.
+ * Two kinds of lab, each a `LabSite` (a namespace prefix and a state directory):
+ * - the plain lab (`vpm lab up --hypervisors N`): prefix `vpmlab-`, directory `<repo>/.lab/`
+ *   (repo = nearest ancestor of this file holding package.json); `$VPM_LAB_NS_PREFIX` and
+ *   `$VPM_LAB_DIR` override both (the test suite uses this to get a lab of its own);
+ * - a stack's lab (`vpm lab up --stack S`): prefix `s<name><hash>-` derived from S alone
+ *   (stackLabPrefix: up to 5 of its letters/digits, 4 hex digits of its SHA-256, so `pr-42` is
+ *   `spr42xxxx-`), directory `<repo>/.labs/S/`. Stack prefixes start with `s`, so they never
+ *   equal the plain lab's or anyone's `vpm…-` prefix, and (one '-', at the end) no lab's
+ *   namespaces ever start with another lab's prefix: `lab down` of one lab cannot see another's.
+ * Per lab:
  *     .lab/inventory.json            what `lab up` built (the lab runs iff it exists + namespaces do)
  *     .lab/hosts.yaml                the hypervisors as a hosts file (what the stacks read: vpm:hosts)
  *     .lab/pids.json                 every daemon `lab up` started: {name, pid, startTime, comm}
@@ -11,32 +19,125 @@
  *     .lab/known_hosts               "10.250.0.11 ssh-ed25519 AAAA..." per hypervisor
  *     .lab/hK/ovs/                   OVS_RUNDIR = OVS_DBDIR = OVS_LOGDIR = OVS_SYSCONFDIR of hK
  *     .lab/hK/ssh/                   hK's sshd: host key, sshd_config, sshd.pid, sshd.log
- * - Network namespaces: `vpmlab-ul` (underlay LAN: Linux bridge `ul0`, 10.250.0.1),
- *   `vpmlab-h1..hN` (hypervisors), `vpmlab-r1..rM` (receivers). Every `vpmlab-*`
- *   namespace belongs to the lab; `lab down` deletes them all.
+ * - Network namespaces: `<prefix>ul` (underlay LAN: Linux bridge `ul0`, 10.250.0.1),
+ *   `<prefix>h1..hN` (hypervisors), `<prefix>r1..rM` (receivers). Every `<prefix>*`
+ *   namespace belongs to that lab; its `lab down` deletes them all.
  * - Links: in `vpmlab-ul`, veth `hK` / `rK` (enslaved to ul0) whose peer is `eth0` inside
  *   the node's namespace. Hypervisors: OVS bridge `br0` (netdev) holds eth0 and the address.
- * - Underlay 10.250.0.0/24: ul0 = .1, hypervisor hK = .(10+K), receiver rK = .(200+K).
+ * - Underlay 10.250.0.0/24: ul0 = .1, hypervisor hK = .(10+K), receiver rK = .(200+K). The
+ *   same addresses in every lab, on purpose: each lab's LAN lives in its own namespaces (no
+ *   address is shared with the root namespace or another lab), and topologies name receivers
+ *   by address (stacks/topologies/lab.yaml: r1 = 10.250.0.201), so one topology file deploys
+ *   unchanged on any stack's lab — what a pull-request preview on `pr-N` needs.
  * - MACs (KK = K as two hex digits): hK br0 02:56:50:00:00:KK, hK eth0 02:56:51:00:00:KK,
  *   rK eth0 02:56:52:00:00:KK, ul side of hK 02:56:53:00:00:KK, of rK 02:56:54:00:00:KK,
  *   ul0 02:56:55:00:00:01. (0x56 0x50 = "VP".)
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** A namespace prefix: 1..11 lower-case letters/digits (a letter first) and one trailing '-'. */
+export const NS_PREFIX_RE = /^[a-z][a-z0-9]{0,10}-$/;
+
 /**
- * Override with VPM_LAB_NS_PREFIX (with VPM_LAB_DIR) to run a second, independent lab beside
- * the default one, e.g. for a developer's experiments while the test suite runs.
+ * The plain lab's prefix: VPM_LAB_NS_PREFIX (with VPM_LAB_DIR) selects another plain lab, e.g.
+ * the test suite's own (test/helpers/env.ts).
  */
 export const NS_PREFIX = labNsPrefix(process.env.VPM_LAB_NS_PREFIX);
 
 function labNsPrefix(value: string | undefined): string {
   if (value === undefined || value === '') return 'vpmlab-';
-  if (!/^[a-z][a-z0-9]{0,10}-$/.test(value)) {
+  if (!NS_PREFIX_RE.test(value)) {
     throw new Error(`VPM_LAB_NS_PREFIX=${JSON.stringify(value)} is invalid: use 1..11 lower-case letters/digits and a trailing '-', e.g. "vpmdev-"`);
   }
   return value;
 }
+
+/** Stack names as Pulumi allows them (the same rule as monitor/pulumi.ts STACK_NAME_RE). */
+const STACK_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * The namespace prefix of stack `stack`'s lab: `s` + up to 5 of its letters/digits (lower
+ * case) + 4 hex digits of its SHA-256 + `-`. Readable (`lab` -> `slab…-`), stable, different
+ * for stacks that share their first letters, and never one of the `vpm…-` prefixes.
+ */
+export function stackLabPrefix(stack: string): string {
+  if (!STACK_RE.test(stack)) {
+    throw new Error(`stack name ${JSON.stringify(stack)} is invalid: use letters, digits, _ . - (starting with a letter or digit)`);
+  }
+  const readable = stack.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 5);
+  const hash = createHash('sha256').update(stack).digest('hex').slice(0, 4);
+  return `s${readable}${hash}-`;
+}
+
+/**
+ * Where one lab lives: its namespace prefix and its state directory. Every name of the lab
+ * (namespaces, paths) comes from here; see the module header for both kinds of lab.
+ */
+export class LabSite {
+  constructor(
+    readonly prefix: string,
+    readonly paths: LabPaths,
+    /** The stack this lab belongs to (`vpm lab up --stack S`); absent for the plain lab. */
+    readonly stack?: string,
+  ) {
+    if (!NS_PREFIX_RE.test(prefix)) throw new Error(`lab namespace prefix ${JSON.stringify(prefix)} is invalid: 1..11 lower-case letters/digits and a trailing '-'`);
+  }
+
+  /** The plain lab: `vpmlab-` and `<repo>/.lab`, or VPM_LAB_NS_PREFIX / VPM_LAB_DIR. */
+  static plain(): LabSite {
+    return new LabSite(NS_PREFIX, LabPaths.default());
+  }
+
+  /** Stack `stack`'s own lab: a prefix derived from its name, state in `<repo>/.labs/<stack>`. */
+  static forStack(stack: string, root: string = repoRoot()): LabSite {
+    return new LabSite(stackLabPrefix(stack), new LabPaths(path.join(root, '.labs', stack)), stack);
+  }
+
+  /**
+   * The lab stack `stack` deploys on when nothing says otherwise: its own lab when it has one
+   * (`vpm lab up --stack S` wrote `.labs/S/inventory.json`), else the plain lab. The stack
+   * program's default `vpm:hosts` and `vpm stream --stack S` follow this one rule.
+   */
+  static deployedOn(stack: string, root: string = repoRoot()): LabSite {
+    const own = LabSite.forStack(stack, root);
+    return fs.existsSync(own.paths.inventory) ? own : LabSite.plain();
+  }
+
+  /** `--stack S` selects S's lab; no stack, the plain lab. */
+  static of(stack?: string): LabSite {
+    return stack ? LabSite.forStack(stack) : LabSite.plain();
+  }
+
+  get underlayNs(): string {
+    return `${this.prefix}ul`;
+  }
+
+  /** True for this lab's namespaces only (see the module header for why prefixes never overlap). */
+  ownsNamespace(ns: string): boolean {
+    return ns.startsWith(this.prefix);
+  }
+
+  hypervisor(k: number): HypervisorNames {
+    return hypervisorNames(k, this.prefix);
+  }
+
+  receiver(k: number): ReceiverNames {
+    return receiverNames(k, this.prefix);
+  }
+
+  /** For messages: "stack S's lab (prefix, dir)" or "the lab (prefix, dir)". */
+  describe(): string {
+    return `${this.stack ? `stack ${this.stack}'s lab` : 'the lab'} (namespaces ${this.prefix}*, ${this.paths.dir})`;
+  }
+
+  /** The `vpm lab` flag that selects this lab again, for messages: " --stack S" or "". */
+  get flag(): string {
+    return this.stack ? ` --stack ${this.stack}` : '';
+  }
+}
+
 export const UNDERLAY_NS = `${NS_PREFIX}ul`;
 export const UNDERLAY_BRIDGE = 'ul0';
 export const UNDERLAY_CIDR = '10.250.0.0/24';
@@ -51,6 +152,19 @@ export const MAX_RECEIVERS = 8;
 
 function hex2(k: number): string {
   return k.toString(16).padStart(2, '0');
+}
+
+/** K of a lab hypervisor name `hK`, or undefined for any other name. */
+export function hypervisorIndexOf(name: string): number | undefined {
+  const m = /^h([1-9]\d?)$/.exec(name);
+  return m && Number(m[1]) <= MAX_HYPERVISORS ? Number(m[1]) : undefined;
+}
+
+/** K of a lab receiver address 10.250.0.(200+K), or undefined for any other address. */
+export function receiverIndexOf(ip: string): number | undefined {
+  const m = /^10\.250\.0\.(\d{3})$/.exec(ip);
+  const k = m ? Number(m[1]) - 200 : NaN;
+  return Number.isInteger(k) && k >= 1 && k <= MAX_RECEIVERS ? k : undefined;
 }
 
 function checkIndex(kind: string, k: number, max: number): void {
@@ -70,12 +184,12 @@ export interface HypervisorNames {
   readonly ulMac: string;
 }
 
-export function hypervisorNames(k: number): HypervisorNames {
+export function hypervisorNames(k: number, prefix: string = NS_PREFIX): HypervisorNames {
   checkIndex('hypervisor', k, MAX_HYPERVISORS);
   return {
     index: k,
     name: `h${k}`,
-    netns: `${NS_PREFIX}h${k}`,
+    netns: `${prefix}h${k}`,
     ip: `10.250.0.${10 + k}`,
     mac: `02:56:50:00:00:${hex2(k)}`,
     eth0Mac: `02:56:51:00:00:${hex2(k)}`,
@@ -94,12 +208,12 @@ export interface ReceiverNames {
   readonly ulMac: string;
 }
 
-export function receiverNames(k: number): ReceiverNames {
+export function receiverNames(k: number, prefix: string = NS_PREFIX): ReceiverNames {
   checkIndex('receiver', k, MAX_RECEIVERS);
   return {
     index: k,
     name: `r${k}`,
-    netns: `${NS_PREFIX}r${k}`,
+    netns: `${prefix}r${k}`,
     ip: `10.250.0.${200 + k}`,
     mac: `02:56:52:00:00:${hex2(k)}`,
     ulIface: `r${k}`,

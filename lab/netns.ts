@@ -1,6 +1,6 @@
 /**
  * Network namespaces and links of the lab (names from names.ts): creating every namespace
- * and the underlay LAN in two `ip -batch` calls, listing and deleting `vpmlab-*` namespaces.
+ * and the underlay LAN in two `ip -batch` calls, listing and deleting one lab's `<prefix>*` namespaces.
  * Each veth is created directly between two lab namespaces, so nothing appears in the root
  * namespace.
  */
@@ -8,24 +8,23 @@ import * as fs from 'node:fs';
 import { sh } from './sh';
 import {
   HypervisorNames,
+  LabSite,
   NODE_IFACE,
-  NS_PREFIX,
   ReceiverNames,
   UNDERLAY_BRIDGE,
   UNDERLAY_IP,
   UNDERLAY_MAC,
-  UNDERLAY_NS,
   UNDERLAY_PREFIXLEN,
 } from './names';
 
 const NETNS_DIR = '/run/netns';
 
-/** The lab's namespaces that exist now (sorted). */
-export function listLabNamespaces(): string[] {
+/** The namespaces of one lab (default: the plain lab) that exist now (sorted). */
+export function listLabNamespaces(site: LabSite = LabSite.plain()): string[] {
   try {
     return fs
       .readdirSync(NETNS_DIR)
-      .filter((n) => n.startsWith(NS_PREFIX))
+      .filter((n) => site.ownsNamespace(n))
       .sort();
   } catch {
     return [];
@@ -42,12 +41,13 @@ export async function createNamespaces(ip: string, names: readonly string[]): Pr
 }
 
 /**
- * The underlay LAN in `vpmlab-ul`: bridge ul0 with its address, and one veth per node whose
+ * The underlay LAN in the lab's `<prefix>ul`: bridge ul0 with its address, and one veth per node whose
  * peer becomes `eth0` (fixed MAC; brought up from inside) in that node's namespace. Hypervisors' eth0 gets
  * `arp off`: it is an OVS port, and the kernel must not answer ARP for br0's address from it.
  */
 export async function buildUnderlay(
   ip: string,
+  underlayNs: string,
   hypervisors: readonly HypervisorNames[],
   receivers: readonly ReceiverNames[],
 ): Promise<void> {
@@ -69,7 +69,7 @@ export async function buildUnderlay(
       `link set ${r.ulIface} master ${UNDERLAY_BRIDGE} up`,
     );
   }
-  await sh([ip, '-n', UNDERLAY_NS, '-batch', '-'], { input: lines.join('\n') + '\n', where: UNDERLAY_NS });
+  await sh([ip, '-n', underlayNs, '-batch', '-'], { input: lines.join('\n') + '\n', where: underlayNs });
 }
 
 /** PIDs of every process whose network namespace is `ns`. */

@@ -12,7 +12,7 @@
 import { LabError, messageOf } from './errors';
 import { forgetRecord, planLabDown, readRecord, readRecords, recordDeployment, resetCommand, stackVerdict } from './generations';
 import { generationOf, readInventory } from './inventory';
-import { LabPaths } from './names';
+import { LabSite } from './names';
 import { destroyStack, forgetStackResources, stackResourceCount } from './stack-state';
 import { labStatus } from './status';
 
@@ -20,8 +20,8 @@ type Log = (line: string) => void;
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`);
 
 /** The running lab's generation, and whether all of it answers (namespaces and daemons alive). */
-export async function currentLab(): Promise<{ generation?: string; reachable: boolean }> {
-  const status = await labStatus();
+export async function currentLab(site: LabSite = LabSite.plain()): Promise<{ generation?: string; reachable: boolean }> {
+  const status = await labStatus(site);
   if (!status.inventory) return { reachable: false };
   return { generation: generationOf(status.inventory), reachable: status.healthy };
 }
@@ -33,10 +33,11 @@ export interface ReleaseReport {
 }
 
 /** Destroys or forgets what the recorded stacks (or only `only`) deployed on the lab. */
-export async function releaseStacks(options: { only?: string; log?: Log } = {}): Promise<ReleaseReport> {
+export async function releaseStacks(options: { only?: string; log?: Log; site?: LabSite } = {}): Promise<ReleaseReport> {
   const log = options.log ?? defaultLog;
-  const paths = LabPaths.default();
-  const lab = await currentLab();
+  const site = options.site ?? LabSite.plain();
+  const paths = site.paths;
+  const lab = await currentLab(site);
   const actions = planLabDown(readRecords(paths), lab, options.only);
   const report: ReleaseReport = { destroyed: [], forgotten: {} };
   for (const a of actions) {
@@ -65,10 +66,11 @@ export async function releaseStacks(options: { only?: string; log?: Log } = {}):
  * Throws (with the reset command) when `stack`'s state belongs to another lab generation than
  * the running one; with `reset`, forgets that state instead and says so.
  */
-export async function checkStack(stack: string, options: { reset?: boolean; log?: Log } = {}): Promise<void> {
+export async function checkStack(stack: string, options: { reset?: boolean; log?: Log; site?: LabSite } = {}): Promise<void> {
   const log = options.log ?? defaultLog;
-  const paths = LabPaths.default();
-  const lab = await currentLab();
+  const site = options.site ?? LabSite.plain();
+  const paths = site.paths;
+  const lab = await currentLab(site);
   const record = readRecord(stack, paths);
   if (record && lab.reachable && record.generation === lab.generation) return; // deployed on this very lab
   const verdict = stackVerdict(stack, await stackResourceCount(stack), record, lab.reachable ? lab.generation : undefined);
@@ -82,8 +84,8 @@ export async function checkStack(stack: string, options: { reset?: boolean; log?
 }
 
 /** Records that `stack` deploys on the running lab (after checking its state may). */
-export async function claimStack(stack: string, options: { reset?: boolean; log?: Log } = {}): Promise<void> {
-  const paths = LabPaths.default();
+export async function claimStack(stack: string, options: { reset?: boolean; log?: Log; site?: LabSite } = {}): Promise<void> {
+  const paths = (options.site ?? LabSite.plain()).paths;
   let generation: string;
   try {
     generation = generationOf(readInventory(paths.inventory));
@@ -98,10 +100,11 @@ export async function claimStack(stack: string, options: { reset?: boolean; log?
  * `vpm lab forget --stack S`: removes S's resources from its state because their lab is gone.
  * Refused while S is recorded on the running, reachable lab (destroy it instead).
  */
-export async function forgetStack(stack: string, options: { log?: Log } = {}): Promise<number> {
+export async function forgetStack(stack: string, options: { log?: Log; site?: LabSite } = {}): Promise<number> {
   const log = options.log ?? defaultLog;
-  const paths = LabPaths.default();
-  const lab = await currentLab();
+  const site = options.site ?? LabSite.plain();
+  const paths = site.paths;
+  const lab = await currentLab(site);
   const record = readRecord(stack, paths);
   if (record && lab.reachable && record.generation === lab.generation) {
     throw new LabError(

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { messageOf } from './errors';
 import { Inventory, readInventory } from './inventory';
-import { LabPaths } from './names';
+import { LabSite } from './names';
 import { listLabNamespaces, namespaceExists } from './netns';
 import { ovsPidFiles } from './ovs';
 import { isAlive, readPidFile } from './procs';
@@ -35,6 +35,8 @@ export interface ReceiverStatus {
 
 export interface LabStatus {
   readonly labDir: string;
+  /** The stack whose lab this is (`vpm lab status --stack S`); absent for the plain lab. */
+  readonly stack?: string;
   /** Inventory present, every namespace present, every daemon alive. */
   readonly healthy: boolean;
   /** Inventory present and at least one lab namespace exists (what `lab up` refuses on). */
@@ -42,7 +44,7 @@ export interface LabStatus {
   readonly inventory: Inventory | null;
   /** Why the inventory could not be read (missing, invalid), when it could not. */
   readonly inventoryError?: string;
-  /** Every `vpmlab-*` namespace that exists now. */
+  /** Every namespace of this lab (`<prefix>*`) that exists now. */
   readonly namespaces: string[];
   readonly hypervisors: HypervisorStatus[];
   readonly receivers: ReceiverStatus[];
@@ -53,9 +55,9 @@ function daemon(pidFile: string): DaemonStatus {
   return { pid, alive: pid !== null && isAlive(pid) };
 }
 
-export async function labStatus(): Promise<LabStatus> {
-  const paths = LabPaths.default();
-  const namespaces = listLabNamespaces();
+export async function labStatus(site: LabSite = LabSite.plain()): Promise<LabStatus> {
+  const paths = site.paths;
+  const namespaces = listLabNamespaces(site);
   let inventory: Inventory | null = null;
   let inventoryError: string | undefined;
   try {
@@ -89,6 +91,7 @@ export async function labStatus(): Promise<LabStatus> {
     receivers.every((r) => r.namespacePresent);
   return {
     labDir: paths.dir,
+    ...(site.stack ? { stack: site.stack } : {}),
     healthy,
     running,
     inventory,
@@ -102,14 +105,15 @@ export async function labStatus(): Promise<LabStatus> {
 /** A readable table of a status. */
 export function formatStatus(s: LabStatus): string {
   const lines: string[] = [];
+  const flag = s.stack ? ` --stack ${s.stack}` : '';
   if (!s.inventory) {
     lines.push(`no lab is running (${s.inventoryError ?? 'no inventory'})`);
-    if (s.namespaces.length) lines.push(`leftover namespaces: ${s.namespaces.join(', ')} (run \`vpm lab down\`)`);
+    if (s.namespaces.length) lines.push(`leftover namespaces: ${s.namespaces.join(', ')} (run \`vpm lab down${flag}\`)`);
     return lines.join('\n');
   }
   const inv = s.inventory;
   lines.push(
-    `lab ${s.healthy ? 'healthy' : s.running ? 'DEGRADED' : 'NOT RUNNING (namespaces gone; run `vpm lab down`)'}: ` +
+    `${s.stack ? `stack ${s.stack}'s lab` : 'lab'} ${s.healthy ? 'healthy' : s.running ? 'DEGRADED' : `NOT RUNNING (namespaces gone; run \`vpm lab down${flag}\`)`}: ` +
       `${inv.hypervisors.length} hypervisor(s), ${inv.receivers.length} receiver(s), created ${inv.createdAt}`,
   );
   lines.push(`underlay ${inv.underlay.cidr} in ${inv.underlay.netns} (${inv.underlay.bridge} ${inv.underlay.ip}); dir ${s.labDir}`);

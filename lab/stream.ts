@@ -32,7 +32,7 @@ import { loadTopologyFile } from '../components/topology';
 import { OVERLAY_PREFIX, SOURCE_IP, SOURCE_PORT_NAME } from '../components/streaming-tree/ports';
 import { LabError, messageOf } from './errors';
 import { readInventory, type Inventory, type InventoryHypervisor, type InventoryReceiver } from './inventory';
-import { repoRoot } from './names';
+import { LabSite, repoRoot } from './names';
 import { sh } from './sh';
 import { which } from './tools';
 import { StreamAgent, type AgentLine } from './stream/agent';
@@ -114,6 +114,7 @@ function loadInventory(o: StreamLabOptions): Inventory {
   if (o.stack) {
     const configured = stackConfig(o.stack)['vpm:inventory'];
     if (typeof configured === 'string' && configured) return readInventory(path.resolve(repoRoot(), configured));
+    return readInventory(LabSite.deployedOn(o.stack).paths.inventory);
   }
   return readInventory();
 }

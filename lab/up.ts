@@ -15,6 +15,7 @@ import {
   HYPERVISOR_BRIDGE,
   HypervisorNames,
   LabPaths,
+  LabSite,
   MAX_HYPERVISORS,
   MAX_RECEIVERS,
   NODE_IFACE,
@@ -22,10 +23,7 @@ import {
   UNDERLAY_BRIDGE,
   UNDERLAY_CIDR,
   UNDERLAY_IP,
-  UNDERLAY_NS,
   UNDERLAY_PREFIXLEN,
-  hypervisorNames,
-  receiverNames,
 } from './names';
 import { buildUnderlay, createNamespaces, listLabNamespaces } from './netns';
 import { checkOvsDirLength, startHypervisorOvs } from './ovs';
@@ -48,6 +46,8 @@ export interface LabUpOptions {
   readonly concurrency?: number;
   /** Also run one libvirtd per hypervisor (and build the tiny guest) for VMs; default false. */
   readonly libvirt?: boolean;
+  /** Which lab (namespace prefix, state directory); default the plain lab. */
+  readonly site?: LabSite;
 }
 
 /** A failure inside one named step of `lab up`. */
@@ -66,8 +66,9 @@ function checkCount(what: string, n: number, min: number, max: number): void {
 }
 
 /** Refuses when a lab is running or half-built; clears a stale one (inventory, no namespaces). */
-async function preflight(paths: LabPaths, log: (l: string) => void): Promise<void> {
-  const namespaces = listLabNamespaces();
+async function preflight(site: LabSite, log: (l: string) => void): Promise<void> {
+  const paths = site.paths;
+  const namespaces = listLabNamespaces(site);
   const hasInventory = fs.existsSync(paths.inventory);
   if (namespaces.length && hasInventory) {
     let n = '?';
@@ -76,18 +77,18 @@ async function preflight(paths: LabPaths, log: (l: string) => void): Promise<voi
     } catch {
       /* an unreadable inventory is still a running lab */
     }
-    throw new LabError(`a lab is already running (${n} hypervisors); run \`vpm lab down\` first`);
+    throw new LabError(`${site.describe()} is already running (${n} hypervisors); run \`vpm lab down${site.flag}\` first`);
   }
   if (namespaces.length) {
     throw new LabError(
-      `lab namespaces exist without an inventory (${namespaces.join(', ')}): a crashed or concurrent \`vpm lab up\`; ` +
-        'run `vpm lab down` first',
+      `lab namespaces exist without an inventory (${namespaces.join(', ')}): a crashed or concurrent \`vpm lab up${site.flag}\`; ` +
+        `run \`vpm lab down${site.flag}\` first`,
     );
   }
   if (paths.runtimeEntries().some((p) => fs.existsSync(p))) {
     // A lab that crashed or whose namespaces vanished (reboot): clear its files and any daemon left.
     log('lab: clearing the state of a lab whose namespaces are gone');
-    await labDown({ log: () => {} });
+    await labDown({ log: () => {}, site });
   }
 }
 
@@ -132,13 +133,15 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
   // Required: every veth end that sends into OVS needs tx checksum offload off (see ovs.ts).
   const ethtool = which('ethtool');
   if (!ethtool) throw new LabError("'ethtool' is not available (the lab turns checksum offload off on its veths): run `npm run setup` (Debian package ethtool)");
-  const paths = LabPaths.default();
-  for (let k = 1; k <= nHyp; k++) checkOvsDirLength(paths.ovsDir(hypervisorNames(k).name));
-  await preflight(paths, log);
+  const site = options.site ?? LabSite.plain();
+  const paths = site.paths;
+  const UNDERLAY_NS = site.underlayNs;
+  for (let k = 1; k <= nHyp; k++) checkOvsDirLength(paths.ovsDir(site.hypervisor(k).name));
+  await preflight(site, log);
 
   const started = Date.now();
-  const hyps = Array.from({ length: nHyp }, (_, i) => hypervisorNames(i + 1));
-  const rcvs = Array.from({ length: nRcv }, (_, i) => receiverNames(i + 1));
+  const hyps = Array.from({ length: nHyp }, (_, i) => site.hypervisor(i + 1));
+  const rcvs = Array.from({ length: nRcv }, (_, i) => site.receiver(i + 1));
   fs.mkdirSync(paths.dir, { recursive: true });
   const pids = new PidRegistry(paths.pids);
   writeFileAtomic(paths.pids, '[]\n');
@@ -156,7 +159,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
     const clientKey = generateKey(tools, paths.privateKey, 'vpmlab-client');
     clientKey.catch(() => {}); // awaited below; this only keeps an early rejection from being "unhandled"
     await step('create namespaces', () => createNamespaces(tools.ip, [UNDERLAY_NS, ...hyps.map((h) => h.netns), ...rcvs.map((r) => r.netns)]));
-    await step('build underlay LAN', () => buildUnderlay(tools.ip, hyps, rcvs));
+    await step('build underlay LAN', () => buildUnderlay(tools.ip, UNDERLAY_NS, hyps, rcvs));
     await step('underlay: checksum offload off', () =>
       Promise.all(
         [UNDERLAY_BRIDGE, ...hyps.map((h) => h.ulIface), ...rcvs.map((r) => r.ulIface)].map((iface) =>
@@ -227,9 +230,9 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
     const cause = e instanceof StepFailure ? e.cause : e;
     let teardown = 'everything it had built was torn down';
     try {
-      await labDown({ log: () => {} });
+      await labDown({ log: () => {}, site });
     } catch (downError) {
-      teardown = `teardown failed too (${messageOf(downError)}); run \`vpm lab down\``;
+      teardown = `teardown failed too (${messageOf(downError)}); run \`vpm lab down${site.flag}\``;
     }
     throw new LabError(`lab up failed at step "${failedStep}": ${messageOf(cause)}\n(${teardown})`, {
       step: failedStep,

@@ -1,7 +1,8 @@
 /**
  * The monitoring subcommands of `vpm` (cli/vpm.ts calls addMonitorCommands):
  *   status     hosts, CPU, VMs, tunnels, per-hop counters, migrations (table or --json, --watch)
- *   preview    `pulumi preview` as a pull-request comment (--markdown)
+ *   preview    `pulumi preview` as a pull-request comment (--markdown; --comment posts it)
+ *   draw       a topology file as a Mermaid picture (or SVG) before anything is deployed
  *   dashboard  a local web page of the same, live (fastify, server-sent events)
  *   watch      libvirt and OVSDB events of every host POSTed to callback URLs (--react)
  * Heavy modules load inside the actions, so `vpm lab ...` starts as fast as before.
@@ -19,6 +20,17 @@ function positiveSeconds(max: number) {
 
 function stackArg(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(value)) throw new InvalidArgumentError(`invalid stack name ${JSON.stringify(value)}.`);
+  return value;
+}
+
+function commentTarget(value: string): string {
+  // Parsed again where it is used; here only so a bad value is a usage error before any preview runs.
+  const { parseCommentTarget } = require('./comment/target') as typeof import('./comment/target');
+  try {
+    parseCommentTarget(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
   return value;
 }
 
@@ -77,9 +89,24 @@ export function addMonitorCommands(program: Command): void {
     .option('--markdown', 'write Markdown (the default and only format for now)')
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--program <module>', 'the program module (default dist/stacks/main.js)')
-    .action(async (opts: { stack: string; markdown?: boolean; out?: string; program?: string }) => {
+    .option(
+      '--comment <owner/repo#n>',
+      'post it on that pull request as one comment, edited in place on later runs (GITHUB_TOKEN, GITHUB_API_URL); also appended to $GITHUB_STEP_SUMMARY when set',
+      commentTarget,
+    )
+    .action(async (opts: { stack: string; markdown?: boolean; out?: string; program?: string; comment?: string }) => {
       const { runPreview } = await import('./commands');
       process.exitCode = await runPreview(opts);
+    });
+
+  program
+    .command('draw')
+    .description("a topology file as a picture before anything is deployed: the tree (solid), redundancy links (dashed), pruned nodes (grey), as Mermaid")
+    .argument('<topology>', 'the topology YAML')
+    .option('--svg <file>', 'also write the picture as a standalone SVG file')
+    .action(async (file: string, opts: { svg?: string }) => {
+      const { runDraw } = await import('./commands');
+      process.exitCode = await runDraw(file, opts);
     });
 
   program

@@ -72,11 +72,33 @@ export async function runStatus(opts: { stack: string; json?: boolean; watch?: b
   }
 }
 
-export async function runPreview(opts: { stack: string; markdown?: boolean; out?: string; program?: string }): Promise<number> {
+export async function runPreview(opts: { stack: string; markdown?: boolean; out?: string; program?: string; comment?: string }): Promise<number> {
   const { previewMarkdown } = await import('./preview');
   const md = await previewMarkdown(opts.stack, { ...(opts.program ? { program: opts.program } : {}) });
   if (opts.out) fs.writeFileSync(opts.out, md);
-  else process.stdout.write(md);
+  else if (!opts.comment) process.stdout.write(md);
+  if (opts.comment) {
+    const { parseCommentTarget } = await import('./comment/target');
+    const { appendStepSummary, describePost, postPreviewComment } = await import('./comment/post');
+    const target = parseCommentTarget(opts.comment);
+    appendStepSummary(md);
+    const r = await postPreviewComment(target, opts.stack, md, {
+      token: process.env.GITHUB_TOKEN ?? '',
+      ...(process.env.GITHUB_API_URL ? { apiUrl: process.env.GITHUB_API_URL } : {}),
+    });
+    process.stdout.write(`${describePost(target, r)}\n`);
+  }
+  return 0;
+}
+
+export async function runDraw(file: string, opts: { svg?: string }): Promise<number> {
+  const { loadTopologyFile } = await import('../components/topology');
+  const { pictureOfTopology } = await import('./picture/model');
+  const { mermaidOf } = await import('./picture/mermaid');
+  const { svgOf } = await import('./picture/svg');
+  const picture = pictureOfTopology(loadTopologyFile(file));
+  process.stdout.write(`${mermaidOf(picture)}\n`);
+  if (opts.svg) fs.writeFileSync(opts.svg, svgOf(picture));
   return 0;
 }
 

@@ -23,6 +23,8 @@ import type { EngineEvent } from '@pulumi/pulumi/automation';
 import { connectionFromState, connectionKey, urnName, type Link, type StackModel } from './model';
 import { DEFAULT_PROGRAM, readStack, selectStack, stackOutputsOf, unsecret } from './pulumi';
 import { modelOf } from './stack';
+import { LEGEND, mermaidBlock } from './picture/mermaid';
+import { pictureOfOutputs, type TreePicture } from './picture/model';
 
 export interface PreviewStep {
   readonly op: string;
@@ -403,6 +405,36 @@ export function redundancyWarnings(data: PreviewData): RedundancyWarning[] {
 const code = (s: string) => '`' + s.replace(/`/g, "'") + '`';
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/**
+ * The tree before and after as Mermaid pictures (monitor/picture): paths whose FlowPath is
+ * created or deleted drawn thick, moving VMs marked. "After" takes what the preview computed
+ * and falls back to "before" for outputs the preview leaves unknown; a moving VM is drawn at
+ * its new node.
+ */
+export function treeSection(data: PreviewData, migrations: readonly Migration[] = migrationsOf(data)): string[] {
+  const before = pictureOfOutputs(data.oldOutputs, data.roles);
+  const computed = pictureOfOutputs(data.newOutputs, data.roles);
+  const moves = migrations.map((m) => ({ vm: m.vm, from: m.from, to: m.to }));
+  const nodeOfHost = (host: string) => before.nodes.find((n) => n.id === host)?.id ?? host;
+  const after: TreePicture = {
+    ...before,
+    ...(computed.nodes.length ? { nodes: computed.nodes, tree: computed.tree, redundancy: computed.redundancy, pruned: computed.pruned, ...(computed.root ? { root: computed.root } : {}) } : {}),
+    paths: [...(computed.paths.length ? computed.paths : before.paths)],
+    vms: computed.vms.length ? computed.vms : before.vms.map((v) => {
+      const m = moves.find((x) => x.vm === v.name);
+      return m ? { name: v.name, node: nodeOfHost(m.to) } : v;
+    }),
+  };
+  if (!before.nodes.length && !after.nodes.length) return [];
+  const flowPaths = data.steps.filter((s) => kind(s.type) === 'FlowPath');
+  const created = new Set(flowPaths.filter((s) => CREATES.has(s.op) || s.op === 'replace').map((s) => s.name.replace(/^.*-path-/, '')));
+  const deleted = new Set(flowPaths.filter((s) => DELETES.has(s.op) || s.op === 'replace').map((s) => s.name.replace(/^.*-path-/, '')));
+  const out = ['### The tree', ''];
+  if (before.nodes.length) out.push('**Before**', '', mermaidBlock(before, { changedPaths: deleted, movingVms: moves }, 'before'), '');
+  out.push(before.nodes.length ? '**After**' : '**After** (a new stack)', '', mermaidBlock(after, { changedPaths: created, movingVms: moves }, 'after'), '', `<sub>${LEGEND}</sub>`, '');
+  return out;
+}
+
 export function renderPreviewMarkdown(data: PreviewData): string {
   const lines: string[] = [];
   const cs = data.changeSummary;
@@ -431,6 +463,8 @@ export function renderPreviewMarkdown(data: PreviewData): string {
       }
     }
   }
+
+  lines.push(...treeSection(data, migrations));
 
   const warnings = redundancyWarnings(data);
   if (warnings.length) {

@@ -3,7 +3,11 @@
  * a topology file and a hosts file, exactly what a Pulumi project that installed the `vpm`
  * package writes. Stack config (declared with types in Pulumi.yaml):
  *   vpm:topology      the topology YAML, relative to the project (default stacks/topologies/<stack>.yaml)
- *   vpm:hosts         the hosts file (default .lab/hosts.yaml, which `vpm lab up` writes)
+ *   vpm:hosts         the hosts file; default: the hosts file of the lab the stack deploys on —
+ *                     its own lab's `.labs/<stack>/hosts.yaml` when `vpm lab up --stack <stack>`
+ *                     built one, else the plain lab's `.lab/hosts.yaml` (lab/names.ts
+ *                     LabSite.deployedOn). So several stacks' labs run side by side, each
+ *                     stack reaching only its own.
  *   vpm:placement     VM name -> node where it runs now (change it to live-migrate)
  *   vpm:maxDowntimeMs libvirt's max downtime for migrations (default 20)
  * Paths are relative to the project folder (the one with Pulumi.yaml). A bad topology or hosts
@@ -15,6 +19,7 @@ import * as path from 'path';
 import { ProgramInputError, StreamingTree, withProgramErrors } from '../components/streaming-tree';
 import { loadTopologyFile } from '../components/topology';
 import { HostsFileError, loadHostsFile } from '../components/hosts';
+import { LabSite } from '../lab/names';
 
 /** The project folder: Pulumi runs the program in the folder of Pulumi.yaml's `main`. */
 function projectDir(): string {
@@ -37,7 +42,8 @@ async function main(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');
   const dir = projectDir();
   const topologyFile = path.resolve(dir, config.get('topology') || `stacks/topologies/${pulumi.getStack()}.yaml`);
-  const { hosts, guest } = hostsFile(path.resolve(dir, config.get('hosts') || '.lab/hosts.yaml'));
+  const configured = config.get('hosts');
+  const { hosts, guest } = hostsFile(configured ? path.resolve(dir, configured) : LabSite.deployedOn(pulumi.getStack(), dir).paths.hostsFile);
   const topology = loadTopologyFile(topologyFile);
   const tree = new StreamingTree('tree', {
     topology,

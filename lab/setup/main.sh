@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm run lab`: the main job on the local lab. Set up (idempotent), build, bring up the lab
-# the `lab` stack needs (4 hypervisors with libvirt, 2 receivers) unless one runs, `pulumi up
+# `npm run lab`: the main job on the local lab. Set up (idempotent), build, bring up the `lab`
+# stack's own lab (namespaces and .labs/lab/ derived from the stack name, sized from its
+# topology: 4 hypervisors with libvirt, 1 receiver) unless it runs, `pulumi up
 # --yes` the `lab` stack with the plain CLI (this script is the operator's explicit "apply"),
 # and say where the stream is received. Re-runnable in every state: after `vpm lab down`,
 # after a restart (namespaces gone, .lab/ and .pulumi-state/ kept), with a lab rebuilt by
@@ -13,15 +14,17 @@ bash lab/setup/setup.sh
 echo "lab: building" >&2
 npm run -s build
 VPM="node dist/cli/vpm.js"
-if $VPM lab status >/dev/null 2>&1; then
-  echo "lab: a lab is already running; using it (\`npx vpm lab down\` to start afresh)" >&2
+# Only this stack's lab is looked at, stopped or started: other labs (the plain one, other
+# stacks', the test suite's) are never touched.
+if $VPM lab status --stack "$STACK" >/dev/null 2>&1; then
+  echo "lab: stack $STACK's lab is already running; using it (\`npx vpm lab down --stack $STACK\` to start afresh)" >&2
 else
   # What a half-dead or vanished lab leaves: stacks recorded on it are forgotten (said so),
   # its processes and files cleared.
-  $VPM lab down
+  $VPM lab down --stack "$STACK"
   # No lab runs now: whatever the stack's state still holds sat on a lab that is gone.
   $VPM lab forget --stack "$STACK"
-  $VPM lab up --stack "$STACK" --receivers 2
+  $VPM lab up --stack "$STACK"
 fi
 # Records that the stack deploys on this lab; a state left by an earlier lab is reset.
 $VPM lab claim --stack "$STACK" --reset

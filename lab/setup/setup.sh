@@ -65,6 +65,12 @@ if ! cmp -s "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs
 fi
 
 # --- 4. Lab guest image (kernel + busybox initramfs) ------------------------------------
+# actionlint: the test suite lints .github/workflows/ with it (test/unit/workflow.test.ts).
+LINT_BIN=$(bash lab/setup/build-actionlint.sh)
+if ! cmp -s "$LINT_BIN/actionlint" .tools/bin/actionlint; then
+  rm -f .tools/bin/actionlint
+  ln "$LINT_BIN/actionlint" .tools/bin/actionlint 2>/dev/null || cp "$LINT_BIN/actionlint" .tools/bin/actionlint
+fi
 if [ -f lab/setup/build-guest.sh ]; then
   bash lab/setup/build-guest.sh >&2
 fi

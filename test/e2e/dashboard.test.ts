@@ -49,7 +49,7 @@ interface Run {
 
 function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, ...(env ? { env } : {}) }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env: env ?? process.env }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -204,7 +204,7 @@ describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
     ok(await pulumiCli('config', 'set', 'vpm:topology', 'stacks/topologies/lab.yaml', '--stack', STACK), 'config set');
     ok(await pulumi('up', '--stack', STACK), 'pulumi up');
 
-    dashboard = spawn('node', [VPM, 'dashboard', '--stack', STACK, '--port', '0', '--interval', '1'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    dashboard = spawn('node', [VPM, 'dashboard', '--stack', STACK, '--port', '0', '--interval', '1'], { cwd: PROJECT_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     dashboard.stdout!.on('data', (d: Buffer) => (out += d.toString()));

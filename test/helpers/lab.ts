@@ -1,7 +1,7 @@
 /**
  * Shared helpers for tests that drive the real lab: preconditions that FAIL (never skip) with
- * what to install, a lab-up that waits politely while someone else's lab is running, and
- * OVS inspection through `labExec`.
+ * what to install, a lab-up on the suite's own lab (jest.config.js), and OVS inspection
+ * through `labExec`.
  */
 import { LabError, labDown, labExec, labUp, requireLabTools, type Inventory } from '../../lab';
 import { which } from '../../lab/tools';
@@ -25,19 +25,26 @@ export function requireLabPrerequisites(extra: Record<string, string> = {}): voi
 const BUSY = /already running|namespaces exist without an inventory/;
 
 /**
- * `labUp`, but when another lab is running (someone else's test), waits `retryMs` and tries
- * again, up to `waitMs` in all. Never tears down a lab it did not start.
+ * `labUp` of the suite's own lab. The suite's lab is its own (jest.config.js), so a running one is a
+ * leftover of a killed run of this checkout: by default that fails at once with the command
+ * that removes it (`waitMs` > 0 waits for it instead). Never tears down a lab it did not start.
  */
 export async function acquireLab(
   options: { hypervisors: number; receivers?: number },
-  { waitMs = 5 * 60_000, retryMs = 30_000, log = (l: string) => process.stderr.write(`${l}\n`) } = {},
+  { waitMs = 0, retryMs = 30_000, log = (l: string) => process.stderr.write(`${l}\n`) } = {},
 ): Promise<Inventory> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       return await labUp({ hypervisors: options.hypervisors, receivers: options.receivers ?? 0, log: quiet });
     } catch (e) {
-      if (!(e instanceof LabError) || !BUSY.test(e.message) || Date.now() + retryMs > deadline) throw e;
+      if (e instanceof LabError && BUSY.test(e.message) && Date.now() + retryMs > deadline) {
+        throw new LabError(
+          `${e.message}\nThe test suite's own lab is busy: another \`npm test\` of this checkout runs, or a killed one left it. ` +
+            `Remove it with: VPM_LAB_NS_PREFIX=${process.env.VPM_LAB_NS_PREFIX ?? ''} VPM_LAB_DIR=${process.env.VPM_LAB_DIR ?? ''} npx vpm lab down`,
+        );
+      }
+      if (!(e instanceof LabError) || !BUSY.test(e.message)) throw e;
       log(`${e.message}; waiting ${retryMs / 1000} s for it to go away`);
       await new Promise((r) => setTimeout(r, retryMs));
     }

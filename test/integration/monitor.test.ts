@@ -39,7 +39,7 @@ interface Run {
 function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: PROJECT_ROOT, env: process.env, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - t0 });
     });
@@ -220,7 +220,7 @@ describe(`vpm status / preview / watch on the lab (stack ${STACK})`, () => {
     await lab.must('h1', ['ip', 'addr', 'replace', `${SOURCE_IP}/16`, 'dev', 'src0']);
     await lab.must('h1', ['ip', 'link', 'set', 'src0', 'up']);
     await lab.must('h1', ['ethtool', '-K', 'src0', 'tx', 'off']);
-    const watch = spawn('node', [VPM, 'status', '--stack', STACK, '--json', '--watch', '--interval', '1'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = spawn('node', [VPM, 'status', '--stack', STACK, '--json', '--watch', '--interval', '1'], { cwd: PROJECT_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(watch);
     const reports: any[] = [];
     let buf = '';
@@ -290,6 +290,7 @@ describe(`vpm status / preview / watch on the lab (stack ${STACK})`, () => {
     const dead = 'http://127.0.0.1:9/nobody';
     const watch = spawn('node', [VPM, 'watch', '--stack', STACK, '--callback', slow!.url, '--callback', dead, '--callback', fast!.url, '--react', '--quiet'], {
       cwd: PROJECT_ROOT,
+      env: process.env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(watch);
