@@ -26,8 +26,10 @@ else
   $VPM lab forget --stack "$STACK"
   $VPM lab up --stack "$STACK"
 fi
-# Records that the stack deploys on this lab; a state left by an earlier lab is reset.
-$VPM lab claim --stack "$STACK" --reset
+# Records that the stack deploys on this lab; for the lab's own stacks a state left by an
+# earlier lab is reset here (any other stack's is refused with the command that resets it).
+case "$STACK" in lab | paper) RESET=--reset ;; *) RESET= ;; esac
+$VPM lab claim --stack "$STACK" $RESET
 npm run -s pulumi -- stack select "$STACK" >/dev/null 2>&1 || npm run -s pulumi -- stack init "$STACK" >/dev/null
 npm run -s pulumi -- up --yes --stack "$STACK"
 echo

@@ -1,6 +1,7 @@
 /**
- * The main job always works again (issue #20), end to end with the project's own commands on
- * the `lab` stack of this checkout (the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR):
+ * The main job always works again (issue #20), end to end with the project's own command
+ * (`npm run lab`, on a stack of this test's own, VPM_STACK, with the lab stack's topology, so
+ * the user's `lab` stack and its lab are never touched):
  *   1. `npm run lab`: the stream flows root -> leaf VM -> r1;
  *   2. 0 datagrams lost from the moment an `up` that creates the VM returns (the VM counts as
  *      created once its guest relays): the VM alone is destroyed, a 1000/s stream is started,
@@ -16,13 +17,15 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInventory, type Inventory } from '../../lab/inventory';
-import { NS_PREFIX } from '../../lab/names';
+import { LabSite } from '../../lab/names';
 import { startReceiver, startSender } from '../../lab/stream';
 import { requireLabPrerequisites } from '../helpers/lab';
 import { PROJECT_ROOT, PULUMI_CLI, Stack, ok, pulumi } from './helpers/pulumi-stack';
 import { requireFreshBuild } from './helpers/tree-lab';
 
-const STACK = new Stack('lab');
+const STACK = new Stack(`tlife-${process.pid}`);
+const SITE = LabSite.forStack(STACK.name);
+const labInventory = () => readInventory(SITE.paths.inventory);
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
 
 interface Run {
@@ -32,7 +35,7 @@ interface Run {
 
 function run(cmd: string, args: string[], timeoutMs = 15 * 60_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: PROJECT_ROOT, env: { ...process.env, VPM_STACK: STACK.name }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, out: `${stdout}\n${stderr}` });
     });
@@ -75,29 +78,33 @@ function expectFlowing(s: { sent: number; unique: number }): void {
 
 async function labNamespaces(): Promise<string[]> {
   const r = must(await run('ip', ['netns', 'list']), 'ip netns list');
-  return r.out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(NS_PREFIX));
+  return r.out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(SITE.prefix));
 }
 
 jest.setTimeout(20 * 60_000);
 
-describe(`npm run lab always works again (lab ${NS_PREFIX}*, stack lab)`, () => {
+describe(`npm run lab always works again (lab ${SITE.prefix}*, stack ${STACK.name})`, () => {
   beforeAll(() => {
+    // The stack's topology, before its lab is sized from it and before `pulumi stack init`.
+    fs.writeFileSync(STACK.configFile, 'config:\n  vpm:topology: stacks/topologies/lab.yaml\n');
     requireLabPrerequisites({ virsh: 'libvirt-clients', libvirtd: 'libvirt-daemon-system', 'qemu-system-x86_64': 'qemu-system-x86' });
     if (!fs.existsSync(PULUMI_CLI)) throw new Error(`the Pulumi CLI is missing (${PULUMI_CLI}): run \`npm run setup\``);
     requireFreshBuild(['lab', 'cli', 'stacks', 'components/streaming-tree', 'providers/migrated-domain', 'providers/ovs']);
   });
 
   afterAll(async () => {
-    await vpm('lab', 'down');
+    await vpm('lab', 'down', '--stack', STACK.name);
+    await STACK.remove(true);
+    fs.rmSync(STACK.configFile, { force: true });
   }, 10 * 60_000);
 
   test('1. npm run lab: the stream flows', async () => {
     await npmRunLab();
-    expectFlowing(await streamFlows(readInventory()));
+    expectFlowing(await streamFlows(labInventory()));
   });
 
   test('2. 0 datagrams lost from the moment an up that creates the VM returns', async () => {
-    const inventory = readInventory();
+    const inventory = labInventory();
     const vm = (await resourceUrns()).find((u) => u.endsWith('::tree-vm-leafvm'));
     expect(vm).toBeDefined();
     ok(await STACK.program('destroy', '--yes', '--skip-preview', '--target', vm!));
@@ -120,9 +127,9 @@ describe(`npm run lab always works again (lab ${NS_PREFIX}*, stack lab)`, () => 
   });
 
   test('3. vpm lab down destroys what the stack deployed', async () => {
-    const r = await vpm('lab', 'down');
+    const r = await vpm('lab', 'down', '--stack', STACK.name);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/destroying what stack lab deployed on this lab/);
+    expect(r.out).toContain(`destroying what stack ${STACK.name} deployed on this lab`);
     expect(await resourceUrns()).toEqual([]);
     expect(await labNamespaces()).toEqual([]);
   });
@@ -130,17 +137,18 @@ describe(`npm run lab always works again (lab ${NS_PREFIX}*, stack lab)`, () => 
   test('4. npm run lab again: a new lab, the stream flows', async () => {
     await npmRunLab();
     expect((await resourceUrns()).length).toBeGreaterThan(0);
-    expectFlowing(await streamFlows(readInventory()));
+    expectFlowing(await streamFlows(labInventory()));
   });
 
   test('5. after a restart (namespaces gone): lab up refuses with the reset command; npm run lab resets and flows', async () => {
     for (const ns of await labNamespaces()) must(await run('ip', ['netns', 'del', ns]), `ip netns del ${ns}`);
-    const refused = await vpm('lab', 'up', '--stack', 'lab', '--receivers', '2');
+    const refused = await vpm('lab', 'up', '--stack', STACK.name);
     expect(refused.code).toBe(1);
-    expect(refused.out).toMatch(/stack "lab" holds \d+ resource\(s\) deployed on an earlier lab/);
-    expect(refused.out).toContain('npx vpm lab forget --stack lab');
+    expect(refused.out).toContain(`stack "${STACK.name}" holds`);
+    expect(refused.out).toMatch(/resource\(s\) deployed on an earlier lab/);
+    expect(refused.out).toContain(`npx vpm lab forget --stack ${STACK.name}`);
     const again = await npmRunLab();
-    expect(again.out).toMatch(/forgot stack lab: \d+ resource\(s\) removed from its state/);
-    expectFlowing(await streamFlows(readInventory()));
+    expect(again.out).toMatch(new RegExp(`forgot stack ${STACK.name}: \\d+ resource\\(s\\) removed from its state`));
+    expectFlowing(await streamFlows(labInventory()));
   });
 });
