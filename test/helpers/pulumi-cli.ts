@@ -11,7 +11,8 @@
  *                                          line {changeSummary, outputs}: the counts from
  *                                          `stack history` (preview: from the text), outputs
  *                                          from `stack output --json` (secrets as "[secret]");
- *   up / refresh / destroy get `--yes`, every command `--non-interactive`.
+ *   up / refresh / destroy get `--yes`, every command `--non-interactive`;
+ *   up / preview / refresh of a stack that does not exist create it first (`stack init`).
  * Test stacks get a passphrase of their own (jest.config.js), never the lab's default.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -88,6 +89,24 @@ function execCli(argv: readonly string[], opts: RunOptions): Promise<Omit<Run, '
   });
 }
 
+const knownStacks = new Set<string>();
+
+/**
+ * Program commands on a stack that does not exist yet create it first (what tests expect of
+ * `up --stack S`, as the Automation API's createOrSelectStack did); the plain CLI would refuse.
+ */
+function ensureStack(stack: string, env: NodeJS.ProcessEnv | undefined): void {
+  if (knownStacks.has(stack)) return;
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, [PULUMI_PASS_THROUGH, ...args, '--non-interactive'], { cwd: PROJECT_ROOT, env: env ?? process.env, stdio: 'pipe' });
+  try {
+    cli('stack', 'select', stack);
+  } catch {
+    cli('stack', 'init', stack);
+  }
+  knownStacks.add(stack);
+}
+
 /** Sets `vpm:program` on the stack when it is not set to `program` yet. */
 function selectProgram(stack: string | undefined, program: string, env: NodeJS.ProcessEnv | undefined): void {
   if (!stack) throw new Error('--program needs --stack');
@@ -135,6 +154,7 @@ async function summaryLine(t: Translated, out: Omit<Run, 'args'>, opts: RunOptio
 /** Runs the CLI to the end; never throws: the exit code is part of the result. */
 export async function runPulumi(args: readonly string[], opts: RunOptions = {}): Promise<Run> {
   const t = translate(args);
+  if (t.stack && PROGRAM_COMMANDS.has(t.command) && t.command !== 'destroy') ensureStack(t.stack, opts.env);
   if (t.program) selectProgram(t.stack, t.program, opts.env);
   const out = await execCli(t.argv, opts);
   if (!t.json || out.code !== 0 || !t.stack) return { args, ...out };
@@ -144,6 +164,7 @@ export async function runPulumi(args: readonly string[], opts: RunOptions = {}):
 /** Starts the CLI in the background (no --json summary); the caller owns the process. */
 export function spawnPulumi(args: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const t = translate(args);
+  if (t.stack && PROGRAM_COMMANDS.has(t.command) && t.command !== 'destroy') ensureStack(t.stack, env);
   if (t.program) selectProgram(t.stack, t.program, env);
   return spawn(process.execPath, [PULUMI_PASS_THROUGH, ...t.argv], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -79,13 +79,12 @@ describe('pruneDanglingBranches', () => {
     expect(() => pruneDanglingBranches([node('r', 'root'), node('r')], [])).toThrow(/nodes\[1\]\.id: duplicate node id "r"/);
   });
 
-  it('handles a long chain in linear time (no rescans)', () => {
+  // (Its speed is bench/topology.ts's to measure; a quadratic rescan would take minutes here.)
+  it('prunes a 200,000-node dangling chain, from its far end', () => {
     const n = 200_000;
     const nodes = [node('root', 'root'), ...Array.from({ length: n }, (_, i) => node(`c${i}`, 'relay'))];
     const links = [link('root', 'c0'), ...Array.from({ length: n - 1 }, (_, i) => link(`c${i}`, `c${i + 1}`))];
-    const t0 = Date.now();
     const out = pruneDanglingBranches(nodes, links);
-    expect(Date.now() - t0).toBeLessThan(2000);
     expect(out.pruned.length).toBe(n);
     expect(out.pruned[0]).toBe(`c${n - 1}`);
   });
