@@ -119,7 +119,8 @@ export function generationOf(inventory: Inventory): string {
 }
 
 /** Validates, then writes the inventory atomically (with a new generation when it has none). */
-export function writeInventory(file: string, inventory: Inventory): void {
+export function writeInventory(file: string, inventory: Inventory): Inventory {
   const checked = parseInventory({ ...inventory, generation: inventory.generation ?? newGeneration() }, 'the inventory to write');
   writeFileAtomic(file, JSON.stringify(checked, null, 2) + '\n');
+  return checked;
 }

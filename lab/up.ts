@@ -190,7 +190,8 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
       }),
     ]);
 
-    const inventory: Inventory = {
+    let inventory: Inventory | undefined;
+    const built: Inventory = {
       version: 1,
       createdAt: new Date().toISOString(),
       underlay: { netns: UNDERLAY_NS, cidr: UNDERLAY_CIDR, bridge: UNDERLAY_BRIDGE, ip: UNDERLAY_IP },
@@ -215,8 +216,9 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
       receivers: rcvs.map((r) => ({ name: r.name, netns: r.netns, ip: r.ip, mac: r.mac })),
     };
     await step('write inventory', async () => {
-      writeFileAtomic(paths.knownHosts, inventory.hypervisors.map((h) => `${h.ip} ${h.hostKey}\n`).join(''));
-      writeInventory(paths.inventory, inventory);
+      writeFileAtomic(paths.knownHosts, built.hypervisors.map((h) => `${h.ip} ${h.hostKey}\n`).join(''));
+      // What is written (with its generation) is what callers get back.
+      inventory = writeInventory(paths.inventory, built);
       writeFileAtomic(paths.hostsFile, hostsFileText(inventory, paths.dir), 0o600);
     });
     const ms = Date.now() - started;
@@ -224,7 +226,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<Inventory> {
       `lab: ${nHyp} hypervisor(s), ${nRcv} receiver(s) up in ${(ms / 1000).toFixed(2)} s ` +
         `(${Math.round(ms / nHyp)} ms per hypervisor); inventory ${path.relative(process.cwd(), paths.inventory) || paths.inventory}`,
     );
-    return inventory;
+    return inventory!;
   } catch (e) {
     const failedStep = e instanceof StepFailure ? e.step : 'lab up';
     const cause = e instanceof StepFailure ? e.cause : e;

@@ -40,7 +40,7 @@ function diagnostics(out: string): string[] {
   return (end < 0 ? rest : rest.slice(0, end)).map((l) => l.trim()).filter(Boolean);
 }
 
-jest.setTimeout(120_000);
+jest.setTimeout(300_000); // each case is a real preview: a minute on a loaded machine
 
 describe('program errors are reported once, as what they are', () => {
   beforeAll(async () => {
