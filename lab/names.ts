@@ -42,7 +42,7 @@ export const NS_PREFIX_RE = /^[a-z][a-z0-9]{0,10}-$/;
 
 /**
  * The plain lab's prefix: VPM_LAB_NS_PREFIX (with VPM_LAB_DIR) selects another plain lab, e.g.
- * the test suite's own (test/helpers/env.ts).
+ * the test suite's own (jest.config.js).
  */
 export const NS_PREFIX = labNsPrefix(process.env.VPM_LAB_NS_PREFIX);
 
