@@ -19,6 +19,10 @@ import {
 import { PidEntry, PidRegistry, isAlive } from '../../lab/procs';
 import { listLabNamespaces } from '../../lab/netns';
 import { which } from '../../lab/tools';
+import { NS_PREFIX } from '../../lab/names';
+
+// The suite's own plain lab (jest.config.js): its namespaces carry its prefix, not vpmlab-.
+const ns = (name: string) => `${NS_PREFIX}${name}`;
 
 const quiet = () => {};
 const paths = LabPaths.default();
@@ -48,11 +52,11 @@ describe('lab: 3 hypervisors + 1 receiver', () => {
     expect(InventorySchema.parse(inventory)).toEqual(inventory);
     expect(readInventory(paths.inventory)).toEqual(inventory);
     expect(inventory.hypervisors.map((h) => [h.name, h.netns, h.ip, h.mac])).toEqual([
-      ['h1', 'vpmlab-h1', '10.250.0.11', '02:56:50:00:00:01'],
-      ['h2', 'vpmlab-h2', '10.250.0.12', '02:56:50:00:00:02'],
-      ['h3', 'vpmlab-h3', '10.250.0.13', '02:56:50:00:00:03'],
+      ['h1', ns('h1'), '10.250.0.11', '02:56:50:00:00:01'],
+      ['h2', ns('h2'), '10.250.0.12', '02:56:50:00:00:02'],
+      ['h3', ns('h3'), '10.250.0.13', '02:56:50:00:00:03'],
     ]);
-    expect(inventory.receivers).toEqual([{ name: 'r1', netns: 'vpmlab-r1', ip: '10.250.0.201', mac: '02:56:52:00:00:01' }]);
+    expect(inventory.receivers).toEqual([{ name: 'r1', netns: ns('r1'), ip: '10.250.0.201', mac: '02:56:52:00:00:01' }]);
     expect(fs.statSync(inventory.privateKeyPath).mode & 0o077).toBe(0);
     expect(fs.readFileSync(inventory.knownHostsPath, 'utf8')).toBe(
       inventory.hypervisors.map((h) => `${h.ip} ${h.hostKey}\n`).join(''),
@@ -63,7 +67,7 @@ describe('lab: 3 hypervisors + 1 receiver', () => {
   test('status: every namespace and daemon alive', async () => {
     const status = await labStatus();
     expect(status.healthy).toBe(true);
-    expect(status.namespaces).toEqual(['vpmlab-h1', 'vpmlab-h2', 'vpmlab-h3', 'vpmlab-r1', 'vpmlab-ul']);
+    expect(status.namespaces).toEqual([ns('h1'), ns('h2'), ns('h3'), ns('r1'), ns('ul')]);
   });
 
   test('each hypervisor has its own OVS with br0 (netdev, fixed MAC, userspace TSO off, veth tx offload off)', async () => {
@@ -118,7 +122,7 @@ describe('lab: 3 hypervisors + 1 receiver', () => {
 
   test('a second lab up is refused while the lab runs', async () => {
     await expect(labUp({ hypervisors: 2, receivers: 0, log: quiet })).rejects.toThrow(
-      'a lab is already running (3 hypervisors); run `vpm lab down` first',
+      /lab .*is already running \(3 hypervisors\); run `vpm lab down` first/,
     );
     expect((await labStatus()).healthy).toBe(true); // and it left the running lab alone
   });
@@ -130,7 +134,7 @@ describe('lab: 3 hypervisors + 1 receiver', () => {
     );
     const report = await labDown({ log: quiet });
     weStartedIt = false;
-    expect(report.namespaces.sort()).toEqual(['vpmlab-h1', 'vpmlab-h2', 'vpmlab-h3', 'vpmlab-r1', 'vpmlab-ul']);
+    expect(report.namespaces.sort()).toEqual([ns('h1'), ns('h2'), ns('h3'), ns('r1'), ns('ul')]);
     expect(listLabNamespaces()).toEqual([]);
     expect(started.filter((e) => isAlive(e.pid, e))).toEqual([]);
     expect(fs.existsSync(paths.inventory)).toBe(false);
