@@ -9,12 +9,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeInventory, type Inventory } from '../../lab/inventory';
+import { hostsFileText } from '../../lab/hosts-file';
 import { PULUMI_CLI, Stack } from './helpers/pulumi-stack';
 import { requireFresh } from '../helpers/serialised-provider';
 
 const STACK = new Stack(`prog-errors-${process.pid}`);
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-prog-errors-'));
 const INVENTORY = path.join(DIR, 'inventory.json');
+const HOSTS = path.join(DIR, 'hosts.yaml');
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 function fakeInventory(): Inventory {
@@ -46,9 +48,11 @@ describe('program errors are reported once, as what they are', () => {
   beforeAll(async () => {
     if (!fs.existsSync(PULUMI_CLI)) throw new Error(`the Pulumi CLI is missing (${PULUMI_CLI}): run \`npm run setup\``);
     requireFresh([['components/streaming-tree/program-errors.ts', 'dist/components/streaming-tree/program-errors.js'], ['stacks/main.ts', 'dist/stacks/main.js']]);
-    writeInventory(INVENTORY, fakeInventory());
+    // The program reads a hosts file (what `vpm lab up` writes from its inventory).
+    const inventory = writeInventory(INVENTORY, fakeInventory());
+    fs.writeFileSync(HOSTS, hostsFileText(inventory, DIR));
     await STACK.init();
-    await STACK.configSet('vpm:inventory', INVENTORY);
+    await STACK.configSet('vpm:hosts', HOSTS);
   });
   afterAll(async () => {
     if (STACK.created) await STACK.remove(true);
