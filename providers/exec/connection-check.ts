@@ -103,38 +103,26 @@ const intIn = (min: number, max: number, what: string) =>
     }
   });
 
-const netnsField = z
-  .unknown()
-  .superRefine((v, ctx) => {
-    if (typeof v !== 'string' || !NETNS.test(v)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${show(v)} is not a valid network namespace name: it must match ${NETNS.source}`,
-      });
-    }
-  })
-  .optional();
+/** A string field checked by `ok`; the reason shows the (non-secret) value and the rule. */
+const stringField = (ok: (v: string) => boolean, reason: (shown: string) => string) =>
+  z.unknown().superRefine((v, ctx) => {
+    if (typeof v !== 'string' || !ok(v)) ctx.addIssue({ code: 'custom', message: reason(show(v)) });
+  });
 
-const hostField = z.unknown().superRefine((v, ctx) => {
-  if (typeof v !== 'string' || !isValidHost(v)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `${show(v)} is not a valid host: use an IPv4 address (10.0.0.1) or an RFC 1123 host name (hv1.lab)`,
-    });
-  }
-});
+const netnsField = stringField(
+  (v) => NETNS.test(v),
+  (shown) => `${shown} is not a valid network namespace name: it must match ${NETNS.source}`,
+).optional();
 
-const userField = z
-  .unknown()
-  .superRefine((v, ctx) => {
-    if (typeof v !== 'string' || !USER.test(v)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${show(v)} is not a valid user name: it must match ${USER.source} (lower case, 1-32 characters)`,
-      });
-    }
-  })
-  .optional();
+const hostField = stringField(
+  isValidHost,
+  (shown) => `${shown} is not a valid host: use an IPv4 address (10.0.0.1) or an RFC 1123 host name (hv1.lab)`,
+);
+
+const userField = stringField(
+  (v) => USER.test(v),
+  (shown) => `${shown} is not a valid user name: it must match ${USER.source} (lower case, 1-32 characters)`,
+).optional();
 
 const hostKeyField = z.unknown().superRefine((v, ctx) => {
   try {
