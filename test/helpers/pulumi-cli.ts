@@ -90,6 +90,8 @@ function execCli(argv: readonly string[], opts: RunOptions): Promise<Omit<Run, '
 }
 
 const knownStacks = new Set<string>();
+/** The example program last set on each stack by this process (saves a `config get` per command). */
+const programOf = new Map<string, string>();
 
 /**
  * Program commands on a stack that does not exist yet create it first (what tests expect of
@@ -118,7 +120,8 @@ function selectProgram(stack: string | undefined, program: string, env: NodeJS.P
       return '';
     }
   };
-  if (get() === program) return;
+  if (programOf.get(stack) === program || get() === program) return void programOf.set(stack, program);
+  programOf.set(stack, program);
   execFileSync(process.execPath, [PULUMI_PASS_THROUGH, 'config', 'set', 'vpm:program', program, '--stack', stack], { cwd: PROJECT_ROOT, env: cliEnv, stdio: 'pipe' });
 }
 
@@ -154,6 +157,11 @@ async function summaryLine(t: Translated, out: Omit<Run, 'args'>, opts: RunOptio
 /** Runs the CLI to the end; never throws: the exit code is part of the result. */
 export async function runPulumi(args: readonly string[], opts: RunOptions = {}): Promise<Run> {
   const t = translate(args);
+  // A removed stack is unknown again (a test may create one of the same name later).
+  if (args[0] === 'stack' && args[1] === 'rm' && args[2]) {
+    knownStacks.delete(args[2]);
+    programOf.delete(args[2]);
+  }
   if (t.stack && PROGRAM_COMMANDS.has(t.command) && t.command !== 'destroy') ensureStack(t.stack, opts.env);
   if (t.program) selectProgram(t.stack, t.program, opts.env);
   const out = await execCli(t.argv, opts);
