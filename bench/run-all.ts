@@ -215,9 +215,11 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   out.push(
     `Generated trees (bench/lib/tree.ts): h1 root, h2 relay, the other hypervisors leaves under h2, one path per leaf to r1 (UDP 5004), no VMs; one lab of ${Math.max(...u.sizes)} hypervisors. ` +
       `Each figure: median (min..max) in seconds over ${runsText} runs. VPM: \`node lab/setup/pulumi.js up --stack bench-up --json\` (the plain CLI, what \`npm run pulumi -- up --yes\` runs), start to exit. ` +
-      'Plain ssh: a generated bash script, one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl …` per change, sequential; the re-run sends everything again. ' +
-      `Ansible (${u.ansible ?? 'n/a'}): openvswitch_bridge / openvswitch_port for the bridge and ports, \`command\` for flows and neighbour entries, forks = hosts, pipelining on. ` +
-      'Both baselines converge to the same end state as VPM (checked in the first run of each size: the same br1 ports and stream flows on every host) and run from the underlay namespace. Ratio = VPM / baseline (below 1: VPM faster).',
+      'Careful plain ssh (the baseline): a generated bash script with one ssh session per host (`bash -s`) holding ONE `ovs-vsctl` transaction of all the host\'s bridge and port changes, br0\'s rule, the neighbour entries and ONE `ovs-ofctl --bundle add-flows` of all its flows, hosts in parallel. ' +
+      'Naive plain ssh (second row, for reference only): one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl …` per change on a new connection, host after host. Both scripts re-send everything on a re-run. ' +
+      `Ansible (${u.ansible ?? 'n/a'}): openvswitch_bridge / openvswitch_port for the bridge and ports, \`shell\` tasks that look before they change (br0's rule, neighbour entries, the host's flows compared with \`ovs-ofctl diff-flows\` and replaced as one bundle only when they differ) with \`changed_when\`, so a re-run reports real changes; forks = hosts, pipelining on. ` +
+      'No-change: VPM `pulumi up --refresh` (reads every resource from its host first) is compared with the re-runs; plain `pulumi up` (reads no host: the state says nothing changed) is its own row. ' +
+      'Every baseline converges to the same end state as VPM (checked in the first run of each size: the same br1 ports and stream flows on every host) and run from the underlay namespace. Ratio = VPM / baseline (below 1: VPM faster).',
     '',
   );
   const wantedText = Object.entries(u.runsWanted ?? {}).map(([n, k]) => `${k} for N=${n}`).join(', ');
@@ -230,22 +232,27 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   }
   for (const f of u.failures ?? []) out.push(`- run ${f.run} of N=${f.n} failed and is not counted: ${f.error}`);
   if ((u.failures ?? []).length) out.push('');
-  out.push('### Wall time', '');
+  out.push('### Wall time: from empty', '');
   out.push(
     table(
-      ['hypervisors', 'VPM up', 'plain ssh', 'VPM/plain', 'Ansible', 'VPM/Ansible', 'VPM no-change up', 'plain re-run', 'VPM/plain', 'Ansible re-run', 'VPM/Ansible'],
+      ['hypervisors', 'VPM up', 'careful plain ssh', 'VPM/careful', 'Ansible', 'VPM/Ansible', 'naive plain ssh (reference)', 'VPM/naive'],
+      rows.map((r) => [r.n, fmtMs(r.vpm.up.wallMs), fmtMs(r.careful?.first.wallMs), r2(r.ratios.firstVsCareful), fmtMs(r.ansible?.first.wallMs), r2(r.ratios.firstVsAnsible), fmtMs(r.plain?.first.wallMs), r2(r.ratios.firstVsPlain)]),
+    ),
+    '',
+  );
+  out.push('### Wall time: no change (the converged tree again)', '');
+  out.push(
+    table(
+      ['hypervisors', 'VPM up --refresh', 'Ansible re-run', 'VPM --refresh/Ansible', 'careful re-run', 'VPM --refresh/careful', 'VPM up without refresh (reads no host)', 'naive re-run (reference)'],
       rows.map((r) => [
         r.n,
-        fmtMs(r.vpm.up.wallMs),
-        fmtMs(r.plain?.first.wallMs),
-        r2(r.ratios.firstVsPlain),
-        fmtMs(r.ansible?.first.wallMs),
-        r2(r.ratios.firstVsAnsible),
+        fmtMs(r.vpm.noChangeRefresh?.wallMs),
+        fmtMs(r.ansible?.again.wallMs),
+        r2(r.ratios.noChangeRefreshVsAnsible),
+        fmtMs(r.careful?.again.wallMs),
+        r2(r.ratios.noChangeRefreshVsCareful),
         fmtMs(r.vpm.noChange.wallMs),
         fmtMs(r.plain?.again.wallMs),
-        r2(r.ratios.noChangeVsPlain),
-        fmtMs(r.ansible?.again.wallMs),
-        r2(r.ratios.noChangeVsAnsible),
       ]),
     ),
     '',
@@ -253,23 +260,24 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   if (chartFile) out.push(`![pulumi up time against hypervisor count, VPM vs baselines](${chartFile})`, '');
   out.push('### SSH sessions and commands', '');
   out.push(
-    'VPM connections = distinct (provider process, host) in the command trace; logins = "Accepted publickey" lines the run added to the hypervisors\' sshd logs (all methods alike). Mutating = commands that change a host (VPM: from the trace; plain: every command of the re-run; Ansible: tasks reporting `changed` in the re-run).',
+    'VPM connections = distinct (provider process, host) in the command trace; logins = "Accepted publickey" lines the run added to the hypervisors\' sshd logs (all methods alike). Mutating = commands that change a host (VPM: from the trace; scripts: every command of the re-run; Ansible: tasks reporting `changed` in the re-run, with `changed_when`).',
     '',
   );
   out.push(
     table(
-      ['hypervisors', 'VPM commands (max per host)', 'VPM SSH connections', 'VPM logins', 'plain commands = logins', 'Ansible module runs', 'Ansible logins', 'no-change: VPM commands', 'VPM mutating', 'plain mutating', 'Ansible changed'],
+      ['hypervisors', 'VPM commands (max per host)', 'VPM SSH connections', 'VPM logins', 'careful: commands / sessions', 'naive: commands = logins', 'Ansible module runs', 'Ansible logins', 'no-change --refresh: VPM commands / mutating', 'no-change without refresh: VPM commands', 'careful re-run mutating', 'Ansible re-run changed'],
       rows.map((r) => [
         r.n,
         `${r.vpm.up.commands.median} (${r.vpm.up.maxCommandsPerHost.median})`,
         r.vpm.up.sshConnections.median,
         r.vpm.up.sshLogins.median,
+        r.careful ? `${r.careful.first.commands} / ${r.careful.first.sshConnections}` : 'n/a',
         r.plain ? `${r.plain.first.commands} (${Math.max(...(Object.values(r.plain.first.commandsPerHost) as number[]))} per host max)` : 'n/a',
         r.ansible ? `${r.ansible.first.moduleRuns}` : 'n/a',
         r.ansible ? `${r.ansible.first.sshLogins.median} / re-run ${r.ansible.again.sshLogins.median}` : 'n/a',
+        r.vpm.noChangeRefresh ? `${r.vpm.noChangeRefresh.commands.median} / ${r.vpm.noChangeRefresh.mutating.max}` : 'n/a',
         r.vpm.noChange.commands.median,
-        r.vpm.noChange.mutating.max,
-        r.plain ? r.plain.again.mutating : 'n/a',
+        r.careful ? r.careful.again.mutating : 'n/a',
         r.ansible ? r.ansible.again.changed.median : 'n/a',
       ]),
     ),
@@ -283,10 +291,11 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
       return `h1 (root) ${per.h1 ?? '-'}, h2 (${big.n >= 3 ? 'relay' : 'leaf'}) ${per.h2 ?? '-'}${leaves.length ? `, each leaf ${leaves[leaves.length >> 1]}` : ''}`;
     };
     out.push(
-      `Per host at N=${big.n}: VPM commands ${split(big.vpm.up.commandsPerHost)} (all over one SSH connection per host); plain ssh ${split(big.plain?.first.commandsPerHost)} (one connection each); Ansible module runs ${split(big.ansible?.first.moduleRunsPerHost)}.`,
+      `Per host at N=${big.n}: VPM commands ${split(big.vpm.up.commandsPerHost)} (all over one SSH connection per host); careful plain ssh ${split(big.careful?.first.commandsPerHost)} (one session per host); naive plain ssh ${split(big.plain?.first.commandsPerHost)} (one connection each); Ansible module runs ${split(big.ansible?.first.moduleRunsPerHost)}.`,
       '',
     );
-    const checks = rows.map((r) => `N=${r.n}: plain ${r.checks?.plainMatchesVpm === true ? 'same' : r.checks?.plainMatchesVpm === false ? '**differs**' : 'n/a'}, Ansible ${r.checks?.ansibleMatchesVpm === true ? 'same' : r.checks?.ansibleMatchesVpm === false ? '**differs**' : 'n/a'}`);
+    const same = (v: unknown) => (v === true ? 'same' : v === false ? '**differs**' : 'n/a');
+    const checks = rows.map((r) => `N=${r.n}: careful ${same(r.checks?.carefulMatchesVpm)}, naive ${r.checks?.plainMatchesVpm === true ? 'same' : r.checks?.plainMatchesVpm === false ? '**differs**' : 'n/a'}, Ansible ${r.checks?.ansibleMatchesVpm === true ? 'same' : r.checks?.ansibleMatchesVpm === false ? '**differs**' : 'n/a'}`);
     out.push(`End state against VPM's (br1 ports and stream flows per host, first run): ${checks.join('; ')}.`, '');
   }
   out.push('### Time per phase of the VPM `up` (from the command trace)', '');
@@ -313,7 +322,7 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   const first = rows[0];
   const last = rows[rows.length - 1];
   if (first.plain) {
-    out.push(`Plain-ssh phases at N=${last.n} (first run, s): ${Object.entries(last.plain.first.phasesMs as Record<string, number>).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ')}.`, '');
+    out.push(`Naive plain-ssh phases at N=${last.n} (first run, s): ${Object.entries(last.plain.first.phasesMs as Record<string, number>).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ')}.`, '');
   }
   out.push('### Resource use (issue 7.7)', '');
   const res = u.resources;
@@ -525,9 +534,10 @@ function writeChart(u: any): string | undefined {
       .map((p) => ({ x: p.x, y: p.s!.median / 1000, min: p.s!.min / 1000, max: p.s!.max / 1000 }));
   const series: Series[] = [
     { name: 'VPM up (from empty)', color: '#1f77b4', points: pts((r) => r.vpm.up.wallMs) },
-    { name: 'VPM no-change up', color: '#1f77b4', dashed: true, points: pts((r) => r.vpm.noChange.wallMs) },
-    { name: 'plain ssh script', color: '#d62728', points: pts((r) => r.plain?.first.wallMs) },
-    { name: 'plain ssh re-run', color: '#d62728', dashed: true, points: pts((r) => r.plain?.again.wallMs) },
+    { name: 'VPM no-change up --refresh', color: '#1f77b4', dashed: true, points: pts((r) => r.vpm.noChangeRefresh?.wallMs) },
+    { name: 'careful plain ssh script', color: '#d62728', points: pts((r) => r.careful?.first.wallMs) },
+    { name: 'careful plain ssh re-run', color: '#d62728', dashed: true, points: pts((r) => r.careful?.again.wallMs) },
+    { name: 'naive plain ssh script (reference)', color: '#ff9896', points: pts((r) => r.plain?.first.wallMs) },
     { name: 'Ansible', color: '#2ca02c', points: pts((r) => r.ansible?.first.wallMs) },
     { name: 'Ansible re-run', color: '#2ca02c', dashed: true, points: pts((r) => r.ansible?.again.wallMs) },
   ].filter((s) => s.points.length);
@@ -598,8 +608,9 @@ export async function writeReport(outcomes: Outcome[], m: Machine, started: Date
   if (u) {
     const big = u.rows[u.rows.length - 1];
     headline.push(
-      `- \`pulumi up\` of a ${big.n}-hypervisor tree from empty: **${s2(big.vpm.up.wallMs.median)} s** (plain ssh script ${s2(big.plain?.first.wallMs.median)} s, Ansible ${s2(big.ansible?.first.wallMs.median)} s: VPM/plain ${r2(big.ratios.firstVsPlain)}, VPM/Ansible ${r2(big.ratios.firstVsAnsible)}), ${big.vpm.up.sshConnections.median} SSH connections for ${big.vpm.up.commands.median} commands.`,
-      `- No-change \`up\`: **${s2(big.vpm.noChange.wallMs.median)} s, ${big.vpm.noChange.commands.median} commands** (plain re-run ${s2(big.plain?.again.wallMs.median)} s re-sending ${big.plain?.again.mutating ?? 'n/a'} changes; Ansible re-run ${s2(big.ansible?.again.wallMs.median)} s, ${big.ansible?.again.changed.median ?? 'n/a'} tasks changed).`,
+      `- \`pulumi up\` of a ${big.n}-hypervisor tree from empty: **${s2(big.vpm.up.wallMs.median)} s** against ${s2(big.careful?.first.wallMs.median)} s for a careful plain-ssh script (one session per host, hosts in parallel; VPM/careful ${r2(big.ratios.firstVsCareful)}) and ${s2(big.ansible?.first.wallMs.median)} s for Ansible (VPM/Ansible ${r2(big.ratios.firstVsAnsible)}); a naive one-ssh-per-change script took ${s2(big.plain?.first.wallMs.median)} s. VPM: ${big.vpm.up.sshConnections.median} SSH connections for ${big.vpm.up.commands.median} commands.`,
+      ...(u.rows as any[]).filter((r: any) => r.n !== big.n).map((r: any) => `  At N=${r.n}: VPM ${s2(r.vpm.up.wallMs.median)} s, careful ${s2(r.careful?.first.wallMs.median)} s, Ansible ${s2(r.ansible?.first.wallMs.median)} s.`),
+      `- No change at N=${big.n}: \`pulumi up --refresh\` **${s2(big.vpm.noChangeRefresh?.wallMs.median)} s** (${big.vpm.noChangeRefresh?.commands.median ?? 'n/a'} commands, ${big.vpm.noChangeRefresh?.mutating.max ?? 'n/a'} mutating) against the Ansible re-run ${s2(big.ansible?.again.wallMs.median)} s (${big.ansible?.again.changed.median ?? 'n/a'} tasks changed) and the careful script's re-run ${s2(big.careful?.again.wallMs.median)} s (re-sends everything); \`pulumi up\` without refresh, which reads no host: ${s2(big.vpm.noChange.wallMs.median)} s, ${big.vpm.noChange.commands.median} commands.`,
     );
   }
   if (f?.summary?.failoverGapMs?.n) headline.push(`- Relay failure: stream gap median ${f.summary.failoverGapMs.median.toFixed(0)} ms with fast-failover + BFD ${f.summary.failoverBfd ?? ''}${f.summary.reactiveGapMs?.n ? `, ${f.summary.reactiveGapMs.median.toFixed(0)} ms reactive` : ''}.`);
