@@ -40,7 +40,7 @@ import { ansibleMissing, ansibleVersion, runAnsible, writeProject, type AnsibleR
 import { overlayOn, runCarefulSsh, runPlainSsh, teardownOverlay, type PlainRun } from './baselines/plain-ssh';
 import { RssSampler, descendants, envInt, envList, labEnvText, mustRun, repoRoot, rssKiB, run, sleep, stat, writeResult, type Stat } from './lib/common';
 import { readTrace, summarise, PHASES, type TraceSummary } from './lib/trace';
-import { desiredState, planFor, writeTopologyFile } from './lib/tree';
+import { RECEIVER_IP, desiredState, planFor, writeTopologyFile } from './lib/tree';
 
 const STACK = 'bench-up';
 const SIZES = envList('VPM_BENCH_SIZES', [2, 4, 8, 16]);
@@ -155,7 +155,9 @@ function sameOverlay(a: Record<string, unknown>, b: Record<string, unknown>): bo
 async function oneRun(n: number, r: number, inventory: Inventory, work: string, samples: Sample[], footprint: { value?: ReturnType<typeof labFootprint> }): Promise<void> {
   const hosts = inventory.hypervisors.slice(0, n).map((h) => h.name);
   const topoFile = path.join(work, `tree-${n}.yaml`);
-  writeTopologyFile(topoFile, n);
+  const r1 = inventory.receivers.find((r) => r.ip === RECEIVER_IP);
+  if (!r1) throw new Error(`the lab has no receiver ${RECEIVER_IP}`);
+  writeTopologyFile(topoFile, n, r1.mac);
   await pulumiCmd(['config', 'set', 'vpm:topology', topoFile, '--stack', STACK]);
   const plan = planFor(n, inventory);
   const state = desiredState(plan, inventory);
@@ -368,6 +370,8 @@ export async function main(): Promise<unknown> {
   // A stack of our own (never another engineer's), removed at the end.
   await run(pulumiArgv(['stack', 'rm', STACK, '--yes', '--force']));
   await pulumiCmd(['stack', 'init', STACK]);
+  // The benchmarks' lab is not the repository's .lab/ (lib/bench-env.ts): name its hosts file.
+  await pulumiCmd(['config', 'set', 'vpm:hosts', LabPaths.default().hostsFile, '--stack', STACK]);
   try {
     // Round robin: every size once, then further rounds (cheapest size first) while the
     // budget allows, up to RUNS per size (RUNS_LARGE for N >= 16). Each size gets >= 1 run.
@@ -391,6 +395,7 @@ export async function main(): Promise<unknown> {
           const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' | ') : String(e);
           failures.push({ n, run: round, error });
           log(`N=${n} run ${round}: FAILED: ${error}`);
+          console.error(e instanceof Error ? e.message : String(e)); // the whole output, for the log
           await run(pulumiArgv(['destroy', '--stack', STACK, '--yes']), { timeoutMs: 300_000 }).catch(() => undefined);
           await teardownOverlay(inventory, inventory.hypervisors.slice(0, n).map((h) => h.name)).catch(() => undefined);
         }

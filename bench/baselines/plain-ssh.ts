@@ -38,7 +38,7 @@ import {
 } from '../lib/tree';
 
 /** Single-quotes a word for the remote shell. */
-const q = (s: string) => (/^[A-Za-z0-9_.,:=/+@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+export const q = (s: string) => (/^[A-Za-z0-9_.,:=/+@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export interface ScriptLine {
   readonly host: string;
@@ -121,8 +121,16 @@ export async function runCarefulSsh(inventory: Inventory, state: readonly HostSt
   return { wallMs: r.ms, commands: Object.values(perHost).reduce((a, b) => a + b, 0), commandsPerHost: perHost, sshConnections: state.length, phasesMs: {} };
 }
 
-export function sshWords(inventory: Inventory): string[] {
-  return ['ssh', '-F', '/dev/null', '-i', inventory.privateKeyPath, '-o', `UserKnownHostsFile=${inventory.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
+/**
+ * ssh's argv for the lab's hypervisors. Without `controlPath`: a new connection per command.
+ * With it: commands ride the master connection at that path (ssh takes the FIRST value of an
+ * option, so the connection options are chosen here, never appended).
+ */
+export function sshWords(inventory: Inventory, o: { controlPath?: string; master?: boolean } = {}): string[] {
+  const control = o.controlPath
+    ? ['-o', `ControlMaster=${o.master ? 'yes' : 'no'}`, '-o', `ControlPath=${o.controlPath}`, ...(o.master ? ['-o', 'ControlPersist=600'] : [])]
+    : ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
+  return ['ssh', '-F', '/dev/null', '-i', inventory.privateKeyPath, '-o', `UserKnownHostsFile=${inventory.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', ...control];
 }
 
 /** The shell script itself (bash -e), one ssh per line. */
