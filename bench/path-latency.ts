@@ -11,7 +11,7 @@
  *   removal = last datagram at r1   - start of FlowPath `delete`   (delete returns: deleteMs)
  * The providers run in this process as the engine calls them (check, then create/delete),
  * over SSH to each hypervisor. One 8-hop create/delete on a closed connection pool comes
- * first (it opens every connection; reported as `cold`); then 5 timed runs per length with
+ * first (the longest; it opens every connection; reported as `cold`); then 5 timed runs per length with
  * the pool warm; median/min/max printed and written to bench/results/path-latency.json.
  * Baseline, run the same way on the same chain and stream (bench/baselines/path-ssh.ts): the
  * same flows by plain ssh, `careful` (kept ControlMaster connections, hops in parallel) and
@@ -188,7 +188,7 @@ export async function main(): Promise<LengthRow[]> {
     console.log('setup = start of create -> first datagram at the receiver; removal = start of delete -> last datagram');
     console.log(fmt(header));
     for (const c of cells) console.log(fmt(c));
-    console.log(`cold (an 8-hop run that first opens its SSH connections): setup ${cold.setupMs} ms, removal ${cold.removalMs} ms`);
+    console.log(`cold (a ${Math.max(...LENGTHS)}-hop run that first opens its SSH connections): setup ${cold.setupMs} ms, removal ${cold.removalMs} ms`);
     for (const form of ['careful', 'naive'] as const) {
       console.log(`baseline, plain ssh ${form === 'careful' ? '(kept connections, hops in parallel)' : '(new connection per hop, in order)'}:`);
       for (const r of baseline[form]) console.log(fmt([String(r.hops), f(r.setup), f(r.create), f(r.removal), f(r.delete)]));

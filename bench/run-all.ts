@@ -624,7 +624,12 @@ export async function writeReport(outcomes: Outcome[], m: Machine, started: Date
     );
   }
   if (f?.summary?.failoverGapMs?.n) headline.push(`- Relay failure: stream gap median ${f.summary.failoverGapMs.median.toFixed(0)} ms with fast-failover + BFD ${f.summary.failoverBfd ?? ''}${f.summary.reactiveGapMs?.n ? `, ${f.summary.reactiveGapMs.median.toFixed(0)} ms reacting with a real \`pulumi up\` (BFD off, relay marked failed)` : ''}.`);
-  if (p) headline.push(`- Path setup (start of create → first packet): ${p.rows.map((r: any) => `${r.setup.medianMs.toFixed(0)} ms for ${r.hops} hops`).join(', ')}; removal ${p.rows.map((r: any) => r.removal.medianMs.toFixed(0)).join(' / ')} ms.`);
+  if (p) {
+    const careful = new Map<number, any>((p.baseline?.careful ?? []).map((r: any) => [r.hops, r]));
+    headline.push(
+      `- Path setup (start of create → first packet): ${p.rows.map((r: any) => `${r.setup.medianMs.toFixed(0)} ms for ${r.hops} hops${careful.get(r.hops) ? ` (careful plain ssh ${careful.get(r.hops).setup.medianMs.toFixed(0)} ms)` : ''}`).join(', ')}; removal ${p.rows.map((r: any) => r.removal.medianMs.toFixed(0)).join(' / ')} ms.`,
+    );
+  }
   if (mg?.summary?.clone) headline.push(`- Live migration with the clone path: receiver gap median ${mg.summary.clone.gapMs.median.toFixed(0)} ms (max ${mg.summary.clone.gapMs.max.toFixed(0)} ms) over ${mg.summary.clone.migrations} migrations${mg.summary.noclone ? `; without it ${mg.summary.noclone.gapMs.median.toFixed(0)} ms (max ${mg.summary.noclone.gapMs.max.toFixed(0)} ms)` : ''}.`);
   if (t) {
     const row = t.rows.find((r: any) => r.nodes === t.budget.nodes);
