@@ -19,7 +19,9 @@
  * --dirty, and then the report's first lines say the figures are not of a commit.
  * With --only (or --report-only), the benchmarks not run now are reported from their result
  * files of an earlier invocation, marked as such with their date.
- * Env: VPM_BENCH_MIGRATIONS (default 10), and up-scaling's VPM_BENCH_* (see up-scaling.ts).
+ * Env: VPM_BENCH_MIGRATIONS (default 10), VPM_BENCH_FAILOVER_TRIALS (10) and
+ * VPM_BENCH_FAILOVER_INTERVALS (10,8,6,20,50), path-latency's and up-scaling's VPM_BENCH_*
+ * (see those files): smaller values for a quick check, the defaults for the report.
  * Labs: VPM_LAB_NS_PREFIX / VPM_LAB_DIR when set, else a lab of the benchmarks' own (vpmbench-*,
  * /tmp/vpmbench-lab: lib/bench-env.ts), which must not be running. A lab that a benchmark leaves
  * behind (it crashed) is brought down before the next one starts.
@@ -98,7 +100,12 @@ const BENCHES: Bench[] = [
     setup: migrationSetup,
     teardown: migrationTeardown,
   },
-  { name: 'failover', what: 'stream gap when a relay dies', timeoutMs: 15 * 60_000 },
+  {
+    name: 'failover',
+    what: 'stream gap when a relay dies: data-plane failover, and reactive with a real pulumi up',
+    args: ['--trials', String(envInt('VPM_BENCH_FAILOVER_TRIALS', 10)), '--intervals', process.env.VPM_BENCH_FAILOVER_INTERVALS || '10,8,6,20,50'],
+    timeoutMs: 40 * 60_000,
+  },
 ];
 
 /** The last meaningful line of a failed child's output. */
@@ -520,7 +527,7 @@ function failoverSection(f: any, targets: Target[]): string[] {
     );
     out.push(
       table(
-        ['mode', 'BFD min_tx/min_rx ms', 'trials', 'gap ms', 'lost', 'update ms', 'idle BFD flaps / 10 s', 'gap / reactive gap'],
+        ['mode', 'BFD min_tx/min_rx ms', 'trials', 'gap ms', 'lost', 'reactive: pulumi up ms', 'idle BFD flaps / 10 s', 'gap / reactive gap'],
         rows.map((r) => [r.mode, r.bfd, r.trials?.length ?? '?', st(r.gapMs), st(r.lost, 0), st(r.updateMs, 0), r.idleFlaps10s ?? '-', reactive && r !== reactive ? r2(r.gapMs.median / reactive.gapMs.median) : '']),
       ),
       '',
