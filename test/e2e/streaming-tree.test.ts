@@ -104,6 +104,8 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     lab = new LabHosts(inventory);
     await STACK.init();
     await STACK.configSet('vpm:topology', LAB_TOPOLOGY);
+    // The lab's own hosts file wherever its state lives (VPM_LAB_DIR), not only in .lab/.
+    await STACK.configSet('vpm:hosts', LabPaths.default().hostsFile);
   }, 5 * 60_000);
 
   afterAll(async () => {
@@ -182,9 +184,12 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     let run;
     let at;
     let sent;
+    // The CLI offers `--event-log FILE` (engine events as JSON lines) only with debug commands on.
+    process.env.PULUMI_DEBUG_COMMANDS = 'true';
     try {
       ({ result: run, at, sent } = await underStream(inventory, ['r1'], async () => ok(await STACK.program('up', '--json', '--event-log', eventLog))));
     } finally {
+      delete process.env.PULUMI_DEBUG_COMMANDS;
       polling = false;
       await poll;
     }

@@ -145,7 +145,8 @@ export class Stack {
 }
 
 /**
- * One engine event of a real `up` (the CLI's `--event-log FILE`: one JSON object per line),
+ * One engine event of a real `up` (the CLI's `--event-log FILE`, offered when
+ * PULUMI_DEBUG_COMMANDS=true: one JSON object per line),
  * reduced to what order checks need. `sequence` is the engine's own order of events.
  */
 export interface EngineEvent {
