@@ -14,10 +14,12 @@
  *                        h1 (gre-h2 while BFD says h2 is alive, else gre-h3) and the route
  *                        around h2 pre-installed; nothing runs after the failure. Measured for
  *                        several BFD intervals (min_tx = min_rx); the first is the default.
- *   reactive             the path without failover parts; after the failure, the `up` that
- *                        marks h2 failed: the FlowPath update to h1 -> h3 -> h4, started the
- *                        moment the kill returns (an instant operator: a lower bound of
- *                        `pulumi up`, which adds its engine start and diff on top).
+ *   reactive             a real `pulumi up`: the same topology as a stack of its own
+ *                        (bench-failover-reactive) with `vpm:bfd false` (no BFD, so no
+ *                        data-plane failover: the stream stops with h2); the moment the kill
+ *                        returns, h2 is marked `failed: true` in the topology and
+ *                        `pulumi up --yes` runs (engine start, program, diff, FlowPath update);
+ *                        then h2 is restarted, un-failed and `up` again before the next trial.
  * Gap = longest interval between two datagrams at the receiver around the failure; lost =
  * sequence numbers never received. Also: BFD session flaps in 10 s of idle per interval (a
  * 10 ms session on a loaded 2-core machine is close to the scheduler's own jitter).
@@ -33,17 +35,25 @@ import { closeAll } from '../providers/exec/pool';
 import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../test/helpers/failover-lab';
 import { requireLabPrerequisites } from '../test/helpers/lab';
 import { UdpReceiver, UdpSender, analyse, nowUs, sleep, type ReceiverReport } from '../test/helpers/stream';
-import { stat, writeResult, type Stat } from './lib/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { LabPaths } from '../lab/names';
+import { startReceiver, startSender } from '../lab/stream';
+import { FAILOVER_TOPOLOGY } from '../test/helpers/failover-lab';
+import { mustRun, repoRoot, run, stat, writeResult, type Stat } from './lib/common';
+import { applyArgv, pulumiArgv } from './lib/pulumi';
 
 const RELAY = 'h2';
 
 export interface Trial {
   gapMs: number;
-  /** When the longest gap began, relative to the kill (ms; negative = before it). */
-  gapStartMs: number;
+  /** When the longest gap began, relative to the kill (ms; negative = before it); fast-failover trials. */
+  gapStartMs?: number;
   lost: number;
   duplicates: number;
-  /** Reactive only: how long the FlowPath update took. */
+  /** Reactive only: how long the `pulumi up` took, start to exit. */
   updateMs?: number;
 }
 
@@ -87,12 +97,6 @@ async function finish(s: { receiver: UdpReceiver; sender: UdpSender }): Promise<
   return r;
 }
 
-/** The FlowPath args without failover parts (the reactive baseline). */
-function withoutFailover(args: Record<string, unknown>): Record<string, unknown> {
-  const { backupHops: _b, ...rest } = args as { backupHops?: unknown; hops: Array<Record<string, unknown>> };
-  return { ...rest, hops: (rest.hops as Array<Record<string, unknown>>).map(({ backup: _x, ...h }) => h) };
-}
-
 /** h2's vswitchd back, with fresh connections (as a new `pulumi up` has: h2's sshd died with its br0). */
 async function restart(lab: FailoverLab): Promise<void> {
   await lab.restartVswitchd(RELAY);
@@ -114,22 +118,68 @@ async function fastFailoverTrial(lab: FailoverLab, path: LivePath): Promise<{ tr
   return { trial: { gapMs: gap.gapMs, gapStartMs: (gap.startUs - killedAt) / 1000, lost: a.lost.length, duplicates: a.duplicates }, path: repaired };
 }
 
-async function reactiveTrial(lab: FailoverLab, path: LivePath): Promise<{ trial: Trial; path: LivePath }> {
-  const s = await stream(lab);
-  const killedAt = nowUs();
-  await lab.killVswitchd(RELAY);
-  const u0 = nowUs();
-  let p = await lab.updatePath(path, withoutFailover(lab.pathArgs(lab.plan([RELAY]), 0, [RELAY])));
-  const updateMs = (nowUs() - u0) / 1000;
-  await sleep(500);
-  const r = await finish(s);
-  const gap = longestGap(r, killedAt);
-  const a = analyse(r);
-  await restart(lab);
-  // Un-fail: back to the primary tree.
-  p = await lab.updatePath(p, withoutFailover(lab.pathArgs(lab.plan())));
-  await lab.waitBfd(lab.plan());
-  return { trial: { gapMs: gap.gapMs, gapStartMs: (gap.startUs - killedAt) / 1000, lost: a.lost.length, duplicates: a.duplicates, updateMs }, path: p };
+const REACTIVE_STACK = 'bench-failover-reactive';
+
+/** The committed failover topology with `failed` on these nodes, written to `file`. */
+function writeTopology(file: string, failed: readonly string[]): void {
+  const doc = parseYaml(fs.readFileSync(FAILOVER_TOPOLOGY, 'utf8')) as { nodes: Array<Record<string, unknown>> };
+  doc.nodes = doc.nodes.map((n) => (failed.includes(String(n.id)) ? { ...n, failed: true } : (({ failed: _f, ...rest }) => rest)(n)));
+  fs.writeFileSync(file, `# stacks/topologies/failover.yaml, failed: ${failed.join(', ') || 'none'} (bench/failover.ts)\n${toYaml(doc)}`);
+}
+
+async function pulumiUp(stack: string): Promise<number> {
+  const t0 = nowUs();
+  await mustRun(applyArgv('up', stack), { timeoutMs: 600_000 });
+  return (nowUs() - t0) / 1000;
+}
+
+/** The reactive stack: the failover topology without BFD, up. */
+async function reactiveStack(topologyFile: string): Promise<void> {
+  await run(pulumiArgv(['stack', 'rm', REACTIVE_STACK, '--yes', '--force']));
+  await mustRun(pulumiArgv(['stack', 'init', REACTIVE_STACK]));
+  writeTopology(topologyFile, []);
+  for (const [k, v] of [
+    ['vpm:topology', topologyFile],
+    ['vpm:hosts', LabPaths.default().hostsFile],
+    ['vpm:bfd', 'false'],
+  ]) {
+    await mustRun(pulumiArgv(['config', 'set', k, v, '--stack', REACTIVE_STACK]));
+  }
+  await pulumiUp(REACTIVE_STACK);
+}
+
+async function reactiveTeardown(topologyFile: string): Promise<void> {
+  await run(pulumiArgv(['destroy', '--stack', REACTIVE_STACK, '--yes', '--non-interactive']), { timeoutMs: 300_000 });
+  await run(pulumiArgv(['stack', 'rm', REACTIVE_STACK, '--yes', '--force']));
+  fs.rmSync(nodePath.join(repoRoot(), 'stacks', `Pulumi.${REACTIVE_STACK}.yaml`), { force: true });
+  fs.rmSync(topologyFile, { force: true });
+}
+
+/**
+ * One reactive trial: stream, kill h2's switch, mark it failed and `pulumi up` at once; the
+ * gap at the receiver is the longest interval between two new datagrams (as for the
+ * data-plane figure). Then h2 back, un-failed, up: the primary tree for the next trial.
+ */
+async function reactiveTrial(lab: FailoverLab, topologyFile: string): Promise<Trial> {
+  const inventory = lab.inventory;
+  const receiver = await startReceiver({ inventory, receiver: 'r2', gapLogMs: 20 });
+  const sender = await startSender({ inventory, root: 'h1', rate: 1000 });
+  try {
+    await receiver.waitFor(300, 10_000);
+    await lab.killVswitchd(RELAY);
+    writeTopology(topologyFile, [RELAY]);
+    const updateMs = await pulumiUp(REACTIVE_STACK);
+    await sleep(500);
+    const sent = await sender.stop();
+    const at = await receiver.stop({ expected: sent.sent, quietMs: 300 });
+    return { gapMs: at.maxGapMs, lost: at.lost, duplicates: at.duplicates, updateMs };
+  } finally {
+    await sender.stop().catch(() => undefined);
+    await receiver.stop().catch(() => undefined);
+    await lab.restartVswitchd(RELAY);
+    writeTopology(topologyFile, []);
+    await pulumiUp(REACTIVE_STACK);
+  }
 }
 
 function row(mode: Row['mode'], bfd: string, trials: Trial[], extra: Partial<Row> = {}): Row {
@@ -154,6 +204,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Row[]> {
   const lab = new FailoverLab(inventory, 'bench-failover');
   const rows: Row[] = [];
   let path: LivePath | undefined;
+  let reactiveTopology: string | undefined;
   const progress = (s: string) => process.stderr.write(`${s}\n`);
   try {
     const first = { minTxMs: intervals[0], minRxMs: intervals[0] };
@@ -177,15 +228,19 @@ export async function main(argv = process.argv.slice(2)): Promise<Row[]> {
       }
       rows.push(row('fast-failover', `${ms}/${ms} ms`, ts, { idleFlaps10s }));
     }
-    // Reactive: the same path without its failover parts.
-    await lab.setBfd({ minTxMs: intervals[0], minRxMs: intervals[0] });
-    path = await lab.updatePath(path, withoutFailover(lab.pathArgs(lab.plan())));
+    // Reactive: a real `pulumi up` on a stack of the same topology without BFD. The
+    // providers' own resources go first (the stack builds its own bridges and tunnels).
+    if (path) await lab.deletePath(path);
+    path = undefined;
+    await lab.teardown();
+    await closeAll();
+    reactiveTopology = nodePath.join(os.tmpdir(), `vpm-bench-failover-${process.pid}.yaml`);
+    await reactiveStack(reactiveTopology);
     const ts: Trial[] = [];
     for (let i = 0; i < trials; i++) {
-      const r = await reactiveTrial(lab, path);
-      path = r.path;
-      ts.push(r.trial);
-      progress(`reactive, trial ${i + 1}/${trials}: gap ${r.trial.gapMs.toFixed(1)} ms, ${r.trial.lost} lost, update ${r.trial.updateMs!.toFixed(0)} ms`);
+      const t = await reactiveTrial(lab, reactiveTopology);
+      ts.push(t);
+      progress(`reactive (pulumi up), trial ${i + 1}/${trials}: gap ${t.gapMs.toFixed(1)} ms, ${t.lost} lost, up ${t.updateMs!.toFixed(0)} ms`);
     }
     rows.push(row('reactive', 'n/a', ts));
 
@@ -209,7 +264,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Row[]> {
       definitions: {
         gap: 'longest interval between two datagrams at the receiver, from 200 ms before the failure',
         lost: 'sequence numbers never received',
-        reactive: 'FlowPath update to the tree without h2, started as soon as the kill returns (lower bound of pulumi up after the failure)',
+        reactive: 'a real `pulumi up --yes` of a stack of the same topology with `vpm:bfd false` (no data-plane failover), h2 marked failed, started as soon as the kill returns; gap = longest interval between two new datagrams at the receiver over the trial; update ms = the up, start to exit',
         idleFlaps10s: 'BFD flap_count increase over all tunnel ends in 10 s without failures',
       },
       summary: {
@@ -226,6 +281,10 @@ export async function main(argv = process.argv.slice(2)): Promise<Row[]> {
     return rows;
   } finally {
     if (path) await lab.deletePath(path).catch(() => undefined);
+    if (reactiveTopology) {
+      await lab.restartVswitchd(RELAY).catch(() => undefined);
+      await reactiveTeardown(reactiveTopology).catch(() => undefined);
+    }
     await lab.teardown().catch(() => undefined);
     await closeAll();
     await labDown({ log: () => {} });

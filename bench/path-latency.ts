@@ -11,9 +11,13 @@
  *   removal = last datagram at r1   - start of FlowPath `delete`   (delete returns: deleteMs)
  * The providers run in this process as the engine calls them (check, then create/delete),
  * over SSH to each hypervisor. One 8-hop create/delete on a closed connection pool comes
- * first (it opens every connection; reported as `cold`); then 5 timed runs per length with
+ * first (the longest; it opens every connection; reported as `cold`); then 5 timed runs per length with
  * the pool warm; median/min/max printed and written to bench/results/path-latency.json.
+ * Baseline, run the same way on the same chain and stream (bench/baselines/path-ssh.ts): the
+ * same flows by plain ssh, `careful` (kept ControlMaster connections, hops in parallel) and
+ * `naive` (a new ssh per hop, hop after hop); setup/removal measured at the receiver alike.
  *
+ * Env: VPM_BENCH_PATH_LENGTHS=2,4,8 (the chain has max+1 hypervisors), VPM_BENCH_PATH_RUNS=5.
  * Needs root and the lab tools; uses the lab of VPM_LAB_DIR / VPM_LAB_NS_PREFIX (defaults:
  * .lab/ and vpmlab-), which must not be running already. Run after `npm run build`:
  *   node dist/bench/path-latency.js
@@ -26,10 +30,17 @@ import { provider as pathProvider } from '../providers/flow-path/provider';
 import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../test/helpers/flow-lab';
 import { requireLabPrerequisites } from '../test/helpers/lab';
 import { UdpReceiver, UdpSender, nowUs, sleep } from '../test/helpers/stream';
+import { envInt, envList } from './lib/common';
+import { chainFlows, installRemote, removeRemote, runHops, SshMasters, type Form } from './baselines/path-ssh';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { PATCH_OFPORT, SOURCE_OFPORT, greOfport } from '../test/helpers/flow-lab';
+import type { Inventory } from '../lab/inventory';
 
-const HYPERVISORS = 9;
-const LENGTHS = [2, 4, 8];
-const RUNS = 5;
+/** VPM_BENCH_PATH_LENGTHS / VPM_BENCH_PATH_RUNS: smaller for a quick check (e.g. 2 and 1). */
+const LENGTHS = envList('VPM_BENCH_PATH_LENGTHS', [2, 4, 8]);
+const RUNS = envInt('VPM_BENCH_PATH_RUNS', 5);
+const HYPERVISORS = Math.max(...LENGTHS) + 1;
 const INTERVAL_US = 500;
 
 export interface Sample {
@@ -98,12 +109,44 @@ async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: s
   };
 }
 
+/** One baseline run: the chain's flows added by plain ssh, then removed, timed at the receiver. */
+async function measureBaseline(inventory: Inventory, lab: FlowLab, receiver: UdpReceiver, masters: SshMasters, hops: number, form: Form, run: string): Promise<Sample> {
+  const chain = Array.from({ length: hops }, (_, i) => `h${i + 1}`);
+  const egress = (lab.pathArgs(`baseline-${hops}`, chain, 'r1') as { egress: { receiverIp: string; receiverMac: string } }).egress;
+  const flows = chainFlows(inventory, chain, { sourceOfport: SOURCE_OFPORT, patchOfport: PATCH_OFPORT, greOfport, udpDst: STREAM_PORT, receiver: { ip: egress.receiverIp, mac: egress.receiverMac } });
+  await receiver.waitQuiet(100, 5_000);
+  await receiver.reset();
+  const c0 = nowUs();
+  await runHops(inventory, flows.map(installRemote), form, masters, `add-${hops}-${run}`);
+  const c1 = nowUs();
+  const first = await receiver.waitFor(1, 5_000, 2);
+  await sleep(200);
+  const d0 = nowUs();
+  await runHops(inventory, flows.map(removeRemote), form, masters, `del-${hops}-${run}`);
+  const d1 = nowUs();
+  const last = await receiver.waitQuiet(200, 5_000);
+  return { setupMs: round((first.firstUs! - c0) / 1000), createMs: round((c1 - c0) / 1000), removalMs: round((last.lastUs! - d0) / 1000), deleteMs: round((d1 - d0) / 1000) };
+}
+
+function lengthRow(hops: number, samples: Sample[]): LengthRow {
+  return {
+    hops,
+    runs: samples.length,
+    setup: stat(samples.map((s) => s.setupMs)),
+    create: stat(samples.map((s) => s.createMs)),
+    removal: stat(samples.map((s) => s.removalMs)),
+    delete: stat(samples.map((s) => s.deleteMs)),
+    samples,
+  };
+}
+
 export async function main(): Promise<LengthRow[]> {
   requireLabPrerequisites({ ethtool: 'ethtool' });
   const inventory = await labUp({ hypervisors: HYPERVISORS, receivers: 1, log: () => {} });
   const lab = new FlowLab(inventory, 'bench-path-latency');
   let receiver: UdpReceiver | undefined;
   let sender: UdpSender | undefined;
+  let masters: SshMasters | undefined;
   try {
     const names = inventory.hypervisors.map((h) => h.name);
     await Promise.all(names.map((h) => lab.bridge(h, { source: h === 'h1' })));
@@ -118,15 +161,19 @@ export async function main(): Promise<LengthRow[]> {
     for (const hops of LENGTHS) {
       const samples: Sample[] = [];
       for (let r = 0; r < RUNS; r++) samples.push(await measure(lab, receiver, hops, String(r)));
-      rows.push({
-        hops,
-        runs: RUNS,
-        setup: stat(samples.map((s) => s.setupMs)),
-        create: stat(samples.map((s) => s.createMs)),
-        removal: stat(samples.map((s) => s.removalMs)),
-        delete: stat(samples.map((s) => s.deleteMs)),
-        samples,
-      });
+      rows.push(lengthRow(hops, samples));
+    }
+    // The baseline on the same chain and stream: careful (kept connections, opened first, as
+    // VPM's pool is warm) and naive (a new connection per hop, in order).
+    masters = new SshMasters(inventory, mkdtempSync(join(tmpdir(), 'vpm-pathssh-')));
+    await masters.open(inventory.hypervisors.slice(0, Math.max(...LENGTHS)).map((h) => h.ip));
+    const baseline: Record<Form, LengthRow[]> = { careful: [], naive: [] };
+    for (const form of ['careful', 'naive'] as const) {
+      for (const hops of LENGTHS) {
+        const samples: Sample[] = [];
+        for (let r = 0; r < RUNS; r++) samples.push(await measureBaseline(inventory, lab, receiver, masters, hops, form, String(r)));
+        baseline[form].push(lengthRow(hops, samples));
+      }
     }
     const sent = await sender.stats();
 
@@ -141,7 +188,11 @@ export async function main(): Promise<LengthRow[]> {
     console.log('setup = start of create -> first datagram at the receiver; removal = start of delete -> last datagram');
     console.log(fmt(header));
     for (const c of cells) console.log(fmt(c));
-    console.log(`cold (an 8-hop run that first opens its SSH connections): setup ${cold.setupMs} ms, removal ${cold.removalMs} ms`);
+    console.log(`cold (a ${Math.max(...LENGTHS)}-hop run that first opens its SSH connections): setup ${cold.setupMs} ms, removal ${cold.removalMs} ms`);
+    for (const form of ['careful', 'naive'] as const) {
+      console.log(`baseline, plain ssh ${form === 'careful' ? '(kept connections, hops in parallel)' : '(new connection per hop, in order)'}:`);
+      for (const r of baseline[form]) console.log(fmt([String(r.hops), f(r.setup), f(r.create), f(r.removal), f(r.delete)]));
+    }
 
     const outDir = join(repoRoot(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
@@ -165,6 +216,11 @@ export async function main(): Promise<LengthRow[]> {
           },
           cold,
           rows,
+          baselineDefinitions: {
+            careful: 'the same flows by plain ssh from the underlay namespace: one kept OpenSSH ControlMaster connection per hypervisor (opened before, as VPM\'s pool is warm), every hop\'s `ovs-ofctl add-flow` (removal: `del-flows cookie=`) at once',
+            naive: 'the same, with a new ssh connection per hop, hop after hop',
+          },
+          baseline,
         },
         null,
         2,
@@ -173,6 +229,8 @@ export async function main(): Promise<LengthRow[]> {
     console.log(`wrote ${out}`);
     return rows;
   } finally {
+    await masters?.close();
+    if (masters) rmSync(masters.dir, { recursive: true, force: true });
     receiver?.kill();
     sender?.kill();
     await lab.teardown().catch(() => undefined);

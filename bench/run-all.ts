@@ -14,10 +14,14 @@
  * the others still run. Benchmarks never fail on time; this script exits 0 unless it cannot
  * write the report.
  *
- *   node dist/bench/run-all.js [--only a,b] [--report-only]
+ *   node dist/bench/run-all.js [--only a,b] [--report-only] [--dirty]
+ * It refuses a working tree with changed or untracked files (bench/lib/provenance.ts) unless
+ * --dirty, and then the report's first lines say the figures are not of a commit.
  * With --only (or --report-only), the benchmarks not run now are reported from their result
  * files of an earlier invocation, marked as such with their date.
- * Env: VPM_BENCH_MIGRATIONS (default 10), and up-scaling's VPM_BENCH_* (see up-scaling.ts).
+ * Env: VPM_BENCH_MIGRATIONS (default 10), VPM_BENCH_FAILOVER_TRIALS (10) and
+ * VPM_BENCH_FAILOVER_INTERVALS (10,8,6,20,50), path-latency's and up-scaling's VPM_BENCH_*
+ * (see those files): smaller values for a quick check, the defaults for the report.
  * Labs: VPM_LAB_NS_PREFIX / VPM_LAB_DIR when set, else a lab of the benchmarks' own (vpmbench-*,
  * /tmp/vpmbench-lab: lib/bench-env.ts), which must not be running. A lab that a benchmark leaves
  * behind (it crashed) is brought down before the next one starts.
@@ -32,6 +36,7 @@ import { labDown, labUp } from '../lab';
 import { LabPaths, NS_PREFIX } from '../lab/names';
 import { listLabNamespaces } from '../lab/netns';
 import { envInt, fmtMs, readResult, repoRoot, resultsDir, run, type Stat } from './lib/common';
+import { provenanceLines, refusal, treeState, type TreeState } from './lib/provenance';
 import { lineChart, type Series } from './lib/svg';
 
 interface Bench {
@@ -72,6 +77,8 @@ async function migrationSetup(): Promise<void> {
   await run(pulumiArgv(['stack', 'rm', MIGRATION_STACK, '--yes', '--force']));
   await pulumiOk(['stack', 'init', MIGRATION_STACK]);
   await pulumiOk(['config', 'set', 'vpm:topology', path.join(repoRoot(), 'stacks', 'topologies', 'lab.yaml'), '--stack', MIGRATION_STACK]);
+  // The benchmarks' lab is not the repository's .lab/ (lib/bench-env.ts): name its hosts file.
+  await pulumiOk(['config', 'set', 'vpm:hosts', LabPaths.default().hostsFile, '--stack', MIGRATION_STACK]);
 }
 
 async function migrationTeardown(): Promise<void> {
@@ -93,7 +100,12 @@ const BENCHES: Bench[] = [
     setup: migrationSetup,
     teardown: migrationTeardown,
   },
-  { name: 'failover', what: 'stream gap when a relay dies', timeoutMs: 15 * 60_000 },
+  {
+    name: 'failover',
+    what: 'stream gap when a relay dies: data-plane failover, and reactive with a real pulumi up',
+    args: ['--trials', String(envInt('VPM_BENCH_FAILOVER_TRIALS', 10)), '--intervals', process.env.VPM_BENCH_FAILOVER_INTERVALS || '10,8,6,20,50'],
+    timeoutMs: 40 * 60_000,
+  },
 ];
 
 /** The last meaningful line of a failed child's output. */
@@ -185,12 +197,6 @@ async function machine(): Promise<Machine> {
   };
 }
 
-async function commit(): Promise<string> {
-  const head = (await run(['git', 'rev-parse', 'HEAD']).catch(() => undefined))?.stdout.trim() || 'unknown';
-  const dirty = (await run(['git', 'status', '--porcelain', '--untracked-files=no']).catch(() => undefined))?.stdout.trim();
-  return dirty ? `${head} (with ${dirty.split('\n').length} uncommitted changed files)` : head;
-}
-
 // ---------------------------------------------------------------- report
 
 type Verdict = 'met' | 'NOT met' | 'not measured';
@@ -218,9 +224,11 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   out.push(
     `Generated trees (bench/lib/tree.ts): h1 root, h2 relay, the other hypervisors leaves under h2, one path per leaf to r1 (UDP 5004), no VMs; one lab of ${Math.max(...u.sizes)} hypervisors. ` +
       `Each figure: median (min..max) in seconds over ${runsText} runs. VPM: \`node lab/setup/pulumi.js up --stack bench-up --json\` (the plain CLI, what \`npm run pulumi -- up --yes\` runs), start to exit. ` +
-      'Plain ssh: a generated bash script, one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl …` per change, sequential; the re-run sends everything again. ' +
-      `Ansible (${u.ansible ?? 'n/a'}): openvswitch_bridge / openvswitch_port for the bridge and ports, \`command\` for flows and neighbour entries, forks = hosts, pipelining on. ` +
-      'Both baselines converge to the same end state as VPM (checked in the first run of each size: the same br1 ports and stream flows on every host) and run from the underlay namespace. Ratio = VPM / baseline (below 1: VPM faster).',
+      'Careful plain ssh (the baseline): a generated bash script with one ssh session per host (`bash -s`) holding ONE `ovs-vsctl` transaction of all the host\'s bridge and port changes, br0\'s rule, the neighbour entries and ONE `ovs-ofctl --bundle add-flows` of all its flows, hosts in parallel. ' +
+      'Naive plain ssh (second row, for reference only): one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl …` per change on a new connection, host after host. Both scripts re-send everything on a re-run. ' +
+      `Ansible (${u.ansible ?? 'n/a'}): openvswitch_bridge / openvswitch_port for the bridge and ports, \`shell\` tasks that look before they change (br0's rule, neighbour entries, the host's flows compared with \`ovs-ofctl diff-flows\` and replaced as one bundle only when they differ) with \`changed_when\`, so a re-run reports real changes; forks = hosts, pipelining on. ` +
+      'No-change: VPM `pulumi up --refresh` (reads every resource from its host first) is compared with the re-runs; plain `pulumi up` (reads no host: the state says nothing changed) is its own row. ' +
+      'Every baseline converges to the same end state as VPM (checked in the first run of each size: the same br1 ports and stream flows on every host) and run from the underlay namespace. Ratio = VPM / baseline (below 1: VPM faster).',
     '',
   );
   const wantedText = Object.entries(u.runsWanted ?? {}).map(([n, k]) => `${k} for N=${n}`).join(', ');
@@ -233,22 +241,27 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   }
   for (const f of u.failures ?? []) out.push(`- run ${f.run} of N=${f.n} failed and is not counted: ${f.error}`);
   if ((u.failures ?? []).length) out.push('');
-  out.push('### Wall time', '');
+  out.push('### Wall time: from empty', '');
   out.push(
     table(
-      ['hypervisors', 'VPM up', 'plain ssh', 'VPM/plain', 'Ansible', 'VPM/Ansible', 'VPM no-change up', 'plain re-run', 'VPM/plain', 'Ansible re-run', 'VPM/Ansible'],
+      ['hypervisors', 'VPM up', 'careful plain ssh', 'VPM/careful', 'Ansible', 'VPM/Ansible', 'naive plain ssh (reference)', 'VPM/naive'],
+      rows.map((r) => [r.n, fmtMs(r.vpm.up.wallMs), fmtMs(r.careful?.first.wallMs), r2(r.ratios.firstVsCareful), fmtMs(r.ansible?.first.wallMs), r2(r.ratios.firstVsAnsible), fmtMs(r.plain?.first.wallMs), r2(r.ratios.firstVsPlain)]),
+    ),
+    '',
+  );
+  out.push('### Wall time: no change (the converged tree again)', '');
+  out.push(
+    table(
+      ['hypervisors', 'VPM up --refresh', 'Ansible re-run', 'VPM --refresh/Ansible', 'careful re-run', 'VPM --refresh/careful', 'VPM up without refresh (reads no host)', 'naive re-run (reference)'],
       rows.map((r) => [
         r.n,
-        fmtMs(r.vpm.up.wallMs),
-        fmtMs(r.plain?.first.wallMs),
-        r2(r.ratios.firstVsPlain),
-        fmtMs(r.ansible?.first.wallMs),
-        r2(r.ratios.firstVsAnsible),
+        fmtMs(r.vpm.noChangeRefresh?.wallMs),
+        fmtMs(r.ansible?.again.wallMs),
+        r2(r.ratios.noChangeRefreshVsAnsible),
+        fmtMs(r.careful?.again.wallMs),
+        r2(r.ratios.noChangeRefreshVsCareful),
         fmtMs(r.vpm.noChange.wallMs),
         fmtMs(r.plain?.again.wallMs),
-        r2(r.ratios.noChangeVsPlain),
-        fmtMs(r.ansible?.again.wallMs),
-        r2(r.ratios.noChangeVsAnsible),
       ]),
     ),
     '',
@@ -256,23 +269,24 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   if (chartFile) out.push(`![pulumi up time against hypervisor count, VPM vs baselines](${chartFile})`, '');
   out.push('### SSH sessions and commands', '');
   out.push(
-    'VPM connections = distinct (provider process, host) in the command trace; logins = "Accepted publickey" lines the run added to the hypervisors\' sshd logs (all methods alike). Mutating = commands that change a host (VPM: from the trace; plain: every command of the re-run; Ansible: tasks reporting `changed` in the re-run).',
+    'VPM connections = distinct (provider process, host) in the command trace; logins = "Accepted publickey" lines the run added to the hypervisors\' sshd logs (all methods alike). Mutating = commands that change a host (VPM: from the trace; scripts: every command of the re-run; Ansible: tasks reporting `changed` in the re-run, with `changed_when`).',
     '',
   );
   out.push(
     table(
-      ['hypervisors', 'VPM commands (max per host)', 'VPM SSH connections', 'VPM logins', 'plain commands = logins', 'Ansible module runs', 'Ansible logins', 'no-change: VPM commands', 'VPM mutating', 'plain mutating', 'Ansible changed'],
+      ['hypervisors', 'VPM commands (max per host)', 'VPM SSH connections', 'VPM logins', 'careful: commands / sessions', 'naive: commands = logins', 'Ansible module runs', 'Ansible logins', 'no-change --refresh: VPM commands / mutating', 'no-change without refresh: VPM commands', 'careful re-run mutating', 'Ansible re-run changed'],
       rows.map((r) => [
         r.n,
         `${r.vpm.up.commands.median} (${r.vpm.up.maxCommandsPerHost.median})`,
         r.vpm.up.sshConnections.median,
         r.vpm.up.sshLogins.median,
+        r.careful ? `${r.careful.first.commands} / ${r.careful.first.sshConnections}` : 'n/a',
         r.plain ? `${r.plain.first.commands} (${Math.max(...(Object.values(r.plain.first.commandsPerHost) as number[]))} per host max)` : 'n/a',
         r.ansible ? `${r.ansible.first.moduleRuns}` : 'n/a',
         r.ansible ? `${r.ansible.first.sshLogins.median} / re-run ${r.ansible.again.sshLogins.median}` : 'n/a',
+        r.vpm.noChangeRefresh ? `${r.vpm.noChangeRefresh.commands.median} / ${r.vpm.noChangeRefresh.mutating.max}` : 'n/a',
         r.vpm.noChange.commands.median,
-        r.vpm.noChange.mutating.max,
-        r.plain ? r.plain.again.mutating : 'n/a',
+        r.careful ? r.careful.again.mutating : 'n/a',
         r.ansible ? r.ansible.again.changed.median : 'n/a',
       ]),
     ),
@@ -286,10 +300,11 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
       return `h1 (root) ${per.h1 ?? '-'}, h2 (${big.n >= 3 ? 'relay' : 'leaf'}) ${per.h2 ?? '-'}${leaves.length ? `, each leaf ${leaves[leaves.length >> 1]}` : ''}`;
     };
     out.push(
-      `Per host at N=${big.n}: VPM commands ${split(big.vpm.up.commandsPerHost)} (all over one SSH connection per host); plain ssh ${split(big.plain?.first.commandsPerHost)} (one connection each); Ansible module runs ${split(big.ansible?.first.moduleRunsPerHost)}.`,
+      `Per host at N=${big.n}: VPM commands ${split(big.vpm.up.commandsPerHost)} (all over one SSH connection per host); careful plain ssh ${split(big.careful?.first.commandsPerHost)} (one session per host); naive plain ssh ${split(big.plain?.first.commandsPerHost)} (one connection each); Ansible module runs ${split(big.ansible?.first.moduleRunsPerHost)}.`,
       '',
     );
-    const checks = rows.map((r) => `N=${r.n}: plain ${r.checks?.plainMatchesVpm === true ? 'same' : r.checks?.plainMatchesVpm === false ? '**differs**' : 'n/a'}, Ansible ${r.checks?.ansibleMatchesVpm === true ? 'same' : r.checks?.ansibleMatchesVpm === false ? '**differs**' : 'n/a'}`);
+    const same = (v: unknown) => (v === true ? 'same' : v === false ? '**differs**' : 'n/a');
+    const checks = rows.map((r) => `N=${r.n}: careful ${same(r.checks?.carefulMatchesVpm)}, naive ${r.checks?.plainMatchesVpm === true ? 'same' : r.checks?.plainMatchesVpm === false ? '**differs**' : 'n/a'}, Ansible ${r.checks?.ansibleMatchesVpm === true ? 'same' : r.checks?.ansibleMatchesVpm === false ? '**differs**' : 'n/a'}`);
     out.push(`End state against VPM's (br1 ports and stream flows per host, first run): ${checks.join('; ')}.`, '');
   }
   out.push('### Time per phase of the VPM `up` (from the command trace)', '');
@@ -316,7 +331,7 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   const first = rows[0];
   const last = rows[rows.length - 1];
   if (first.plain) {
-    out.push(`Plain-ssh phases at N=${last.n} (first run, s): ${Object.entries(last.plain.first.phasesMs as Record<string, number>).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ')}.`, '');
+    out.push(`Naive plain-ssh phases at N=${last.n} (first run, s): ${Object.entries(last.plain.first.phasesMs as Record<string, number>).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ')}.`, '');
   }
   out.push('### Resource use (issue 7.7)', '');
   const res = u.resources;
@@ -389,23 +404,31 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
 
 function pathLatencySection(p: any, u: any, targets: Target[]): string[] {
   const out: string[] = ['## Path setup and removal latency (issue 7.3, issue 5)', ''];
-  // Baseline estimate: an operator's one ssh per hop, in order, at the plain baseline's cost per ssh.
-  const plainRow = u?.rows?.find((r: any) => r.plain);
-  const perSsh = plainRow ? plainRow.plain.first.wallMs.median / plainRow.plain.first.commands : undefined;
   const rtt = u?.rows?.length ? u.rows[u.rows.length - 1].vpm.up.medianCommandMs?.median : undefined;
+  // The baselines ran on the same chain and stream (bench/baselines/path-ssh.ts).
+  const careful = new Map<number, any>((p.baseline?.careful ?? []).map((r: any) => [r.hops, r]));
+  const naive = new Map<number, any>((p.baseline?.naive ?? []).map((r: any) => [r.hops, r]));
   out.push(
     `${p.hypervisors}-hypervisor chain, stream 1 datagram / ${p.streamIntervalUs} µs; median (min..max) of ${p.runs} runs in ms, SSH pool warm. ` +
       'setup = start of FlowPath create → first datagram at the receiver; removal = start of delete → last datagram. ' +
-      (perSsh ? `Baseline (estimate, not run): one \`ssh host ovs-ofctl add-flow\` per hop, in order, at the plain baseline's measured ${perSsh.toFixed(0)} ms per ssh (up-scaling N=${plainRow.n}).` : 'No baseline: the up-scaling plain-ssh figures are missing.'),
+      (p.baseline
+        ? `Baselines, run on the same chain and stream and measured the same way at the receiver: careful = ${p.baselineDefinitions?.careful ?? 'kept ssh connections, hops in parallel'}; naive = ${p.baselineDefinitions?.naive ?? 'a new ssh per hop, in order'}.`
+        : 'No baseline in this result (it predates the run baseline).'),
     '',
   );
   out.push(
     table(
-      ['hops', 'setup', 'create returns', 'removal', 'delete returns', 'baseline setup (est.)', 'VPM/baseline'],
-      p.rows.map((r: any) => [r.hops, msStat(r.setup), msStat(r.create), msStat(r.removal), msStat(r.delete), perSsh ? (perSsh * r.hops).toFixed(0) : 'n/a', perSsh ? r2(r.setup.medianMs / (perSsh * r.hops)) : 'n/a']),
+      ['hops', 'VPM setup', 'VPM removal', 'careful ssh setup', 'careful removal', 'VPM/careful setup', 'naive ssh setup (reference)', 'naive removal'],
+      p.rows.map((r: any) => {
+        const c = careful.get(r.hops);
+        const n = naive.get(r.hops);
+        return [r.hops, msStat(r.setup), msStat(r.removal), msStat(c?.setup), msStat(c?.removal), c ? r2(r.setup.medianMs / c.setup.medianMs) : 'n/a', msStat(n?.setup), msStat(n?.removal)];
+      }),
     ),
     '',
-    `Cold (an 8-hop run that first opens its SSH connections): setup ${p.cold?.setupMs} ms, removal ${p.cold?.removalMs} ms.`,
+    `Create / delete returned (VPM), ms: ${p.rows.map((r: any) => `${r.hops} hops ${msStat(r.create)} / ${msStat(r.delete)}`).join('; ')}.`,
+    '',
+    `Cold (a ${Math.max(...p.rows.map((r: any) => r.hops))}-hop run that first opens its SSH connections): setup ${p.cold?.setupMs} ms, removal ${p.cold?.removalMs} ms.`,
     '',
   );
   const setups = p.rows.map((r: any) => r.setup.medianMs);
@@ -504,7 +527,7 @@ function failoverSection(f: any, targets: Target[]): string[] {
     );
     out.push(
       table(
-        ['mode', 'BFD min_tx/min_rx ms', 'trials', 'gap ms', 'lost', 'update ms', 'idle BFD flaps / 10 s', 'gap / reactive gap'],
+        ['mode', 'BFD min_tx/min_rx ms', 'trials', 'gap ms', 'lost', 'reactive: pulumi up ms', 'idle BFD flaps / 10 s', 'gap / reactive gap'],
         rows.map((r) => [r.mode, r.bfd, r.trials?.length ?? '?', st(r.gapMs), st(r.lost, 0), st(r.updateMs, 0), r.idleFlaps10s ?? '-', reactive && r !== reactive ? r2(r.gapMs.median / reactive.gapMs.median) : '']),
       ),
       '',
@@ -528,9 +551,10 @@ function writeChart(u: any): string | undefined {
       .map((p) => ({ x: p.x, y: p.s!.median / 1000, min: p.s!.min / 1000, max: p.s!.max / 1000 }));
   const series: Series[] = [
     { name: 'VPM up (from empty)', color: '#1f77b4', points: pts((r) => r.vpm.up.wallMs) },
-    { name: 'VPM no-change up', color: '#1f77b4', dashed: true, points: pts((r) => r.vpm.noChange.wallMs) },
-    { name: 'plain ssh script', color: '#d62728', points: pts((r) => r.plain?.first.wallMs) },
-    { name: 'plain ssh re-run', color: '#d62728', dashed: true, points: pts((r) => r.plain?.again.wallMs) },
+    { name: 'VPM no-change up --refresh', color: '#1f77b4', dashed: true, points: pts((r) => r.vpm.noChangeRefresh?.wallMs) },
+    { name: 'careful plain ssh script', color: '#d62728', points: pts((r) => r.careful?.first.wallMs) },
+    { name: 'careful plain ssh re-run', color: '#d62728', dashed: true, points: pts((r) => r.careful?.again.wallMs) },
+    { name: 'naive plain ssh script (reference)', color: '#ff9896', points: pts((r) => r.plain?.first.wallMs) },
     { name: 'Ansible', color: '#2ca02c', points: pts((r) => r.ansible?.first.wallMs) },
     { name: 'Ansible re-run', color: '#2ca02c', dashed: true, points: pts((r) => r.ansible?.again.wallMs) },
   ].filter((s) => s.points.length);
@@ -547,7 +571,7 @@ function writeChart(u: any): string | undefined {
   return 'REPORT-up-scaling.svg';
 }
 
-export async function writeReport(outcomes: Outcome[], m: Machine, started: Date, totalSeconds: number | undefined): Promise<string> {
+export async function writeReport(outcomes: Outcome[], m: Machine, started: Date, totalSeconds: number | undefined, tree: TreeState): Promise<string> {
   const targets: Target[] = [];
   const sections: string[] = [];
   const notMeasured: string[] = [];
@@ -601,21 +625,27 @@ export async function writeReport(outcomes: Outcome[], m: Machine, started: Date
   if (u) {
     const big = u.rows[u.rows.length - 1];
     headline.push(
-      `- \`pulumi up\` of a ${big.n}-hypervisor tree from empty: **${s2(big.vpm.up.wallMs.median)} s** (plain ssh script ${s2(big.plain?.first.wallMs.median)} s, Ansible ${s2(big.ansible?.first.wallMs.median)} s: VPM/plain ${r2(big.ratios.firstVsPlain)}, VPM/Ansible ${r2(big.ratios.firstVsAnsible)}), ${big.vpm.up.sshConnections.median} SSH connections for ${big.vpm.up.commands.median} commands.`,
-      `- No-change \`up\`: **${s2(big.vpm.noChange.wallMs.median)} s, ${big.vpm.noChange.commands.median} commands** (plain re-run ${s2(big.plain?.again.wallMs.median)} s re-sending ${big.plain?.again.mutating ?? 'n/a'} changes; Ansible re-run ${s2(big.ansible?.again.wallMs.median)} s, ${big.ansible?.again.changed.median ?? 'n/a'} tasks changed).`,
+      `- \`pulumi up\` of a ${big.n}-hypervisor tree from empty: **${s2(big.vpm.up.wallMs.median)} s** against ${s2(big.careful?.first.wallMs.median)} s for a careful plain-ssh script (one session per host, hosts in parallel; VPM/careful ${r2(big.ratios.firstVsCareful)}) and ${s2(big.ansible?.first.wallMs.median)} s for Ansible (VPM/Ansible ${r2(big.ratios.firstVsAnsible)}); a naive one-ssh-per-change script took ${s2(big.plain?.first.wallMs.median)} s. VPM: ${big.vpm.up.sshConnections.median} SSH connections for ${big.vpm.up.commands.median} commands.`,
+      ...(u.rows as any[]).filter((r: any) => r.n !== big.n).map((r: any) => `  At N=${r.n}: VPM ${s2(r.vpm.up.wallMs.median)} s, careful ${s2(r.careful?.first.wallMs.median)} s, Ansible ${s2(r.ansible?.first.wallMs.median)} s.`),
+      `- No change at N=${big.n}: \`pulumi up --refresh\` **${s2(big.vpm.noChangeRefresh?.wallMs.median)} s** (${big.vpm.noChangeRefresh?.commands.median ?? 'n/a'} commands, ${big.vpm.noChangeRefresh?.mutating.max ?? 'n/a'} mutating) against the Ansible re-run ${s2(big.ansible?.again.wallMs.median)} s (${big.ansible?.again.changed.median ?? 'n/a'} tasks changed) and the careful script's re-run ${s2(big.careful?.again.wallMs.median)} s (re-sends everything); \`pulumi up\` without refresh, which reads no host: ${s2(big.vpm.noChange.wallMs.median)} s, ${big.vpm.noChange.commands.median} commands.`,
     );
   }
-  if (f?.summary?.failoverGapMs?.n) headline.push(`- Relay failure: stream gap median ${f.summary.failoverGapMs.median.toFixed(0)} ms with fast-failover + BFD ${f.summary.failoverBfd ?? ''}${f.summary.reactiveGapMs?.n ? `, ${f.summary.reactiveGapMs.median.toFixed(0)} ms reactive` : ''}.`);
-  if (p) headline.push(`- Path setup (start of create → first packet): ${p.rows.map((r: any) => `${r.setup.medianMs.toFixed(0)} ms for ${r.hops} hops`).join(', ')}; removal ${p.rows.map((r: any) => r.removal.medianMs.toFixed(0)).join(' / ')} ms.`);
+  if (f?.summary?.failoverGapMs?.n) headline.push(`- Relay failure: stream gap median ${f.summary.failoverGapMs.median.toFixed(0)} ms with fast-failover + BFD ${f.summary.failoverBfd ?? ''}${f.summary.reactiveGapMs?.n ? `, ${f.summary.reactiveGapMs.median.toFixed(0)} ms reacting with a real \`pulumi up\` (BFD off, relay marked failed)` : ''}.`);
+  if (p) {
+    const careful = new Map<number, any>((p.baseline?.careful ?? []).map((r: any) => [r.hops, r]));
+    headline.push(
+      `- Path setup (start of create → first packet): ${p.rows.map((r: any) => `${r.setup.medianMs.toFixed(0)} ms for ${r.hops} hops${careful.get(r.hops) ? ` (careful plain ssh ${careful.get(r.hops).setup.medianMs.toFixed(0)} ms)` : ''}`).join(', ')}; removal ${p.rows.map((r: any) => r.removal.medianMs.toFixed(0)).join(' / ')} ms.`,
+    );
+  }
   if (mg?.summary?.clone) headline.push(`- Live migration with the clone path: receiver gap median ${mg.summary.clone.gapMs.median.toFixed(0)} ms (max ${mg.summary.clone.gapMs.max.toFixed(0)} ms) over ${mg.summary.clone.migrations} migrations${mg.summary.noclone ? `; without it ${mg.summary.noclone.gapMs.median.toFixed(0)} ms (max ${mg.summary.noclone.gapMs.max.toFixed(0)} ms)` : ''}.`);
   if (t) {
     const row = t.rows.find((r: any) => r.nodes === t.budget.nodes);
     if (row) headline.push(`- computeTree on ${row.nodes} nodes / ${row.links} links: ${row.medianMs} ms (budget ${t.budget.ms} ms).`);
   }
   const lines: string[] = [];
-  lines.push('# VPM benchmark report', '');
+  lines.push('# VPM benchmark report', '', ...provenanceLines(tree), '');
   lines.push(
-    `Generated by \`npm run bench\` (bench/run-all.ts) on ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC, commit ${await commit()}` +
+    `Generated by \`npm run bench\` (bench/run-all.ts) on ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC, commit ${tree.commit}` +
       (totalSeconds !== undefined ? `; the whole suite took ${(totalSeconds / 60).toFixed(1)} min.` : '.'),
     '',
     'Every figure is measured in this one run, side by side with its baseline, on the same lab; each is the median (min..max) of repeated runs. ' +
@@ -637,8 +667,16 @@ export async function writeReport(outcomes: Outcome[], m: Machine, started: Date
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, 'report-only': { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ options: { only: { type: 'string' }, 'report-only': { type: 'boolean' }, dirty: { type: 'boolean' } }, strict: true });
   const only = values.only ? values.only.split(',') : undefined;
+  // Before anything runs: figures must come from a commit (the tree as it is now).
+  const tree = await treeState(repoRoot());
+  const refused = refusal(tree, values.dirty === true);
+  if (refused) {
+    console.error(`npm run bench: ${refused}`);
+    process.exitCode = 2;
+    return;
+  }
   const started = new Date();
   const m = await machine();
   const outcomes: Outcome[] = [];
@@ -666,7 +704,7 @@ async function main(): Promise<void> {
     }
   }
   const total = values['report-only'] ? undefined : Math.round((Date.now() - started.getTime()) / 1000);
-  const file = await writeReport(outcomes, m, started, total);
+  const file = await writeReport(outcomes, m, started, total, tree);
   log(`wrote ${file}`);
 }
 

@@ -1,13 +1,16 @@
 /**
  * `pulumi up` from empty for generated trees of 2, 4, 8 and 16 hypervisors, then the
- * no-change `up`, side by side with the two baselines on the same lab in the same run:
- * a plain one-ssh-per-change script (baselines/plain-ssh.ts) and Ansible with the
- * openvswitch collection (baselines/ansible.ts), each run first on an empty overlay and then
- * re-run on the converged one.
+ * no-change `up` (with `--refresh`, which inspects every host like the baselines' re-runs, and
+ * without), side by side with the baselines on the same lab in the same run: a careful plain
+ * ssh script (one session per host, one vsctl transaction + one flow bundle, hosts in
+ * parallel), the naive one-ssh-per-change script (baselines/plain-ssh.ts), and Ansible with the
+ * openvswitch collection and `changed_when` (baselines/ansible.ts), each run first on an empty
+ * overlay and then re-run on the converged one.
  *
  * One lab of max(sizes) hypervisors and one receiver; a tree of N uses h1..hN (bench/lib/tree.ts).
- * Per size, RUNS repetitions of: VPM up (trace, memory sampling), no-change up, destroy;
- * plain script, re-run, teardown; Ansible, re-run, teardown. Between methods the overlay's own
+ * Per size, RUNS repetitions of: VPM up (trace, memory sampling), no-change up, no-change
+ * `up --refresh`, destroy; careful script, re-run, teardown; naive script, re-run, teardown;
+ * Ansible, re-run, teardown. Between methods the overlay's own
  * state (br1, br0's patch port, the baselines' br0 rule, the tunnel neighbour cache) is removed
  * from the tree's hypervisors. The first repetition checks that the three end states agree
  * (br1's ports, number of stream flows).
@@ -22,7 +25,7 @@
  * Env: VPM_BENCH_SIZES=2,4,8,16  VPM_BENCH_RUNS=3  VPM_BENCH_RUNS_LARGE=2 (runs for sizes >= 16)
  *      VPM_BENCH_UP_BUDGET_S=720: sizes run round robin (all once, then again cheapest first) and
  *      no further repetition starts once it would end past this budget; the result says how many ran.
- *      VPM_BENCH_BASELINES=plain,ansible (empty: VPM only). Lab: VPM_LAB_NS_PREFIX / VPM_LAB_DIR.
+ *      VPM_BENCH_BASELINES=careful,plain,ansible (plain = the naive script; empty: VPM only). Lab: VPM_LAB_NS_PREFIX / VPM_LAB_DIR.
  * Writes bench/results/up-scaling.json. Run after `npm run build`: node dist/bench/up-scaling.js
  */
 import { applyArgv, lastChanges, pulumiArgv } from './lib/pulumi';
@@ -34,16 +37,16 @@ import type { Inventory } from '../lab/inventory';
 import { LabPaths } from '../lab/names';
 import type { PidEntry } from '../lab/procs';
 import { ansibleMissing, ansibleVersion, runAnsible, writeProject, type AnsibleRun } from './baselines/ansible';
-import { overlayOn, runPlainSsh, teardownOverlay, type PlainRun } from './baselines/plain-ssh';
+import { overlayOn, runCarefulSsh, runPlainSsh, teardownOverlay, type PlainRun } from './baselines/plain-ssh';
 import { RssSampler, descendants, envInt, envList, labEnvText, mustRun, repoRoot, rssKiB, run, sleep, stat, writeResult, type Stat } from './lib/common';
 import { readTrace, summarise, PHASES, type TraceSummary } from './lib/trace';
-import { desiredState, planFor, writeTopologyFile } from './lib/tree';
+import { RECEIVER_IP, desiredState, planFor, writeTopologyFile } from './lib/tree';
 
 const STACK = 'bench-up';
 const SIZES = envList('VPM_BENCH_SIZES', [2, 4, 8, 16]);
 const RUNS = envInt('VPM_BENCH_RUNS', 3);
 const RUNS_LARGE = envInt('VPM_BENCH_RUNS_LARGE', 2);
-const BASELINES = (process.env.VPM_BENCH_BASELINES ?? 'plain,ansible').split(',').filter(Boolean);
+const BASELINES = (process.env.VPM_BENCH_BASELINES ?? 'careful,plain,ansible').split(',').filter(Boolean);
 /** Seconds the repetitions may take in all (the first run of every size always happens). */
 const BUDGET_S = envInt('VPM_BENCH_UP_BUDGET_S', 720);
 const runsFor = (n: number) => (n >= 16 ? Math.min(RUNS, RUNS_LARGE) : RUNS);
@@ -79,13 +82,13 @@ function sshLogins(hosts: readonly string[]): number {
   return n;
 }
 
-async function pulumiProgramRun(command: 'up' | 'destroy', work: string, tag: string, hosts: readonly string[], inventory: Inventory, sampleMemory: boolean): Promise<PulumiRun> {
+async function pulumiProgramRun(command: 'up' | 'destroy', work: string, tag: string, hosts: readonly string[], inventory: Inventory, sampleMemory: boolean, flags: readonly string[] = []): Promise<PulumiRun> {
   const traceFile = path.join(work, `trace-${tag}.jsonl`);
   fs.rmSync(traceFile, { force: true });
   let sampler: RssSampler | undefined;
   const logins0 = sshLogins(hosts);
   const startedAt = Date.now();
-  const r = await run(applyArgv(command, STACK), {
+  const r = await run(applyArgv(command, STACK, flags), {
     env: { ...process.env, VPM_TRACE_FILE: traceFile },
     timeoutMs: 600_000,
     onSpawn: (pid) => {
@@ -133,7 +136,8 @@ interface Sample {
   n: number;
   run: number;
   resources: { bridges: number; tunnels: number; paths: number; hops: number };
-  vpm: { up: PulumiRun; noChange: PulumiRun; destroy: PulumiRun };
+  vpm: { up: PulumiRun; noChange: PulumiRun; noChangeRefresh: PulumiRun; destroy: PulumiRun };
+  careful?: { first: PlainRun & { sshLogins: number }; again: PlainRun & { sshLogins: number } };
   plain?: { first: PlainRun & { sshLogins: number }; again: PlainRun & { sshLogins: number } };
   ansible?: { first: AnsibleRun & { sshLogins: number }; again: AnsibleRun & { sshLogins: number } };
   checks?: Record<string, unknown>;
@@ -151,7 +155,9 @@ function sameOverlay(a: Record<string, unknown>, b: Record<string, unknown>): bo
 async function oneRun(n: number, r: number, inventory: Inventory, work: string, samples: Sample[], footprint: { value?: ReturnType<typeof labFootprint> }): Promise<void> {
   const hosts = inventory.hypervisors.slice(0, n).map((h) => h.name);
   const topoFile = path.join(work, `tree-${n}.yaml`);
-  writeTopologyFile(topoFile, n);
+  const r1 = inventory.receivers.find((r) => r.ip === RECEIVER_IP);
+  if (!r1) throw new Error(`the lab has no receiver ${RECEIVER_IP}`);
+  writeTopologyFile(topoFile, n, r1.mac);
   await pulumiCmd(['config', 'set', 'vpm:topology', topoFile, '--stack', STACK]);
   const plan = planFor(n, inventory);
   const state = desiredState(plan, inventory);
@@ -176,14 +182,35 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
     const changed = Object.entries(noChange.changeSummary).filter(([k, v]) => k !== 'same' && v > 0);
     checks.noChangeSummary = noChange.changeSummary;
     if (changed.length) log(`N=${n} run ${r}: the no-change up reported changes: ${JSON.stringify(noChange.changeSummary)}`);
+    // The like-for-like no-change figure: --refresh reads every resource from its host first,
+    // as the baselines' re-runs inspect (Ansible) or re-send (scripts).
+    const noChangeRefresh = await pulumiProgramRun('up', work, `${tag}-nochange-refresh`, hosts, inventory, false, ['--refresh']);
+    checks.noChangeRefreshSummary = noChangeRefresh.changeSummary;
     const destroy = await pulumiProgramRun('destroy', work, `${tag}-destroy`, hosts, inventory, false);
     await teardownOverlay(inventory, hosts);
-    sample.vpm = { up, noChange, destroy };
+    sample.vpm = { up, noChange, noChangeRefresh, destroy };
     log(
       `N=${n} run ${r}: VPM up ${(up.wallMs / 1000).toFixed(2)} s (${up.trace.commands} commands, ${up.trace.sshConnections} connections, provider ${Math.round((up.rssMaxKiB?.provider ?? 0) / 1024)} MiB), ` +
-        `no-change ${(noChange.wallMs / 1000).toFixed(2)} s (${noChange.trace.commands} commands, ${noChange.trace.mutating} mutating), destroy ${(destroy.wallMs / 1000).toFixed(2)} s`,
+        `no-change ${(noChange.wallMs / 1000).toFixed(2)} s (${noChange.trace.commands} commands, ${noChange.trace.mutating} mutating), ` +
+        `no-change --refresh ${(noChangeRefresh.wallMs / 1000).toFixed(2)} s (${noChangeRefresh.trace.commands} commands, ${noChangeRefresh.trace.mutating} mutating), destroy ${(destroy.wallMs / 1000).toFixed(2)} s`,
     );
 
+    if (BASELINES.includes('careful')) {
+      let l0 = sshLogins(hosts);
+      const first = await runCarefulSsh(inventory, state, work);
+      const firstLogins = sshLogins(hosts) - l0;
+      if (r === 0) {
+        const snap = await overlaySnapshot(inventory, hosts);
+        checks.carefulMatchesVpm = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
+        if (!checks.carefulMatchesVpm) checks.carefulOverlay = snap;
+      }
+      l0 = sshLogins(hosts);
+      const again = await runCarefulSsh(inventory, state, work);
+      const againLogins = sshLogins(hosts) - l0;
+      await teardownOverlay(inventory, hosts);
+      sample.careful = { first: { ...first, sshLogins: firstLogins }, again: { ...again, sshLogins: againLogins } };
+      log(`N=${n} run ${r}: careful ssh ${(first.wallMs / 1000).toFixed(2)} s, re-run ${(again.wallMs / 1000).toFixed(2)} s (${first.sshConnections} sessions, ${first.commands} commands)`);
+    }
     if (BASELINES.includes('plain')) {
       let l0 = sshLogins(hosts);
       const first = await runPlainSsh(inventory, state, work);
@@ -232,6 +259,9 @@ function rowFor(n: number, ss: Sample[]) {
   const first = ss[0];
   const upWall = stat(pick((s) => s.vpm.up.wallMs));
   const noChangeWall = stat(pick((s) => s.vpm.noChange.wallMs));
+  const noChangeRefreshWall = stat(pick((s) => s.vpm.noChangeRefresh?.wallMs));
+  const carefulFirst = first.careful ? stat(pick((s) => s.careful?.first.wallMs)) : undefined;
+  const carefulAgain = first.careful ? stat(pick((s) => s.careful?.again.wallMs)) : undefined;
   const plainFirst = first.plain ? stat(pick((s) => s.plain?.first.wallMs)) : undefined;
   const plainAgain = first.plain ? stat(pick((s) => s.plain?.again.wallMs)) : undefined;
   const ansFirst = first.ansible ? stat(pick((s) => s.ansible?.first.wallMs)) : undefined;
@@ -277,8 +307,21 @@ function rowFor(n: number, ss: Sample[]) {
         sshLogins: stat(pick((s) => s.vpm.noChange.sshLogins)),
         changeSummary: first.vpm.noChange.changeSummary,
       },
+      noChangeRefresh: {
+        wallMs: noChangeRefreshWall,
+        commands: stat(pick((s) => s.vpm.noChangeRefresh?.trace.commands)),
+        mutating: stat(pick((s) => s.vpm.noChangeRefresh?.trace.mutating)),
+        sshLogins: stat(pick((s) => s.vpm.noChangeRefresh?.sshLogins)),
+        changeSummary: first.vpm.noChangeRefresh?.changeSummary,
+      },
       destroy: { wallMs: stat(pick((s) => s.vpm.destroy.wallMs)), commands: stat(pick((s) => s.vpm.destroy.trace.commands)) },
     },
+    careful: first.careful
+      ? {
+          first: { wallMs: carefulFirst!, commands: first.careful.first.commands, commandsPerHost: first.careful.first.commandsPerHost, sshConnections: first.careful.first.sshConnections, sshLogins: stat(pick((s) => s.careful?.first.sshLogins)) },
+          again: { wallMs: carefulAgain!, commands: first.careful.again.commands, mutating: first.careful.again.commands, sshLogins: stat(pick((s) => s.careful?.again.sshLogins)) },
+        }
+      : undefined,
     plain: first.plain
       ? {
           first: { wallMs: plainFirst!, commands: first.plain.first.commands, commandsPerHost: first.plain.first.commandsPerHost, sshLogins: stat(pick((s) => s.plain?.first.sshLogins)), phasesMs: first.plain.first.phasesMs },
@@ -292,6 +335,9 @@ function rowFor(n: number, ss: Sample[]) {
         }
       : undefined,
     ratios: {
+      firstVsCareful: ratio(upWall, carefulFirst),
+      noChangeRefreshVsCareful: ratio(noChangeRefreshWall, carefulAgain),
+      noChangeRefreshVsAnsible: ratio(noChangeRefreshWall, ansAgain),
       firstVsPlain: ratio(upWall, plainFirst),
       firstVsAnsible: ratio(upWall, ansFirst),
       noChangeVsPlain: ratio(noChangeWall, plainAgain),
@@ -324,6 +370,8 @@ export async function main(): Promise<unknown> {
   // A stack of our own (never another engineer's), removed at the end.
   await run(pulumiArgv(['stack', 'rm', STACK, '--yes', '--force']));
   await pulumiCmd(['stack', 'init', STACK]);
+  // The benchmarks' lab is not the repository's .lab/ (lib/bench-env.ts): name its hosts file.
+  await pulumiCmd(['config', 'set', 'vpm:hosts', LabPaths.default().hostsFile, '--stack', STACK]);
   try {
     // Round robin: every size once, then further rounds (cheapest size first) while the
     // budget allows, up to RUNS per size (RUNS_LARGE for N >= 16). Each size gets >= 1 run.
@@ -347,6 +395,7 @@ export async function main(): Promise<unknown> {
           const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' | ') : String(e);
           failures.push({ n, run: round, error });
           log(`N=${n} run ${round}: FAILED: ${error}`);
+          console.error(e instanceof Error ? e.message : String(e)); // the whole output, for the log
           await run(pulumiArgv(['destroy', '--stack', STACK, '--yes']), { timeoutMs: 300_000 }).catch(() => undefined);
           await teardownOverlay(inventory, inventory.hypervisors.slice(0, n).map((h) => h.name)).catch(() => undefined);
         }
@@ -378,6 +427,8 @@ export async function main(): Promise<unknown> {
     notMeasured: skipped,
     definitions: {
       wallMs: 'VPM: `node lab/setup/pulumi.js up --stack bench-up --yes` (the plain CLI) start to exit (engine start, program, providers, state); baselines: script / ansible-playbook start to exit',
+      noChangeRefresh: 'VPM: `pulumi up --refresh` on the converged stack (reads every resource from its host, then diffs): the like-for-like comparison with the baselines\' re-runs; noChange: plain `pulumi up` (no host is read)',
+      careful: 'one ssh session per host (bash -s), one ovs-vsctl transaction + br0 rule + neighbour entries + one `ovs-ofctl --bundle add-flows`, hosts in parallel; plain: the naive script, one ssh per change, sequential',
       sshConnections: 'VPM: distinct (provider pid, host) in the command trace; sshLogins: "Accepted publickey" lines added to the hypervisors\' sshd logs during the run (all methods)',
       phases: 'from the trace: per host, bridges = commands up to br0\'s rule; paths = ofctl -O dumps/bundles (+ the neighbour seed just before); tunnels = the rest. window = first start to last end over all hosts',
       ratios: 'VPM median wall time / baseline median wall time (below 1: VPM is faster)',
@@ -403,10 +454,25 @@ export async function main(): Promise<unknown> {
 
 function printTable(rows: ReturnType<typeof rowFor>[]): void {
   const s = (x?: Stat) => (x && x.n ? (x.median / 1000).toFixed(2) : '-');
-  console.log('N   VPM up s  no-change s  plain s  plain re-run s  ansible s  ansible re-run s  cmds  conns  mutating(no-change)');
+  console.log('N   VPM up s  careful s  naive s  ansible s | up --refresh s  up (no refresh) s  careful re-run s  naive re-run s  ansible re-run s | cmds  conns');
   for (const r of rows) {
     console.log(
-      [String(r.n).padEnd(3), s(r.vpm.up.wallMs).padStart(8), s(r.vpm.noChange.wallMs).padStart(12), s(r.plain?.first.wallMs).padStart(8), s(r.plain?.again.wallMs).padStart(15), s(r.ansible?.first.wallMs).padStart(10), s(r.ansible?.again.wallMs).padStart(17), String(r.vpm.up.commands.median).padStart(5), String(r.vpm.up.sshConnections.median).padStart(6), String(r.vpm.noChange.mutating.median).padStart(20)].join(' '),
+      [
+        String(r.n).padEnd(3),
+        s(r.vpm.up.wallMs).padStart(8),
+        s(r.careful?.first.wallMs).padStart(9),
+        s(r.plain?.first.wallMs).padStart(7),
+        s(r.ansible?.first.wallMs).padStart(9),
+        '|',
+        s(r.vpm.noChangeRefresh.wallMs).padStart(14),
+        s(r.vpm.noChange.wallMs).padStart(17),
+        s(r.careful?.again.wallMs).padStart(16),
+        s(r.plain?.again.wallMs).padStart(14),
+        s(r.ansible?.again.wallMs).padStart(16),
+        '|',
+        String(r.vpm.up.commands.median).padStart(4),
+        String(r.vpm.up.sshConnections.median).padStart(5),
+      ].join(' '),
     );
   }
 }

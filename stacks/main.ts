@@ -9,6 +9,7 @@
  *                     LabSite.deployedOn). So several stacks' labs run side by side, each
  *                     stack reaching only its own.
  *   vpm:placement     VM name -> node where it runs now (change it to live-migrate)
+ *   vpm:bfd           false turns BFD on the tunnels (and so data-plane failover) off
  *   vpm:maxDowntimeMs libvirt's max downtime for migrations (default 20)
  * Paths are relative to the project folder (the one with Pulumi.yaml). A bad topology or hosts
  * file fails the program once, with the file, the field and the fix (no stack trace).
@@ -51,6 +52,8 @@ async function main(): Promise<Record<string, unknown>> {
     placement: config.getObject<Record<string, string>>('placement') ?? {},
     ...(guest ? { guest } : {}),
     migration: { maxDowntimeMs: config.getNumber('maxDowntimeMs') ?? 20 },
+    // false: no BFD, so no data-plane failover (bench/failover.ts measures the reactive `up` so).
+    ...(config.getBoolean('bfd') === false ? { bfd: false as const } : {}),
   });
   return {
     root: tree.plan.root,

@@ -2,14 +2,17 @@
  * Baseline (b): the same convergence with Ansible, as an operator would write it with
  * Debian's `ansible` package: the openvswitch.openvswitch collection's modules for the
  * bridge (openvswitch_bridge) and the patch, internal and GRE ports (openvswitch_port),
- * `command` for br0's rule, the tunnel neighbour entries and the flows of every hop
- * (the collection has no flow module). A generated inventory (host vars: the host's ports,
+ * `shell` tasks for br0's rule, the tunnel neighbour entries and the host's flows (the
+ * collection has no flow module). A generated inventory (host vars: the host's ports,
  * neighbours and flows) and playbook; ansible-playbook runs in the lab's underlay namespace
  * (a controller on the hypervisors' network), no fact gathering, forks = number of hosts
  * (hosts in parallel, like VPM), SSH pipelining on, ControlPersist as Ansible's default.
  *
- * The modules look before they change (they report `ok` when the port exists); `command`
- * tasks always run and report `changed`: the re-run re-sends every flow.
+ * Every task looks before it changes, so a re-run reports real changes: the modules do so
+ * themselves (`ok` when the port exists); the shell tasks inspect first (dump-flows,
+ * tnl/neigh/show, `ovs-ofctl diff-flows` against the wanted flows), change only on a
+ * difference, print "changed" then, and `changed_when` reads that. The flows of a host are one
+ * task: the wanted table on stdin, `--bundle replace-flows` when it differs.
  *
  * Standalone, on a running lab: node dist/bench/baselines/ansible.js N  (runs, re-runs, tears down)
  */
@@ -18,10 +21,12 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { readInventory, type Inventory } from '../../lab/inventory';
 import { mustRun, run } from '../lib/common';
-import { OVERLAY_BRIDGE, PATCH_OFPORT, PATCH_OVERLAY, PATCH_PHYSICAL, PHYSICAL_BRIDGE, PROTOCOLS, STATIC_RULE, desiredState, planFor, type HostState } from '../lib/tree';
+import { BASELINE_COOKIE, OVERLAY_BRIDGE, PATCH_OFPORT, PATCH_OVERLAY, PATCH_PHYSICAL, PHYSICAL_BRIDGE, PROTOCOLS, STATIC_RULE, desiredState, planFor, type HostState } from '../lib/tree';
 import { teardownOverlay } from './plain-ssh';
 
 const OVS = 'openvswitch.openvswitch';
+/** A shell task changed something only when it said so (it prints "changed" or "unchanged"). */
+const CHANGED = "'changed' in out.stdout_lines";
 
 /** Why Ansible cannot run here, or undefined when it can. */
 export async function ansibleMissing(): Promise<string | undefined> {
@@ -57,7 +62,9 @@ export function playbook(): unknown[] {
         },
         {
           name: "br0's rule: from the patch to the NIC",
-          'ansible.builtin.command': { argv: ['ovs-ofctl', 'add-flow', PHYSICAL_BRIDGE, STATIC_RULE] },
+          'ansible.builtin.shell': `if ovs-ofctl dump-flows ${PHYSICAL_BRIDGE} cookie=${BASELINE_COOKIE}/-1 | grep -q priority=1000; then echo unchanged; else ovs-ofctl add-flow ${PHYSICAL_BRIDGE} '${STATIC_RULE}' && echo changed; fi`,
+          register: 'out',
+          changed_when: CHANGED,
         },
         {
           name: 'internal ports (the source port at the root)',
@@ -71,22 +78,28 @@ export function playbook(): unknown[] {
         },
         {
           name: 'tunnel neighbour entries',
-          'ansible.builtin.command': { argv: ['ovs-appctl', 'tnl/neigh/set', PHYSICAL_BRIDGE, '{{ item.ip }}', '{{ item.mac }}'] },
+          'ansible.builtin.shell': `if ovs-appctl tnl/neigh/show | awk -v ip='{{ item.ip }}' -v mac='{{ item.mac }}' '$1 == ip && $2 == mac { f = 1 } END { exit !f }'; then echo unchanged; else ovs-appctl tnl/neigh/set ${PHYSICAL_BRIDGE} '{{ item.ip }}' '{{ item.mac }}' >/dev/null && echo changed; fi`,
           loop: '{{ neighbours }}',
+          register: 'out',
+          changed_when: CHANGED,
         },
         {
-          name: 'stream flows of every hop',
-          'ansible.builtin.command': { argv: ['ovs-ofctl', 'add-flow', OVERLAY_BRIDGE, '{{ item }}'] },
-          loop: '{{ flows }}',
+          name: 'stream flows of the host (one table, replaced only when it differs)',
+          'ansible.builtin.shell': {
+            cmd: `set -e; f=$(mktemp); cat > "$f"; if [ -z "$(ovs-ofctl -O OpenFlow14 diff-flows ${OVERLAY_BRIDGE} "$f")" ]; then echo unchanged; else ovs-ofctl -O OpenFlow14 --bundle replace-flows ${OVERLAY_BRIDGE} "$f" && echo changed; fi; rm -f "$f"`,
+            stdin: "{{ flows | join('\\n') }}",
+          },
+          register: 'out',
+          changed_when: CHANGED,
         },
       ],
     },
   ];
 }
 
-/** Module runs per host (one remote Python run each). */
+/** Module runs per host (one remote Python run each): bridge, 2 patch ports, br0's rule, ports, neighbours, the flows. */
 export function tasksPerHost(h: HostState): number {
-  return 4 + h.internalPorts.length + h.grePorts.length + h.neighbours.length + h.flows.length;
+  return 5 + h.internalPorts.length + h.grePorts.length + h.neighbours.length;
 }
 
 export interface AnsibleProject {

@@ -1,16 +1,23 @@
 /**
- * Baseline (a): the convergence the way operators do it today, a plain shell script with one
- * `ssh host ovs-vsctl ...|ovs-ofctl ...|ovs-appctl ...` per change, run sequentially from a
- * machine on the hypervisors' network (the lab's underlay namespace): bridges, patch ports,
- * br0's rule, internal ports, GRE ports (+ the tunnel neighbour entries VPM seeds), then the
- * flows of every hop. Every command is idempotent (--may-exist, add-flow replaces), so the
- * same script re-run converges again; it re-sends everything (a script does not look first).
+ * Baseline (a): the convergence as a shell script over plain ssh, from a machine on the
+ * hypervisors' network (the lab's underlay namespace), in two forms:
+ *   careful  what a careful operator writes: one ssh session per host (one connection), in it
+ *            ONE `ovs-vsctl` transaction with every bridge/port change of the host (`--`
+ *            chained), br0's rule, the tunnel neighbour entries, and ONE
+ *            `ovs-ofctl --bundle add-flows` with all of the host's flows from stdin; hosts in
+ *            parallel (runCarefulSsh, hostScript);
+ *   naive    one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl ...` per change, new connection each,
+ *            host after host (runPlainSsh, scriptLines): kept as a second, labelled row.
+ * Order in both: bridges, patch ports, br0's rule, internal ports, GRE ports (+ the tunnel
+ * neighbour entries VPM seeds), then the flows of every hop. Every command is idempotent
+ * (--may-exist, add-flow replaces), so a re-run converges again; it re-sends everything (a
+ * script does not look first).
  *
  * The end state equals the StreamingTree's (same bridge, ports, port numbers, per-hop stream
  * flows), except that a fan-out is one flow with several outputs rather than an OpenFlow group
  * with ownership markers, and nothing is tagged with an owner.
  *
- * Standalone, on a running lab: node dist/bench/baselines/plain-ssh.js N  (runs, re-runs, tears down)
+ * Standalone, on a running lab: node dist/bench/baselines/plain-ssh.js N  (each form: runs, re-runs, tears down)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,7 +38,7 @@ import {
 } from '../lib/tree';
 
 /** Single-quotes a word for the remote shell. */
-const q = (s: string) => (/^[A-Za-z0-9_.,:=/+@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+export const q = (s: string) => (/^[A-Za-z0-9_.,:=/+@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export interface ScriptLine {
   readonly host: string;
@@ -65,8 +72,65 @@ export function scriptLines(state: readonly HostState[]): ScriptLine[] {
   return lines;
 }
 
-function sshWords(inventory: Inventory): string[] {
-  return ['ssh', '-F', '/dev/null', '-i', inventory.privateKeyPath, '-o', `UserKnownHostsFile=${inventory.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
+/**
+ * The careful form's remote script for one host (run by `bash -s` in ONE ssh session): one
+ * ovs-vsctl transaction, br0's rule, the neighbour entries, one bundle of flows. Pure.
+ */
+export function hostScript(h: HostState): string {
+  const vsctl: string[][] = [
+    ['--may-exist', 'add-br', OVERLAY_BRIDGE, '--', 'set', 'bridge', OVERLAY_BRIDGE, 'datapath_type=netdev', 'fail_mode=secure', `protocols=${PROTOCOLS}`],
+    ['--may-exist', 'add-port', OVERLAY_BRIDGE, PATCH_OVERLAY, '--', 'set', 'interface', PATCH_OVERLAY, 'type=patch', `options:peer=${PATCH_PHYSICAL}`, `ofport_request=${PATCH_OFPORT}`],
+    ['--may-exist', 'add-port', PHYSICAL_BRIDGE, PATCH_PHYSICAL, '--', 'set', 'interface', PATCH_PHYSICAL, 'type=patch', `options:peer=${PATCH_OVERLAY}`],
+    ...h.internalPorts.map((p) => ['--may-exist', 'add-port', OVERLAY_BRIDGE, p.name, '--', 'set', 'interface', p.name, 'type=internal', `ofport_request=${p.ofport}`]),
+    ...h.grePorts.map((g) => ['--may-exist', 'add-port', OVERLAY_BRIDGE, g.name, '--', 'set', 'interface', g.name, 'type=gre', `options:remote_ip=${g.remoteIp}`, `ofport_request=${g.ofport}`]),
+  ];
+  const lines = [
+    'set -e',
+    ['ovs-vsctl', ...vsctl.flatMap((words, i) => (i === 0 ? words : ['--', ...words]))].map(q).join(' '),
+    ['ovs-ofctl', 'add-flow', PHYSICAL_BRIDGE, STATIC_RULE].map(q).join(' '),
+    ...h.neighbours.map((n) => ['ovs-appctl', 'tnl/neigh/set', PHYSICAL_BRIDGE, n.ip, n.mac].map(q).join(' ') + ' >/dev/null'),
+  ];
+  if (h.flows.length) lines.push(`ovs-ofctl -O OpenFlow14 --bundle add-flows ${OVERLAY_BRIDGE} - <<'FLOWS'`, ...h.flows, 'FLOWS');
+  return lines.join('\n') + '\n';
+}
+
+/** Remote commands of the careful form on one host (process starts, not ssh sessions). */
+export function carefulCommands(h: HostState): number {
+  return 2 + h.neighbours.length + (h.flows.length ? 1 : 0);
+}
+
+/**
+ * Runs the careful form: every host's script through one ssh session, all hosts at once
+ * (bash `&` + `wait`, failing if any host failed), inside the underlay namespace.
+ */
+export async function runCarefulSsh(inventory: Inventory, state: readonly HostState[], workDir: string): Promise<PlainRun> {
+  const user = inventory.hypervisors[0].user;
+  const ssh = sshWords(inventory).map(q).join(' ');
+  const body: string[] = ['#!/bin/bash', '# Generated by bench/baselines/plain-ssh.ts (careful form): one ssh session per host, hosts in parallel.', 'set -e', 'pids=()'];
+  for (const h of state) {
+    const file = path.join(workDir, `careful-${h.host}.sh`);
+    fs.writeFileSync(file, hostScript(h));
+    body.push(`${ssh} ${user}@${h.ip} bash -s < ${q(file)} & pids+=($!)`);
+  }
+  body.push('rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done; exit $rc', '');
+  const file = path.join(workDir, 'careful-ssh.sh');
+  fs.writeFileSync(file, body.join('\n'), { mode: 0o755 });
+  const r = await mustRun(['ip', 'netns', 'exec', inventory.underlay.netns, 'bash', file], { timeoutMs: 600_000 });
+  const nameOf = new Map(inventory.hypervisors.map((h) => [h.ip, h.name]));
+  const perHost = Object.fromEntries(state.map((h) => [nameOf.get(h.ip) ?? h.host, carefulCommands(h)]));
+  return { wallMs: r.ms, commands: Object.values(perHost).reduce((a, b) => a + b, 0), commandsPerHost: perHost, sshConnections: state.length, phasesMs: {} };
+}
+
+/**
+ * ssh's argv for the lab's hypervisors. Without `controlPath`: a new connection per command.
+ * With it: commands ride the master connection at that path (ssh takes the FIRST value of an
+ * option, so the connection options are chosen here, never appended).
+ */
+export function sshWords(inventory: Inventory, o: { controlPath?: string; master?: boolean } = {}): string[] {
+  const control = o.controlPath
+    ? ['-o', `ControlMaster=${o.master ? 'yes' : 'no'}`, '-o', `ControlPath=${o.controlPath}`, ...(o.master ? ['-o', 'ControlPersist=600'] : [])]
+    : ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
+  return ['ssh', '-F', '/dev/null', '-i', inventory.privateKeyPath, '-o', `UserKnownHostsFile=${inventory.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', ...control];
 }
 
 /** The shell script itself (bash -e), one ssh per line. */
@@ -150,10 +214,13 @@ async function main(): Promise<void> {
   const inventory = readInventory();
   const state = desiredState(planFor(n, inventory), inventory);
   const dir = fs.mkdtempSync('/tmp/vpm-plain-');
-  const first = await runPlainSsh(inventory, state, dir);
-  const again = await runPlainSsh(inventory, state, dir);
-  console.log(JSON.stringify({ n, first, again, script: path.join(dir, 'plain-ssh.clean.sh') }, null, 2));
-  await teardownOverlay(inventory, state.map((s) => s.host));
+  const hosts = state.map((s) => s.host);
+  const careful = { first: await runCarefulSsh(inventory, state, dir), again: await runCarefulSsh(inventory, state, dir), converged: await Promise.all(hosts.map((h) => overlayOn(inventory, h))) };
+  await teardownOverlay(inventory, hosts);
+  const naive = { first: await runPlainSsh(inventory, state, dir), again: await runPlainSsh(inventory, state, dir), converged: await Promise.all(hosts.map((h) => overlayOn(inventory, h))) };
+  await teardownOverlay(inventory, hosts);
+  console.log(JSON.stringify({ n, careful, naive, scripts: dir }, null, 2));
+  if (JSON.stringify(careful.converged) !== JSON.stringify(naive.converged)) throw new Error('the careful and the naive script converged to different overlays');
 }
 
 if (require.main === module) {

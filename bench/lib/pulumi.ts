@@ -13,9 +13,9 @@ export function pulumiArgv(args: readonly string[]): string[] {
   return [process.execPath, path.join(repoRoot(), 'lab', 'setup', 'pulumi.js'), ...args];
 }
 
-/** `up` or `destroy` of a stack, confirmed (the benchmark is the operator's explicit apply). */
-export function applyArgv(command: 'up' | 'destroy', stack: string): string[] {
-  return pulumiArgv([command, '--stack', stack, '--yes', '--non-interactive']);
+/** `up` or `destroy` of a stack, confirmed (the benchmark is the operator's explicit apply); `flags` e.g. `--refresh`. */
+export function applyArgv(command: 'up' | 'destroy', stack: string, flags: readonly string[] = []): string[] {
+  return pulumiArgv([command, '--stack', stack, '--yes', '--non-interactive', ...flags]);
 }
 
 /** The resource changes of the stack's last update, as the engine counted them. */

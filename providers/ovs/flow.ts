@@ -2,7 +2,7 @@
  * OpenFlow flows as data, and the ONE serializer that turns them into `ovs-ofctl` text.
  *
  * The text is chosen to be exactly what OVS 3.1 `ovs-ofctl -O OpenFlow15 dump-flows` prints
- * back (checked against a live ovs-vswitchd, see test/unit/ovs/real-ovs.test.ts), so a dumped
+ * back (checked against a live ovs-vswitchd, see test/integration/real-ovs.test.ts), so a dumped
  * flow can be compared with a desired one as strings:
  *
  *   match:   [proto],in_port=N,dl_src=M,dl_dst=M,[dl_type=0xNNNN],nw_src=A,nw_dst=A,[nw_proto=N],tp_src=P,tp_dst=P

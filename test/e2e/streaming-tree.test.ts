@@ -7,11 +7,15 @@
  *   1. up builds everything; a VP8/RTP video reaches r1 through the leaf VM (frames decoded);
  *   2. placement leafvm -> h4: preview plans exactly create(new path) + update(domain) +
  *      delete(old path), in that order, nothing replaced;
- *   3. up migrates under a 1 packet/ms stream: both libvirtds agree the VM runs on h4, r1
- *      keeps receiving, the longest gap is under 1 s;
+ *   3. up migrates under a 1 packet/ms stream: the real up's engine events (--event-log)
+ *      show the new path created before the domain update began and the old path deleted
+ *      after it ended; the clone is seen on the switch (h4's new stream flows count packets
+ *      while the VM is still on h3 with no migration job); both libvirtds agree the VM runs
+ *      on h4, r1 keeps receiving, the longest gap exceeds libvirt's own downtime by < 500 ms
+ *      (a loose bound for a loaded 2-core machine: the bench owns the figure);
  *   4. refresh --expect-no-changes passes;
  *   5. grow (h5 as a leaf with a path to r2): only its bridge, tunnel and path are created,
- *      r2 receives, a 200 datagram/s stream to r1 loses nothing; shrink back: only those are
+ *      r2 receives, a 1000 datagram/s stream to r1 loses nothing; shrink back: only those are
  *      deleted, r1 loses nothing;
  *   6. the destination's libvirtd is down: up fails naming the VM and both hosts, the VM
  *      stays on the source, the old path still delivers; libvirtd restarted, up completes;
@@ -29,8 +33,8 @@ import { LabPaths } from '../../lab/names';
 import { hostUuidFor, readGuestManifest, startLibvirtd, stopLibvirtd } from '../../lab/libvirt';
 import { startReceiver, startSender, type ReceiverHandle, type ReceiverStats, type SenderHandle, type SenderStats } from '../../lab/stream';
 import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PULUMI_CLI, Stack, changesOf, ok, stepsOf, summaryOf, type Step } from './helpers/pulumi-stack';
-import { allDomains, domState, plannedResources, requireFreshBuild, writeGrownTopology } from './helpers/tree-lab';
+import { PULUMI_CLI, Stack, changesOf, engineEvents, ok, sequenceOf, stepsOf, summaryOf, type Step } from './helpers/pulumi-stack';
+import { allDomains, domJobType, domState, plannedResources, requireFreshBuild, writeGrownTopology } from './helpers/tree-lab';
 
 const STACK = new Stack(`e2e-tree-${process.pid}`);
 const VM = 'leafvm';
@@ -101,6 +105,8 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     lab = new LabHosts(inventory);
     await STACK.init();
     await STACK.configSet('vpm:topology', LAB_TOPOLOGY);
+    // The lab's own hosts file wherever its state lives (VPM_LAB_DIR), not only in .lab/.
+    await STACK.configSet('vpm:hosts', LabPaths.default().hostsFile);
   }, 5 * 60_000);
 
   afterAll(async () => {
@@ -159,8 +165,47 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     expect(run.stdout).toMatch(/MigratedDomain tree-vm-leafvm update \[diff: [^\]]*host/);
   });
 
-  test('3. up live-migrates the VM to h4 under a 1 packet/ms stream; r1 keeps receiving', async () => {
-    const { result: run, at, sent } = await underStream(inventory, ['r1'], async () => ok(await STACK.program('up', '--json')));
+  test('3. up live-migrates the VM to h4 under a 1 packet/ms stream: clone first (engine order and the switch), r1 keeps receiving', async () => {
+    const eventLog = path.join(os.tmpdir(), `vpm-e2e-tree-${process.pid}-migrate.events.jsonl`);
+    // While the up runs: first h4's stream flows (packets counted), THEN the VM's job on h3.
+    // A round that sees packets on h4's new flows and, after that, the VM still running on h3
+    // with no job proves the clone carried the stream before the migration began.
+    let polling = true;
+    const rounds: { h4Packets: number; h3State?: string; h3Job?: string }[] = [];
+    const poll = (async () => {
+      while (polling) {
+        const h4 = await labExec('h4', ['ovs-ofctl', '-O', 'OpenFlow15', 'dump-flows', 'br1', 'udp'], { inventory });
+        const h4Packets = [...h4.stdout.matchAll(/cookie=0x57[0-9a-f]*, .*?n_packets=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+        const h3State = await domState(inventory, 'h3', VM).catch(() => 'error');
+        const h3Job = h3State === 'running' ? await domJobType(inventory, 'h3', VM).catch(() => 'error') : undefined;
+        rounds.push({ h4Packets, h3State, h3Job });
+        await sleep(50);
+      }
+    })();
+    let run;
+    let at;
+    let sent;
+    // The CLI offers `--event-log FILE` (engine events as JSON lines) only with debug commands on.
+    process.env.PULUMI_DEBUG_COMMANDS = 'true';
+    try {
+      ({ result: run, at, sent } = await underStream(inventory, ['r1'], async () => ok(await STACK.program('up', '--json', '--event-log', eventLog))));
+    } finally {
+      delete process.env.PULUMI_DEBUG_COMMANDS;
+      polling = false;
+      await poll;
+    }
+    const events = engineEvents(eventLog);
+    fs.rmSync(eventLog, { force: true });
+    const newPathCreated = sequenceOf(events, { kind: 'outputs', op: 'create', type: 'FlowPath', name: 'tree-path-h3-5004@h4' });
+    const migrationBegan = sequenceOf(events, { kind: 'pre', op: 'update', type: 'MigratedDomain', name: 'tree-vm-leafvm' });
+    const migrationEnded = sequenceOf(events, { kind: 'outputs', op: 'update', type: 'MigratedDomain', name: 'tree-vm-leafvm' });
+    const oldPathDeleteBegan = sequenceOf(events, { kind: 'pre', op: 'delete', type: 'FlowPath', name: 'tree-path-h3-5004@h3' });
+    report(`engine events: new path created #${newPathCreated}, domain update #${migrationBegan}..#${migrationEnded}, old path delete #${oldPathDeleteBegan}`);
+    expect(newPathCreated).toBeLessThan(migrationBegan);
+    expect(oldPathDeleteBegan).toBeGreaterThan(migrationEnded);
+    const cloneBeforeMigration = rounds.filter((r) => r.h4Packets > 0 && r.h3State === 'running' && r.h3Job === 'None');
+    report(`switch polls during the up: ${rounds.length}, with h4's new flows counting packets while the VM was on h3 with no job: ${cloneBeforeMigration.length}`);
+    expect(cloneBeforeMigration.length).toBeGreaterThan(0);
     const up = summaryOf(run);
     expect(changesOf(up)).toEqual({ create: 1, update: 1, delete: 1 });
     // Progress in the up output: the start, and libvirt's figures at the end.
@@ -176,7 +221,9 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
       `migration h3 -> h4 under 1 packet/ms: ${describeStream(r1)}; libvirt downtime ${vm.lastMigration.downtimeMs} ms, ` +
         `migration ${vm.lastMigration.totalMs} ms; gaps >= 50 ms: ${JSON.stringify(r1.gaps)}`,
     );
-    expect(r1.maxGapMs).toBeLessThan(1000);
+    // Loose (the bench owns the figure): the gap may exceed libvirt's own downtime by 500 ms at
+    // most. On a loaded 2-core machine the downtime alone reached 343 ms (gap 681 ms).
+    expect(r1.maxGapMs).toBeLessThan(vm.lastMigration.downtimeMs + 500);
     expect(r1.lastSeq).toBeGreaterThanOrEqual(sent.sent - 100); // still receiving at the end
     // The old path is gone from h3 (no stream rule left there) and the VM's tap moved.
     expect((await lab.flows('h3', 'br1')).filter((f) => /udp/.test(f))).toEqual([]);
@@ -195,8 +242,7 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
       paths: [{ leaf: 'h5', receiver: (({ ip, mac }) => ({ ip, mac }))(inventory.receivers.find((r) => r.name === 'r2')!), stream: { udpPort: 5004 } }],
     });
     await STACK.configSet('vpm:topology', GROWN);
-    // 200 datagrams/s: what is measured is the switches' change, not a TCG guest starved by a
-    // loaded machine (its tap queue then holds 5 s of stream instead of 1 s).
+    // 1000 datagrams/s, the rate of every other stream here: growing the tree must lose nothing.
     const grow = await underStream(
       inventory,
       ['r1', 'r2'],
@@ -205,7 +251,6 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
         await receivers.r2.waitFor(100, 10_000); // the new path delivers
         return run;
       },
-      { rate: 200 },
     );
     // What the grown plan has and the lab plan has not: h5's bridge, the tunnel h2-h5, the path to r2.
     const before = plannedResources(inventory, LAB_TOPOLOGY_FILE, { leafvm: 'h4' });
@@ -218,7 +263,7 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
     expect(grow.at.r2.unique).toBeGreaterThanOrEqual(100);
 
     await STACK.configSet('vpm:topology', LAB_TOPOLOGY);
-    const shrink = await underStream(inventory, ['r1', 'r2'], async () => ok(await STACK.program('up', '--json')), { rate: 200 });
+    const shrink = await underStream(inventory, ['r1', 'r2'], async () => ok(await STACK.program('up', '--json')));
     expect(changesOf(summaryOf(shrink.result))).toEqual({ delete: added.length });
     expect(ops(stepsOf(shrink.result)).sort()).toEqual(added.map((r) => `delete ${r}`));
     report(`shrink (-h5) under the stream: r1 ${describeStream(shrink.at.r1)}; r2 got ${shrink.at.r2.unique} before its path went`);

@@ -40,6 +40,7 @@ export function widestReport(topologyFile: string): StatusReport {
       segments: [],
       problems: [],
     })),
+    backupHops: [],
     delivered: big,
     ok: false,
   }));

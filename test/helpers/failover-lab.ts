@@ -82,6 +82,14 @@ export class FailoverLab {
     this.tunnels.set(t.name, (await tunnelProvider.create!(inputs)) as Created);
   }
 
+  /**
+   * The BFD intervals waitBfd waits for, when the tunnels were made by someone else (a
+   * StreamingTree stack: its DEFAULT_BFD) rather than by build().
+   */
+  expectBfd(bfd: Bfd): void {
+    this.bfd = bfd;
+  }
+
   /** Changes every tunnel's BFD intervals (GreTunnel update) and waits for the sessions. */
   async setBfd(bfd: Bfd, plan = this.plan()): Promise<void> {
     this.bfd = bfd;

@@ -143,3 +143,54 @@ export class Stack {
     return stackConfigFile(this.name, PROJECT_ROOT);
   }
 }
+
+/**
+ * One engine event of a real `up` (the CLI's `--event-log FILE`, offered when
+ * PULUMI_DEBUG_COMMANDS=true: one JSON object per line),
+ * reduced to what order checks need. `sequence` is the engine's own order of events.
+ */
+export interface EngineEvent {
+  readonly sequence: number;
+  /** pre = a resource step began; outputs = it ended; diag = a diagnostic (log line). */
+  readonly kind: 'pre' | 'outputs' | 'diag';
+  /** The step's op (create, update, delete, same, ...); '' for diagnostics. */
+  readonly op: string;
+  /** The resource type's last part, e.g. "FlowPath" ('' when the event names none). */
+  readonly type: string;
+  /** The resource's name (the URN's last part). */
+  readonly name: string;
+  readonly message?: string;
+}
+
+const lastPart = (s: string | undefined, sep: string) => (s ? s.slice(s.lastIndexOf(sep) + 1) : '');
+
+/** The resource steps and diagnostics of an event log, in the engine's order. */
+export function engineEvents(file: string): EngineEvent[] {
+  const events: EngineEvent[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const e = JSON.parse(line) as {
+      sequence: number;
+      resourcePreEvent?: { metadata: { op: string; urn: string; type: string } };
+      resOutputsEvent?: { metadata: { op: string; urn: string; type: string } };
+      diagnosticEvent?: { urn?: string; message: string };
+    };
+    const step = e.resourcePreEvent ?? e.resOutputsEvent;
+    if (step) {
+      events.push({ sequence: e.sequence, kind: e.resourcePreEvent ? 'pre' : 'outputs', op: step.metadata.op, type: lastPart(step.metadata.type, ':'), name: lastPart(step.metadata.urn, ':') });
+    } else if (e.diagnosticEvent) {
+      events.push({ sequence: e.sequence, kind: 'diag', op: '', type: '', name: lastPart(e.diagnosticEvent.urn, ':'), message: e.diagnosticEvent.message });
+    }
+  }
+  return events.sort((a, b) => a.sequence - b.sequence);
+}
+
+/** The sequence number of the one event that matches, failing with the log's steps otherwise. */
+export function sequenceOf(events: readonly EngineEvent[], want: Pick<EngineEvent, 'kind' | 'op' | 'type' | 'name'>): number {
+  const hits = events.filter((e) => e.kind === want.kind && e.op === want.op && e.type === want.type && e.name === want.name);
+  if (hits.length !== 1) {
+    const steps = events.filter((e) => e.kind !== 'diag').map((e) => `${e.sequence} ${e.kind} ${e.op} ${e.type} ${e.name}`);
+    throw new Error(`expected one ${want.kind} event ${want.op} ${want.type} ${want.name}, found ${hits.length}; steps:\n  ${steps.join('\n  ')}`);
+  }
+  return hits[0].sequence;
+}

@@ -84,3 +84,15 @@ export function plannedResources(inventory: Inventory, topologyFile: string, pla
     ...plan.vms.map((v) => `MigratedDomain tree-vm-${v.name}`),
   ].sort();
 }
+
+/** `virsh domjobinfo` on `host`: the job type ("None", "Unbounded", ...); undefined when the domain is not there. */
+export async function domJobType(inventory: Inventory, host: string, domain: string): Promise<string | undefined> {
+  const r = await labExec(host, ['virsh', '-q', '-c', libvirtUri(inventory, host), 'domjobinfo', domain], { inventory });
+  if (r.code !== 0) {
+    if (/failed to get domain|Domain not found/i.test(r.stderr)) return undefined;
+    throw new Error(`${host}: virsh domjobinfo ${domain} exited ${r.code}: ${r.stderr.trim()}`);
+  }
+  const m = /^Job type:\s*(\S+)/m.exec(r.stdout);
+  if (!m) throw new Error(`${host}: virsh domjobinfo ${domain}: no "Job type" in ${JSON.stringify(r.stdout)}`);
+  return m[1];
+}

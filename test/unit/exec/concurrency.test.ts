@@ -40,9 +40,13 @@ describe('withHostLock', () => {
   });
 
   it('keys specs by host, port and namespace, not by user', () => {
+    // Whole connection specs (with key and user), of which the key reads host, port and netns.
     const hostKey = 'SHA256:' + 'A'.repeat(43);
-    expect(hostLockKey({ host: '10.0.0.1', hostKey, user: 'root' })).toBe(hostLockKey({ host: '10.0.0.1', hostKey, user: 'ops' }));
-    expect(hostLockKey({ host: '10.0.0.1', hostKey, netns: 'lab' })).toBe('10.0.0.1:22|lab');
+    const asRoot = { host: '10.0.0.1', hostKey, user: 'root' };
+    const asOps = { host: '10.0.0.1', hostKey, user: 'ops' };
+    const inLab = { host: '10.0.0.1', hostKey, netns: 'lab' };
+    expect(hostLockKey(asRoot)).toBe(hostLockKey(asOps));
+    expect(hostLockKey(inLab)).toBe('10.0.0.1:22|lab');
   });
 });
 

@@ -17,8 +17,8 @@ import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { RemoteCommandError, ToolMissingError } from '../../../providers/exec/errors';
-import { CommandResult, CommandRunner, RunOptions } from '../../../providers/exec/runner';
+import { RemoteCommandError, ToolMissingError } from '../../providers/exec/errors';
+import { CommandResult, CommandRunner, RunOptions } from '../../providers/exec/runner';
 import {
   BridgeName,
   BucketId,
@@ -56,7 +56,7 @@ import {
   removeBuckets,
   tnlNeighSet,
   tnlNeighShow,
-} from '../../../providers/ovs';
+} from '../../providers/ovs';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 const TOOLS = ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl'];
