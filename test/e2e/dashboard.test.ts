@@ -242,9 +242,20 @@ describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
 
   test('the page draws the tree (roles, redundancy dashed, the path), the hosts and the VM', async () => {
     const errors: string[] = [];
+    const badResponses: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // The page's own files only: /api/status may answer 503 until the first collection is done.
+    const own = (u: string) => /\/app\.(css|js)$/.test(new URL(u).pathname);
+    page.on('requestfailed', (r) => void (own(r.url()) && badResponses.push(`${r.url()}: ${r.failure()?.errorText}`)));
+    page.on('response', (r) => void (own(r.url()) && r.status() >= 400 && badResponses.push(`${r.url()}: HTTP ${r.status()}`)));
     await page.goto(url);
     await page.waitForSelector('[data-node="h4"]', { timeout: 20_000 });
+    // The role colours are CSS variables from /app.css: on a loaded machine the first render can
+    // come before the stylesheet applies, so wait for it (a stylesheet that never loads still fails).
+    const styled = await page
+      .waitForFunction(() => getComputedStyle(document.documentElement).getPropertyValue('--root').trim() !== '', undefined, { timeout: 20_000 })
+      .then(() => true, () => false);
+    expect({ styled, badResponses }).toEqual({ styled: true, badResponses: [] });
     const roles = await page.$$eval('[data-node]', (els) => els.map((e) => [e.getAttribute('data-node'), e.getAttribute('data-role')]));
     expect(roles).toEqual([
       ['h1', 'root'],
