@@ -10,6 +10,12 @@
  * replacements, one atomic bundle per switch (new bucket in, old bucket out), leaf side first;
  * 3. the root in ONE bundle (new in, old out: no clone, no gap); 4. old parts elsewhere.
  * A switch whose ovs-vswitchd is gone (a dead relay) holds no flows: removing from it is a no-op.
+ *
+ * Sweep (touched.ts): the state keeps every switch any version of the path touched. After an
+ * update and a delete, each of them is swept by cookie of whatever this path owns there and its
+ * plan does not name; refresh reports such leftovers as drift. A failed update still records
+ * the switches it touched (PartialStateError), so the next up or destroy sweeps them. A failed
+ * create rolls back and names what it could not remove (common/rollback.ts).
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
@@ -25,6 +31,11 @@ import { applyBundle, dumpFlows, dumpGroups } from '../ovs/ofctl';
 import { parseBridgeName, parseIpv4, parseMac } from '../ovs/values';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
+import { leftoverLine, merge, switchesOf, toProps, touchedOf, type Touched } from './touched';
+import { PartialStateError } from '../common/partial';
+import { RolledBackError } from '../common/rollback';
+
+const SECRET_KEYS = ['privateKeys', 'passphrases', 'backupPrivateKeys', 'backupPassphrases', 'touchedPrivateKeys', 'touchedPassphrases'];
 
 const HOP = z
   .object({
@@ -301,19 +312,74 @@ async function replace(olds: FlowPathInputs, news: FlowPathInputs): Promise<void
   );
 }
 
-async function observe(p: FlowPathInputs): Promise<string[]> {
+async function observe(p: FlowPathOutputs): Promise<string[]> {
   const plans = planSwitches(p);
+  const down = new Set(p.down ?? []);
+  const planned = new Map(plans.map((h) => [h.key, h]));
+  const touched = touchedOf(p);
   const missing = await Promise.all(
     plans.map(async (h) => {
       const runner = runnerFor(p, h);
       try {
-        return missingParts(h, await switchState(runner, h.hop.bridge), p.cookie);
+        const state = await switchState(runner, h.hop.bridge);
+        const extra = leftoverLine(h.hop.node, gcOps(h, state, p.cookie));
+        return [...missingParts(h, state, p.cookie), ...(extra ? [extra] : [])];
       } catch (err) {
         return [`${h.hop.node}: cannot read bridge ${h.hop.bridge}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`];
       }
     }),
   );
-  return missing.flat();
+  // Switches an earlier version touched and this one does not use: anything owned there is extra.
+  const elsewhere = await Promise.all(
+    touched.switches.map(async (s, i) => {
+      if (planned.has(switchKey(s)) || down.has(s.node)) return [];
+      try {
+        const state = await switchState(touchedRunner(touched, i), s.bridge);
+        const extra = leftoverLine(s.node, gcOps({ segments: [] } as never, state, p.cookie));
+        return extra ? [extra] : [];
+      } catch (err) {
+        if (switchIsGone(err)) return [];
+        return [`${s.node}: cannot read bridge ${s.bridge} (touched by an earlier version of this path): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`];
+      }
+    }),
+  );
+  return [...missing.flat(), ...elsewhere.flat()];
+}
+
+function touchedRunner(t: Touched, i: number): CommandRunner {
+  return getRunner(joinConnection(t.switches[i].connection, t.privateKeys[i], t.passphrases[i]));
+}
+
+/**
+ * Takes back, on every touched switch, what this path owns and `keep`'s plan does not name
+ * (everything, without `keep`). Every switch is tried; the error names each one that failed.
+ */
+async function sweep(cookie: string, touched: Touched, keep: FlowPathInputs | undefined, down: readonly string[]): Promise<void> {
+  const plans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
+  const skip = new Set(down);
+  const failed: string[] = [];
+  await Promise.all(
+    touched.switches.map(async (s, i) => {
+      if (skip.has(s.node)) return;
+      const runner = touchedRunner(touched, i);
+      try {
+        await withHostLock(s.connection, async () => {
+          let state: SwitchState;
+          try {
+            state = await switchState(runner, s.bridge);
+          } catch (err) {
+            if (switchIsGone(err)) return;
+            throw err;
+          }
+          const ops = gcOps(plans.get(switchKey(s)) ?? ({ segments: [] } as never), state, cookie);
+          if (leftoverLine(s.node, ops)) await applyBundle(runner, parseBridgeName(s.bridge, 'bridge'), ops);
+        });
+      } catch (err) {
+        failed.push(`${s.node} (bridge ${s.bridge}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    }),
+  );
+  if (failed.length) throw new Error(`parts of this path could not be swept and are LEFT BEHIND on: ${failed.join('; ')}`);
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
@@ -337,14 +403,25 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: FlowPathInputs) {
+    const touched = switchesOf(inputs);
     try {
       await install(inputs);
     } catch (err) {
-      // Nothing is lost: take back what this create installed, then fail.
-      await remove(inputs).catch(() => undefined);
+      // Take back what this create installed, on every switch, and say what could not be.
+      try {
+        await sweep(inputs.cookie, touched, undefined, inputs.down ?? []);
+      } catch (undoErr) {
+        throw new RolledBackError(
+          `creating path ${inputs.pathId} failed: ${err instanceof Error ? err.message : String(err)}\nrollback incomplete: ${(undoErr as Error).message}; ` +
+            'run `pulumi up` again once those hosts answer (it converges), or `pulumi destroy`',
+          err,
+          [],
+          [{ what: `path ${inputs.pathId}`, where: (undoErr as Error).message, error: '' }],
+        );
+      }
       throw err;
     }
-    const outs: FlowPathOutputs = { ...inputs, missing: [], providerVersion: PROVIDER_VERSION };
+    const outs: FlowPathOutputs = { ...inputs, ...toProps(touched), missing: [], providerVersion: PROVIDER_VERSION };
     return { id: `path:${inputs.pathId}`, outs };
   },
 
@@ -353,13 +430,26 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     return { id, props: { ...props, missing } };
   },
 
-  async update(_id, olds: FlowPathOutputs, news: FlowPathInputs) {
-    // New state first, swapped in per switch (see the header), then what only the old had.
-    await replace(olds, news);
-    return { outs: { ...news, missing: [], providerVersion: PROVIDER_VERSION } };
+  async update(id, olds: FlowPathOutputs, news: FlowPathInputs) {
+    const touched = merge(touchedOf(olds), switchesOf(news));
+    try {
+      // New state first, swapped in per switch (see the header), then what only the old had,
+      // then leftovers of any earlier version anywhere.
+      await replace(olds, news);
+      await sweep(news.cookie, touched, news, news.down ?? []);
+    } catch (err) {
+      // The hosts hold an unknown mix of both versions: keep every switch touched, and mark
+      // the path as not intact so the next up repairs it and sweeps them.
+      const msg = err instanceof Error ? err.message : String(err);
+      const outs: FlowPathOutputs = { ...olds, ...toProps(touched), missing: [`update failed part way: ${msg.split('\n')[0].slice(0, 300)}`] };
+      throw new PartialStateError(`updating path ${news.pathId} failed: ${msg}`, id, outs, news, SECRET_KEYS);
+    }
+    return { outs: { ...news, ...toProps(touched), missing: [], providerVersion: PROVIDER_VERSION } };
   },
 
   async delete(_id, props: FlowPathOutputs) {
     await remove(props);
+    // Every switch any version touched: nothing of this cookie may stay.
+    await sweep(props.cookie, touchedOf(props), undefined, props.down ?? []);
   },
 };
