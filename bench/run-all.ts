@@ -19,7 +19,7 @@
  * files of an earlier invocation, marked as such with their date.
  * Env: VPM_BENCH_MIGRATIONS (default 10), and up-scaling's VPM_BENCH_* (see up-scaling.ts).
  * Labs: VPM_LAB_NS_PREFIX / VPM_LAB_DIR when set, else a lab of the benchmarks' own (vpmbench-*,
- * /tmp/vpmbench-lab: lib/bench-env.ts), which must not be running. A lab that a benchmark leaves
+ * a fresh private /tmp/vpmbench-lab-XXXXXX: lib/bench-env.ts), whose namespaces must not be in use. A lab that a benchmark leaves
  * behind (it crashed) is brought down before the next one starts.
  */
 import { pulumiArgv } from './lib/pulumi';
