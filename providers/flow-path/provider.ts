@@ -35,6 +35,9 @@ import { leftoverLine, merge, switchesOf, toProps, touchedOf, type Touched } fro
 import { PartialStateError } from '../common/partial';
 import { RolledBackError } from '../common/rollback';
 
+/** A switch where the path has no part: everything it owns there is a leftover. */
+const NO_SEGMENTS = { segments: [] as SegmentPlan[] };
+
 const SECRET_KEYS = ['privateKeys', 'passphrases', 'backupPrivateKeys', 'backupPassphrases', 'touchedPrivateKeys', 'touchedPassphrases'];
 
 const HOP = z
@@ -335,7 +338,7 @@ async function observe(p: FlowPathOutputs): Promise<string[]> {
       if (planned.has(switchKey(s)) || down.has(s.node)) return [];
       try {
         const state = await switchState(touchedRunner(touched, i), s.bridge);
-        const extra = leftoverLine(s.node, gcOps({ segments: [] } as never, state, p.cookie));
+        const extra = leftoverLine(s.node, gcOps(NO_SEGMENTS, state, p.cookie));
         return extra ? [extra] : [];
       } catch (err) {
         if (switchIsGone(err)) return [];
@@ -371,7 +374,7 @@ async function sweep(cookie: string, touched: Touched, keep: FlowPathInputs | un
             if (switchIsGone(err)) return;
             throw err;
           }
-          const ops = gcOps(plans.get(switchKey(s)) ?? ({ segments: [] } as never), state, cookie);
+          const ops = gcOps(plans.get(switchKey(s)) ?? NO_SEGMENTS, state, cookie);
           if (leftoverLine(s.node, ops)) await applyBundle(runner, parseBridgeName(s.bridge, 'bridge'), ops);
         });
       } catch (err) {

@@ -296,7 +296,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       }
       if (there !== undefined) {
         // The peer's credentials become the domain's own (its own key if it had one).
-        const moved = { ...props, host: peer.host, connection: peer.connection, state: there };
+        const { privateKey: _k, passphrase: _p, ...rest } = props;
+        const moved: MigratedDomainOutputs = { ...rest, host: peer.host, connection: peer.connection, state: there };
         if (cred.privateKey) moved.privateKey = cred.privateKey;
         if (cred.passphrase) moved.passphrase = cred.passphrase;
         return { id, props: moved };

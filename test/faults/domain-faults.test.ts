@@ -133,6 +133,15 @@ describe('read: never "gone" unless every host answered', () => {
     expect(r.props).toMatchObject({ host: 'h4', privateKey: other });
   });
 
+  it('a peer with a key file of its own: found there, and the inline key is not carried over (one credential each)', async () => {
+    world.get('192.0.2.4')!.domains.set('leafvm', 'running');
+    const p = base();
+    p.peers[0] = { host: 'h4', connection: { ...conn('192.0.2.4'), privateKeyPath: '/keys/h4' } };
+    const r = await provider.read!('leafvm', p);
+    expect(r.props).toMatchObject({ host: 'h4', connection: { privateKeyPath: '/keys/h4' } });
+    expect((r.props as MigratedDomainOutputs).privateKey).toBeUndefined();
+  });
+
   it('"gone" only when the host and every peer answered without it', async () => {
     await expect(provider.read!('leafvm', base())).resolves.toEqual({ id: '', props: {} });
   });
