@@ -13,6 +13,7 @@
  */
 import { showValue } from './redact';
 import { createHash } from 'node:crypto';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 import { HostKeyMismatchError, ValidationError } from './errors';
 
 /** A parsed pin. `blob` is present when a full key was pinned (then it is compared exactly). */
@@ -105,7 +106,7 @@ export function parsePinnedKey(text: string, property = 'hostKey'): PinnedKey {
  * know, usually ed25519, so an RSA or ECDSA pin never matched such a host unless the client
  * asked for that type only (OpenSSH does the same from known_hosts).
  */
-export function hostKeyAlgorithms(pin: PinnedKey): string[] | undefined {
+export function hostKeyAlgorithms(pin: PinnedKey): ServerHostKeyAlgorithm[] | undefined {
   switch (pin.keyType) {
     case 'ssh-ed25519':
       return ['ssh-ed25519'];
@@ -115,7 +116,7 @@ export function hostKeyAlgorithms(pin: PinnedKey): string[] | undefined {
     case 'ecdsa-sha2-nistp384':
     case 'ecdsa-sha2-nistp521':
     case 'ssh-dss':
-      return [pin.keyType];
+      return [pin.keyType as ServerHostKeyAlgorithm];
     default:
       return undefined;
   }

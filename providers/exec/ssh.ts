@@ -753,7 +753,7 @@ function startKeepalive(client: Client, intervalMs: number, dead: () => void): (
 /** Ask the server for the pinned key's type only (hostkey.ts hostKeyAlgorithms says why). */
 function pinnedAlgorithms(pin: PinnedKey): Pick<ConnectConfig, 'algorithms'> {
   const serverHostKey = hostKeyAlgorithms(pin);
-  return serverHostKey ? { algorithms: { serverHostKey: serverHostKey as never } } : {};
+  return serverHostKey ? { algorithms: { serverHostKey } } : {};
 }
 
 /** Errors that another connect attempt cannot fix. */
