@@ -11,10 +11,13 @@
  * 3. the root in ONE bundle (new in, old out: no clone, no gap); 4. old parts elsewhere.
  * A switch whose ovs-vswitchd is gone (a dead relay) holds no flows: removing from it is a no-op.
  *
- * Sweep (touched.ts): the state keeps every switch any version of the path touched. After an
- * update and a delete, each of them is swept by cookie of whatever this path owns there and its
- * plan does not name; refresh reports such leftovers as drift. A failed update still records
- * the switches it touched (PartialStateError), so the next up or destroy sweeps them. A failed
+ * Sweep (touched.ts): the state keeps every switch any version of the path touched, and what
+ * this path owns there and its plan does not name is taken back by cookie: by delete on every
+ * one of them (on the plan's switches in the same bundle as the removal); by update on those
+ * neither version names, and on all of them when the last step failed or refresh reported
+ * leftovers (its `missing` is not empty). Refresh reports leftovers as drift. A failed update
+ * still records the switches it touched (PartialStateError), so the next up or destroy sweeps
+ * them. The common case costs no extra dump: on a userspace datapath a dump holds up forwarding. A failed
  * create rolls back and names what it could not remove (common/rollback.ts).
  */
 import type * as pulumi from '@pulumi/pulumi';
@@ -248,16 +251,17 @@ async function install(p: FlowPathInputs): Promise<void> {
 }
 
 /** Removes the path's part, except what `keep` (the new version of the same path) still uses. */
-async function remove(p: FlowPathInputs, keep?: FlowPathInputs): Promise<void> {
+async function remove(p: FlowPathInputs, keep?: FlowPathInputs, gc = false): Promise<void> {
   const plans = planSwitches(p);
   const keepPlans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
   const down = new Set(p.down ?? []);
-  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : applySwitchRemove(p, h, keepPlans.get(h.key)?.segments ?? []));
+  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : applySwitchRemove(p, h, keepPlans.get(h.key)?.segments ?? [], gc));
   await removeFrom(plans[0]);
   await Promise.all(plans.filter((h) => !h.isRoot).map(removeFrom));
 }
 
-async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[]): Promise<void> {
+/** With `gc`, leftovers of earlier versions on the switch go in the same bundle (no extra dump). */
+async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[], gc = false): Promise<void> {
   const runner = runnerFor(p, plan);
   await withHostLock(plan.hop.connection, async () => {
     let state: SwitchState;
@@ -267,7 +271,9 @@ async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: read
       if (switchIsGone(err)) return;
       throw err;
     }
-    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), removeOps(plan, state, p.cookie, keep));
+    let ops = removeOps(plan, state, p.cookie, keep);
+    if (gc) ops = mergeOps(ops, gcOps({ segments: keep }, applyOps(state, ops), p.cookie));
+    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), ops);
   });
 }
 
@@ -357,13 +363,13 @@ function touchedRunner(t: Touched, i: number): CommandRunner {
  * Takes back, on every touched switch, what this path owns and `keep`'s plan does not name
  * (everything, without `keep`). Every switch is tried; the error names each one that failed.
  */
-async function sweep(cookie: string, touched: Touched, keep: FlowPathInputs | undefined, down: readonly string[]): Promise<void> {
+async function sweep(cookie: string, touched: Touched, keep: FlowPathInputs | undefined, down: readonly string[], skipKeys: ReadonlySet<string> = new Set()): Promise<void> {
   const plans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
   const skip = new Set(down);
   const failed: string[] = [];
   await Promise.all(
     touched.switches.map(async (s, i) => {
-      if (skip.has(s.node)) return;
+      if (skip.has(s.node) || skipKeys.has(switchKey(s))) return;
       const runner = touchedRunner(touched, i);
       try {
         await withHostLock(s.connection, async () => {
@@ -439,7 +445,11 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       // New state first, swapped in per switch (see the header), then what only the old had,
       // then leftovers of any earlier version anywhere.
       await replace(olds, news);
-      await sweep(news.cookie, touched, news, news.down ?? []);
+      // Every touched switch after a failure or reported leftovers; otherwise only those that
+      // neither version names (each sweep is a dump per switch: on a userspace datapath a dump
+      // holds up forwarding, so the common case adds none).
+      const planned = new Set([...planSwitches(olds), ...planSwitches(news)].map((h) => h.key));
+      await sweep(news.cookie, touched, news, news.down ?? [], (olds.missing ?? []).length > 0 ? new Set() : planned);
     } catch (err) {
       // The hosts hold an unknown mix of both versions: keep every switch touched, and mark
       // the path as not intact so the next up repairs it and sweeps them.
@@ -451,8 +461,9 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async delete(_id, props: FlowPathOutputs) {
-    await remove(props);
-    // Every switch any version touched: nothing of this cookie may stay.
-    await sweep(props.cookie, touchedOf(props), undefined, props.down ?? []);
+    // The plan's switches: its parts and any leftovers in one bundle each; then every other
+    // switch an earlier version touched. Nothing of this cookie may stay.
+    await remove(props, undefined, true);
+    await sweep(props.cookie, touchedOf(props), undefined, props.down ?? [], new Set(planSwitches(props).map((h) => h.key)));
   },
 };

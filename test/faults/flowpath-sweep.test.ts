@@ -134,6 +134,17 @@ describe('a failed update records the switches it touched', () => {
   });
 });
 
+describe('the sweep costs nothing in the common case', () => {
+  it('a clean delete reads each switch once (the sweep rides on the removal bundle)', async () => {
+    const created = (await provider.create!(await checked(v1()))) as { id: string; outs: FlowPathOutputs };
+    const dumps = ofctl.dumpGroups as unknown as jest.SpyInstance;
+    dumps.mockClear();
+    await provider.delete!(created.id, created.outs);
+    expect(dumps.mock.calls.map((c) => (c[0] as { host: string }).host).sort()).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3']);
+    for (const n of [1, 2, 3]) expect(isEmpty(n)).toBe(true);
+  });
+});
+
 describe('create rolls back and reports what it could not', () => {
   it('the root refuses its bundle: the non-root parts are taken back', async () => {
     failing.add(1);
