@@ -338,7 +338,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
             const t0 = Date.now();
             await ensureTap(dst, network, domainOwner);
             const tm = Date.now();
-            await migrateLive(src, vm.name, { destinationUri: destUri, maxDowntimeMs, timeoutMs: 120_000 });
+            await migrateLive(src, vm.name, { destinationUri: destUri, allowUnencrypted: true /* the lab's closed underlay */, maxDowntimeMs, timeoutMs: 120_000 });
             const tDone = Date.now();
             migrateMs = tDone - tm;
             created = (await flowPathProvider.create!(pathInputs)).outs as FlowPathOutputs;
@@ -356,7 +356,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
           // Back to where the stack's state has it (the stack's old path still reaches it), then
           // take the bench path and the destination tap away.
           if ((await domainState(dst, vm.name).catch(() => undefined)) === 'running') {
-            await migrateLive(dst, vm.name, { destinationUri: inventory.hypervisors.find((h) => h.name === tree.hostOf(from))!.migrationUri!, maxDowntimeMs, timeoutMs: 120_000 });
+            await migrateLive(dst, vm.name, { destinationUri: inventory.hypervisors.find((h) => h.name === tree.hostOf(from))!.migrationUri!, allowUnencrypted: true, maxDowntimeMs, timeoutMs: 120_000 });
           }
           if (created) await flowPathProvider.delete!(created.pathId, created);
           else await flowPathProvider.delete!(pathInputs.pathId, { ...pathInputs, missing: [], providerVersion: '' } as FlowPathOutputs).catch(() => undefined);

@@ -23,7 +23,7 @@
  * VPM_BENCH_FAILOVER_INTERVALS (10,8,6,20,50), path-latency's and up-scaling's VPM_BENCH_*
  * (see those files): smaller values for a quick check, the defaults for the report.
  * Labs: VPM_LAB_NS_PREFIX / VPM_LAB_DIR when set, else a lab of the benchmarks' own (vpmbench-*,
- * /tmp/vpmbench-lab: lib/bench-env.ts), which must not be running. A lab that a benchmark leaves
+ * a fresh private /tmp/vpmbench-lab-XXXXXX: lib/bench-env.ts), whose namespaces must not be in use. A lab that a benchmark leaves
  * behind (it crashed) is brought down before the next one starts.
  */
 import { pulumiArgv } from './lib/pulumi';

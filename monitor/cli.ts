@@ -46,7 +46,13 @@ function collectUrl(value: string, previous: string[] = []): string[] {
   } catch {
     throw new InvalidArgumentError(`${JSON.stringify(value)} is not a URL.`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`${value}: only http:// and https:// callbacks are supported.`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`${u.origin}${u.pathname}: only http:// and https:// callbacks are supported.`);
+  // Credentials in the URL would be sent and logged on every retry: refuse, without echoing them.
+  if (u.username || u.password) throw new InvalidArgumentError(`${u.origin}${u.pathname}: remove the user:password@ part; sign events with --callback-secret-file instead.`);
+  return [...previous, value];
+}
+
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -117,7 +123,9 @@ export function addMonitorCommands(program: Command): void {
     .option('--host <address>', 'address to bind (anything but loopback exposes the page to the network)', '127.0.0.1')
     .option('--interval <s>', 'seconds between collections', positiveSeconds(3600), 2)
     .option('--timeout <s>', 'bound per host', positiveSeconds(120), 5)
-    .action(async (opts: { stack: string; port: number; host: string; interval: number; timeout: number }) => {
+    .option('--token-file <file>', 'a file holding the access token (needed for any --host but loopback; or VPM_DASHBOARD_TOKEN)')
+    .option('--allow-host <name>', 'a DNS name the page may be reached by besides this machine\'s addresses (repeatable)', collect, [])
+    .action(async (opts: { stack: string; port: number; host: string; interval: number; timeout: number; tokenFile?: string; allowHost: string[] }) => {
       const { runDashboard } = await import('./commands');
       const stop = untilSignal();
       try {
@@ -135,7 +143,8 @@ export function addMonitorCommands(program: Command): void {
     .option('--react', 'when a VM starts/stops or a port appears/disappears: pulumi up --refresh of the stack (refresh, then update)')
     .option('--program <module>', 'the program --react runs (default dist/stacks/main.js)')
     .option('--quiet', 'do not print events on standard output')
-    .action(async (opts: { stack: string; callback: string[]; react?: boolean; program?: string; quiet?: boolean }) => {
+    .option('--callback-secret-file <file>', 'a file holding the shared secret events are signed with (X-VPM-Signature; or VPM_CALLBACK_SECRET)')
+    .action(async (opts: { stack: string; callback: string[]; react?: boolean; program?: string; quiet?: boolean; callbackSecretFile?: string }) => {
       const { runWatch } = await import('./commands');
       const stop = untilSignal();
       try {

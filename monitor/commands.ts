@@ -2,6 +2,7 @@
  * The bodies of the monitoring subcommands (monitor/cli.ts parses the flags). Each returns the
  * exit code.
  */
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import { closeAll } from '../providers/exec/pool';
 import { loadStack } from './stack';
@@ -102,15 +103,24 @@ export async function runDraw(file: string, opts: { svg?: string }): Promise<num
   return 0;
 }
 
+/** A secret from a file (first line) or an environment variable; undefined when neither. */
+function secretFrom(file: string | undefined, env: string): string | undefined {
+  if (file) return readFileSync(file, 'utf8').split('\n')[0].trim() || undefined;
+  return process.env[env]?.trim() || undefined;
+}
+
 export async function runDashboard(
-  opts: { stack: string; port: number; host: string; interval: number; timeout: number },
+  opts: { stack: string; port: number; host: string; interval: number; timeout: number; tokenFile?: string; allowHost?: string[] },
   until: Promise<string>,
 ): Promise<number> {
   const { startDashboard } = await import('./dashboard/server');
+  const token = secretFrom(opts.tokenFile, 'VPM_DASHBOARD_TOKEN');
   const d = await startDashboard({
     stack: opts.stack,
     port: opts.port,
     host: opts.host,
+    ...(token ? { token } : {}),
+    allowedHosts: opts.allowHost ?? [],
     intervalMs: opts.interval * 1000,
     hostTimeoutMs: opts.timeout * 1000,
     log: (line) => process.stderr.write(`${line}\n`),
@@ -124,13 +134,18 @@ export async function runDashboard(
 }
 
 export async function runWatch(
-  opts: { stack: string; callback: string[]; react?: boolean; program?: string; quiet?: boolean },
+  opts: { stack: string; callback: string[]; react?: boolean; program?: string; quiet?: boolean; callbackSecretFile?: string },
   until: Promise<string>,
 ): Promise<number> {
   const { startWatch } = await import('./events/watch');
+  const secret = secretFrom(opts.callbackSecretFile, 'VPM_CALLBACK_SECRET');
+  if (opts.callback.length > 0 && !secret) {
+    process.stderr.write('vpm watch: events go out UNSIGNED: give --callback-secret-file (or VPM_CALLBACK_SECRET) so receivers can check X-VPM-Signature\n');
+  }
   const w = await startWatch({
     stack: opts.stack,
     callbacks: opts.callback,
+    ...(secret ? { dispatch: { secret } } : {}),
     react: !!opts.react,
     ...(opts.program ? { program: opts.program } : {}),
     log: (line) => process.stderr.write(`${line}\n`),

@@ -15,6 +15,7 @@
  */
 import { fnv1a32 } from '../../providers/flow-path/plan';
 import { deterministicName } from '../../providers/ovs/values';
+import { VM_TAP_PREFIX } from '../../providers/migrated-domain/tap';
 
 export const PATCH_OFPORT = 1;
 export const SOURCE_OFPORT = 2;
@@ -49,8 +50,8 @@ export function tunnelPortName(peer: string): string {
 }
 
 export function vmTapName(vm: string): string {
-  const plain = `vt-${vm}`;
-  return plain.length <= 15 ? plain : deterministicName('vt-', [vm]);
+  const plain = `${VM_TAP_PREFIX}${vm}`;
+  return plain.length <= 15 ? plain : deterministicName(VM_TAP_PREFIX, [vm]);
 }
 
 /** A stable locally administered MAC for a VM (52:54:00 is QEMU's prefix). */

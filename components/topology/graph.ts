@@ -38,9 +38,10 @@ export interface IndexedGraph {
 }
 
 /**
- * Index nodes and links. Throws a TopologyError on a duplicate node id or a link to an
- * unknown node: these would make every later step meaningless, and validate.ts reports
- * them (with all other problems) before a parsed topology ever gets here.
+ * Index nodes and links. Throws a TopologyError on a duplicate node id, a link to an
+ * unknown node, a self-loop or a duplicate link: validate.ts reports these (with all other
+ * problems) before a parsed topology gets here, but computeTree is exported and takes plain
+ * objects, so it must refuse the same graphs (a self-loop came back as a redundancy link).
  */
 export function buildGraph(nodes: readonly GraphNode[], links: readonly Link[]): IndexedGraph {
   const n = nodes.length;
@@ -63,11 +64,19 @@ export function buildGraph(nodes: readonly GraphNode[], links: readonly Link[]):
   const linkA = new Int32Array(m);
   const linkB = new Int32Array(m);
   const degree = new Int32Array(n + 1);
+  const seen = new Map<number, number>();
   for (let l = 0; l < m; l++) {
     const a = index.get(links[l].a);
     const b = index.get(links[l].b);
     if (a === undefined) throw topologyError(`links[${l}].a`, `unknown node "${links[l].a}"; use a node id from nodes`);
     if (b === undefined) throw topologyError(`links[${l}].b`, `unknown node "${links[l].b}"; use a node id from nodes`);
+    if (a === b) throw topologyError(`links[${l}]`, `links node "${links[l].a}" to itself; remove it or change one end`);
+    const key = a < b ? a * n + b : b * n + a;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw topologyError(`links[${l}]`, `duplicate of links[${first}] (a-b and b-a are the same link); remove one of them`);
+    }
+    seen.set(key, l);
     linkA[l] = a;
     linkB[l] = b;
     degree[a]++;

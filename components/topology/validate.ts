@@ -9,26 +9,29 @@
  * reading only what is well-typed, so a typo in one node does not hide an unknown node in
  * a link. Field paths look like `nodes[2].role`, as a user would point at them in the file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { TopologyError, type TopologyProblem } from './errors';
 import { buildGraph, type GraphNode } from './graph';
 import { receiverIpProblem, sourceIpProblem } from './ipv4';
 import { ROLES, TopologySchema, shown, type Link, type Role, type Topology } from './model';
 import { pruneIndexed } from './prune';
+import { capProblems, depthError, MAX_TOPOLOGY_BYTES, MAX_TOPOLOGY_DEPTH, textLimitProblems, valueDepth } from './limits';
 
 /**
  * Parse and check a topology. `source` (e.g. a file name) is named in the error message.
  * Throws TopologyError with every problem found.
  */
 export function parseTopology(input: unknown, source?: string): Topology {
+  // Stack config objects never went through the text scan: bound their depth here too.
+  if (valueDepth(input, MAX_TOPOLOGY_DEPTH + 1) > MAX_TOPOLOGY_DEPTH) throw depthError(source);
   const problems: TopologyProblem[] = [];
   const parsed = TopologySchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, input));
   }
   problems.push(...semanticProblems(input));
-  if (problems.length > 0 || !parsed.success) throw new TopologyError(inFileOrder(dedupe(problems)), source);
+  if (problems.length > 0 || !parsed.success) throw new TopologyError(capProblems(inFileOrder(dedupe(problems))), source);
   return parsed.data;
 }
 
@@ -36,18 +39,28 @@ export function parseTopology(input: unknown, source?: string): Topology {
 export function loadTopologyFile(file: string): Topology {
   let text: string;
   try {
+    // Refuse a huge file before reading it whole (a FIFO or /dev/zero has no useful size).
+    const size = statSync(file).size;
+    if (size > MAX_TOPOLOGY_BYTES) {
+      throw new TopologyError([{ path: '(file)', message: `is ${size} bytes, more than ${MAX_TOPOLOGY_BYTES}; split it or remove what is not needed` }], file);
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof TopologyError) throw e;
     const reason = e instanceof Error ? e.message : String(e);
     throw new TopologyError([{ path: '(file)', message: `cannot read it (${reason}); check the path and permissions` }], file);
   }
+  const limits = textLimitProblems(text);
+  if (limits.length > 0) throw new TopologyError(limits, file);
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     throw new TopologyError(
-      doc.errors.map((err) => ({
-        path: '(yaml)',
-        message: `${err.message.split('\n')[0].replace(/:$/, '')}; fix the YAML syntax there`,
-      })),
+      capProblems(
+        doc.errors.map((err) => ({
+          path: '(yaml)',
+          message: `${err.message.split('\n')[0].replace(/:$/, '')}; fix the YAML syntax there`,
+        })),
+      ),
       file,
     );
   }

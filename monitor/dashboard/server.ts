@@ -9,9 +9,18 @@
  *
  * Exposure: binds 127.0.0.1 unless told otherwise. Requests whose Host header is not the
  * bound address or localhost are refused (a DNS-rebinding page cannot read the dashboard);
- * every response carries a strict Content-Security-Policy (same-origin scripts only), no
+ * bound to every address (0.0.0.0, ::) the Host must be localhost, an address of this
+ * machine or a name given in `allowedHosts`, never any name (that was the rebinding hole).
+ * Any address but loopback needs a token: the page is opened once as `/?token=<token>`, which
+ * sets an HttpOnly SameSite=Strict cookie; API clients send `Authorization: Bearer <token>`.
+ * Every response carries a strict Content-Security-Policy (same-origin scripts only), no
  * caching, nosniff. The page shows host addresses and flows, never credentials.
+ *
+ * Server-sent events: at most `maxClients` streams (503 beyond); a client that does not read
+ * (its unsent data above `maxBufferedBytes`) is dropped instead of buffered without end.
  */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { loadStack } from '../stack';
@@ -33,6 +42,14 @@ export interface DashboardOptions {
   /** How often the stack is re-read; default 30 s. */
   readonly modelRefreshMs?: number;
   readonly log?: (line: string) => void;
+  /** Required for any address but loopback (see the module header). */
+  readonly token?: string;
+  /** Names the Host header may carry besides localhost and this machine's addresses. */
+  readonly allowedHosts?: readonly string[];
+  /** Open event streams at most; default 32. */
+  readonly maxClients?: number;
+  /** Unsent bytes per event stream before the client is dropped; default 1 MiB. */
+  readonly maxBufferedBytes?: number;
   /** A fixed model and host access instead of reading the stack (tests); never re-read. */
   readonly source?: { readonly model: StackModel; readonly thresholds: CpuThresholds; readonly runnerFor?: (host: ModelHost) => CommandRunner };
 }
@@ -65,12 +82,55 @@ export function hostHeaderName(value: string | undefined): string | undefined {
   return i < 0 ? v : v.slice(0, i);
 }
 
-/** Whether a request with this Host header may be served by a dashboard bound to `bound`. */
-export function hostAllowed(header: string | undefined, bound: string): boolean {
-  if (bound === '0.0.0.0' || bound === '::') return true; // the user chose to serve the network
+/** This machine's own addresses, as a Host header names them ("10.0.0.5", "[fe80::1]"). */
+function ownAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) out.add(a.family === 'IPv6' ? `[${a.address.toLowerCase()}]` : a.address);
+  }
+  return out;
+}
+
+/**
+ * Whether a request with this Host header may be served by a dashboard bound to `bound`.
+ * Bound to every address, only localhost, this machine's own addresses and `allowed` names
+ * pass: a rebinding attacker's own domain never does.
+ */
+export function hostAllowed(header: string | undefined, bound: string, allowed: readonly string[] = [], own: Set<string> = ownAddresses()): boolean {
   const name = hostHeaderName(header);
   if (!name) return false;
-  return LOOPBACK.has(name) || name === bound.toLowerCase() || `[${bound.toLowerCase()}]` === name;
+  if (LOOPBACK.has(name) || allowed.some((a) => a.toLowerCase() === name)) return true;
+  if (bound === '0.0.0.0' || bound === '::') return own.has(name);
+  return name === bound.toLowerCase() || `[${bound.toLowerCase()}]` === name;
+}
+
+/** Whether the dashboard may run on `host` with `token` (undefined) or why not. */
+export function exposureProblem(host: string, token: string | undefined): string | undefined {
+  if (LOOPBACK.has(host)) return undefined;
+  if (!token || token.length < 16) {
+    return (
+      `binding ${host} exposes the dashboard to the network: give a token of at least 16 characters ` +
+      '(--token-file FILE or VPM_DASHBOARD_TOKEN), or keep the default 127.0.0.1'
+    );
+  }
+  return undefined;
+}
+
+/** Constant-time comparison of a presented token with the expected one. */
+function tokenMatches(presented: string | undefined, expected: string): boolean {
+  if (!presented) return false;
+  const h = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(h(presented), h(expected));
+}
+
+const COOKIE = 'vpm_dashboard';
+
+function cookieToken(header: string | undefined): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === COOKIE) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -78,6 +138,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const log = options.log ?? (() => undefined);
   const host = options.host ?? '127.0.0.1';
+  const problem = exposureProblem(host, options.token);
+  if (problem) throw new Error(problem);
+  const token = options.token;
+  const allowedHosts = options.allowedHosts ?? [];
+  const own = ownAddresses();
+  const maxClients = options.maxClients ?? 32;
+  const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const intervalMs = options.intervalMs ?? 2000;
   const refreshMs = options.modelRefreshMs ?? 30_000;
   const loaded = options.source ?? (await loadStack(options.stack)); // fails fast on a missing or empty stack
@@ -89,9 +156,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let latest: StatusReport | undefined;
   let lastError: string | undefined;
   const streams = new Set<ServerResponse>();
+  /** Writes to one stream, or drops it when it is not reading (its backlog above the cap). */
+  const send = (s: ServerResponse, frame: string) => {
+    if (s.writableLength > maxBuffered) {
+      streams.delete(s);
+      log(`dashboard: dropped an event stream that was not reading (${s.writableLength} bytes waiting)`);
+      s.destroy();
+      return;
+    }
+    s.write(frame);
+  };
   const push = (r: StatusReport) => {
     const frame = `event: status\ndata: ${JSON.stringify(r)}\n\n`;
-    for (const s of streams) s.write(frame);
+    for (const s of [...streams]) send(s, frame);
   };
 
   // The collection loop.
@@ -127,8 +204,21 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
   app.addHook('onRequest', async (req, reply) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    if (!hostAllowed(req.headers.host, host)) {
-      return reply.code(421).type('text/plain').send(`this dashboard answers only to ${host} and localhost\n`);
+    if (!hostAllowed(req.headers.host, host, allowedHosts, own)) {
+      return reply.code(421).type('text/plain').send(`this dashboard answers only to ${host}, this machine's addresses and localhost\n`);
+    }
+    if (token) {
+      const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const query = (req.query as Record<string, unknown> | undefined)?.token;
+      if (typeof query === 'string' && tokenMatches(query, token)) {
+        // Once from the link: keep it in a cookie the page's own requests (and EventSource) send.
+        return reply
+          .header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`)
+          .redirect(req.url.split('?')[0] || '/', 303);
+      }
+      if (!tokenMatches(auth ?? cookieToken(req.headers.cookie), token)) {
+        return reply.code(401).type('text/plain').send('this dashboard needs its token: open /?token=<token> once, or send Authorization: Bearer <token>\n');
+      }
     }
     return undefined;
   });
@@ -142,18 +232,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return reply.code(503).send({ error: lastError ?? 'the first collection is still running; retry in a moment' });
   });
   app.get('/api/events', (req, reply) => {
+    if (streams.size >= maxClients) {
+      return reply.code(503).header('retry-after', '10').type('text/plain').send(`at most ${maxClients} live views at once; close one or use /api/status\n`);
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
     if (latest) res.write(`event: status\ndata: ${JSON.stringify(latest)}\n\n`);
     streams.add(res);
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    const ping = setInterval(() => send(res, ': ping\n\n'), 15_000);
     const done = () => {
       clearInterval(ping);
       streams.delete(res);
     };
     req.raw.on('close', done);
+    res.on('close', done);
     res.on('error', done);
   });
 
@@ -162,7 +256,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8080);
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  if (!LOOPBACK.has(host)) log(`dashboard: listening on ${host}:${port}: reachable from the network, without authentication`);
+  if (!LOOPBACK.has(host)) log(`dashboard: listening on ${host}:${port}: reachable from the network; open it once as /?token=<your token>`);
 
   return {
     url: `http://${urlHost}:${port}/`,

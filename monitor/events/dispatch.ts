@@ -6,8 +6,72 @@
  * receiver refused it). The X-VPM-Event-Id header lets a receiver drop duplicates (a retry
  * after a lost answer). A queue holds at most `maxQueue` events; beyond that the oldest are
  * dropped and counted.
+ *
+ * Hardening (issue 17): redirects are never followed (the body would go where the receiver
+ * says, credentials and all): a 3xx is a final failure. With a shared secret each POST carries
+ * `X-VPM-Timestamp` and `X-VPM-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." +
+ * body)>`, so a receiver can tell VPM's events from anyone's and refuse replays. An answer's
+ * body is read to at most 64 KiB, then the connection is dropped. A URL with user:password is
+ * refused (it would be logged on every retry); URLs in log lines show origin and path only.
  */
+import { createHmac } from 'node:crypto';
 import type { VpmEvent } from './types';
+
+/** Bytes of a callback's answer that are read (the rest is dropped with the connection). */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+/** Header names of the signature (see the module header). */
+export const SIGNATURE_HEADER = 'x-vpm-signature';
+export const TIMESTAMP_HEADER = 'x-vpm-timestamp';
+
+/** `sha256=<hex>` of `${timestamp}.${body}` under `secret`: what receivers recompute. */
+export function signEvent(secret: string, timestamp: string, body: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+}
+
+/** A callback URL for messages: origin and path, no credentials, query or fragment. */
+export function shownUrl(u: string): string {
+  try {
+    const p = new URL(u);
+    return `${p.origin}${p.pathname}`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
+/** Why a callback URL is refused, or undefined. Never echoes credentials. */
+export function callbackUrlProblem(u: string): string | undefined {
+  let p: URL;
+  try {
+    p = new URL(u);
+  } catch {
+    return 'is not a URL';
+  }
+  if (p.protocol !== 'http:' && p.protocol !== 'https:') return `${shownUrl(u)}: only http:// and https:// are supported`;
+  if (p.username || p.password) {
+    return `${shownUrl(u)}: carries credentials (user:password@) that would be sent and logged on every retry; remove them and sign events with a shared secret (--callback-secret-file / VPM_CALLBACK_SECRET) instead`;
+  }
+  return undefined;
+}
+
+/** Reads at most `max` bytes of an answer, then cancels it (frees the connection either way). */
+async function drainCapped(res: Response, max: number): Promise<void> {
+  const reader = res.body?.getReader();
+  if (!reader) return;
+  let got = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      got += value.byteLength;
+      if (got > max) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // the answer broke off: nothing to keep
+  }
+}
 
 export interface DispatchOptions {
   /** Per attempt; default 5000 ms. */
@@ -20,6 +84,8 @@ export interface DispatchOptions {
   readonly log?: (line: string) => void;
   /** The HTTP client (tests); default the global fetch. */
   readonly fetch?: typeof fetch;
+  /** Shared secret: each POST is signed (X-VPM-Signature). */
+  readonly secret?: string;
 }
 
 export interface CallbackStats {
@@ -42,9 +108,9 @@ class CallbackQueue {
 
   constructor(
     readonly url: string,
-    private readonly o: Required<Omit<DispatchOptions, 'log' | 'fetch'>> & Pick<DispatchOptions, 'log'> & { fetch: typeof fetch },
+    private readonly o: Required<Omit<DispatchOptions, 'log' | 'fetch' | 'secret'>> & Pick<DispatchOptions, 'log' | 'secret'> & { fetch: typeof fetch },
   ) {
-    this.stats = { url, delivered: 0, failed: 0, dropped: 0, queued: 0 };
+    this.stats = { url: shownUrl(url), delivered: 0, failed: 0, dropped: 0, queued: 0 };
   }
 
   push(e: VpmEvent): void {
@@ -86,26 +152,39 @@ class CallbackQueue {
       let retry = true;
       let error = '';
       try {
+        const timestamp = String(Math.floor(Date.now() / 1000));
         const res = await this.o.fetch(this.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'vpm-watch/1', 'x-vpm-event-id': e.id, 'x-vpm-event-type': e.type },
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'vpm-watch/1',
+            'x-vpm-event-id': e.id,
+            'x-vpm-event-type': e.type,
+            ...(this.o.secret ? { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signEvent(this.o.secret, timestamp, body) } : {}),
+          },
           body,
+          redirect: 'manual',
           signal: AbortSignal.timeout(this.o.timeoutMs),
         });
-        await res.arrayBuffer().catch(() => undefined); // free the connection
+        await drainCapped(res, MAX_ANSWER_BYTES); // free the connection, read a bounded amount
         if (res.ok) {
           this.stats.delivered++;
           return;
         }
-        error = `HTTP ${res.status}`;
-        retry = res.status === 408 || res.status === 429 || res.status >= 500;
+        if (res.status >= 300 && res.status < 400) {
+          error = `HTTP ${res.status} redirect refused (events are never re-sent to another URL; register the final URL)`;
+          retry = false;
+        } else {
+          error = `HTTP ${res.status}`;
+          retry = res.status === 408 || res.status === 429 || res.status >= 500;
+        }
       } catch (err) {
         error = err instanceof Error ? (err.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (err.cause as Error | undefined)?.message ?? err.message) : String(err);
       }
       this.stats.lastError = error;
       if (!retry || attempt === this.o.attempts || this.closed) {
         this.stats.failed++;
-        this.o.log?.(`watch: callback ${this.url} did not take event ${e.seq} (${e.type}): ${error}${retry ? ` after ${attempt} attempt(s)` : ''}`);
+        this.o.log?.(`watch: callback ${shownUrl(this.url)} did not take event ${e.seq} (${e.type}): ${error}${retry ? ` after ${attempt} attempt(s)` : ''}`);
         return;
       }
       await sleep(delay);
@@ -125,10 +204,11 @@ export class Dispatcher {
       maxQueue: options.maxQueue ?? 1000,
       log: options.log,
       fetch: options.fetch ?? fetch,
+      ...(options.secret ? { secret: options.secret } : {}),
     };
     for (const u of urls) {
-      const p = new URL(u);
-      if (p.protocol !== 'http:' && p.protocol !== 'https:') throw new Error(`callback ${u}: only http:// and https:// are supported`);
+      const problem = callbackUrlProblem(u);
+      if (problem) throw new Error(`callback ${problem}`);
     }
     this.queues = [...new Set(urls)].map((u) => new CallbackQueue(u, o));
   }

@@ -12,6 +12,7 @@
  * interface.delete / interface.modify events. Note: `--timestamp` makes this ovsdb-client
  * print nothing in JSON mode, so times are those of reception.
  */
+import { LineBuffer } from './lines';
 import { decodeAtom, decodeStringMap, OvsdbJsonError } from '../../providers/ovs/ovsdb-json';
 import type { RawEvent } from './types';
 
@@ -45,9 +46,12 @@ export function plainDatum(v: unknown): unknown {
   }
 }
 
+/** Interface rows remembered per stream (a big hypervisor has a few hundred). */
+const MAX_ROWS = 10_000;
+
 export class OvsdbMonitorParser {
   private readonly rows = new Map<string, Record<string, unknown>>();
-  private buffer = '';
+  readonly lines = new LineBuffer();
 
   constructor(private readonly table = 'interface') {}
 
@@ -56,12 +60,15 @@ export class OvsdbMonitorParser {
     return this.rows;
   }
 
+  /** Keeps a row, up to MAX_ROWS (a host cannot grow the map without bound; more just go unremembered). */
+  private remember(uuid: string, values: Record<string, unknown>): void {
+    if (this.rows.size < MAX_ROWS || this.rows.has(uuid)) this.rows.set(uuid, values);
+  }
+
   push(chunk: string): RawEvent[] {
-    this.buffer += chunk;
     const out: RawEvent[] = [];
-    for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
-      const line = this.buffer.slice(0, i).trim();
-      this.buffer = this.buffer.slice(i + 1);
+    for (const raw of this.lines.push(chunk)) {
+      const line = raw.trim();
       if (line) out.push(...this.update(line));
     }
     return out;
@@ -85,10 +92,10 @@ export class OvsdbMonitorParser {
       const uuid = String(row[0]);
       const action = String(row[1]);
       if (action === 'initial') {
-        this.rows.set(uuid, valuesOf(row));
+        this.remember(uuid, valuesOf(row));
       } else if (action === 'insert') {
         const values = valuesOf(row);
-        this.rows.set(uuid, values);
+        this.remember(uuid, values);
         out.push({ source: 'ovsdb', type: `${this.table}.insert`, interface: values.name, row: uuid, values });
       } else if (action === 'delete') {
         const values = { ...(this.rows.get(uuid) ?? {}), ...Object.fromEntries(Object.entries(valuesOf(row)).filter(([, v]) => v !== null)) };
@@ -104,7 +111,7 @@ export class OvsdbMonitorParser {
         columns.forEach((c, k) => {
           if (oldRow[k + 2] !== null && oldRow[k + 2] !== undefined) changes[c] = { old: plainDatum(oldRow[k + 2]), new: newValues[c] };
         });
-        this.rows.set(uuid, newValues);
+        this.remember(uuid, newValues);
         out.push({ source: 'ovsdb', type: `${this.table}.modify`, interface: newValues.name, row: uuid, values: newValues, changes });
       } else if (action === 'new') {
         // A "new" without its "old" (should not happen): report as a modify without changes.

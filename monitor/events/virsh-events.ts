@@ -14,6 +14,7 @@
  * (virsh's "events received" summary, blank lines) are ignored; an event line that cannot be
  * read is reported as type domain.unknown with the raw text, never dropped.
  */
+import { LineBuffer } from './lines';
 import type { RawEvent } from './types';
 
 /** libvirt lifecycle event names virsh prints (virDomainEventType). */
@@ -42,29 +43,25 @@ interface Pending {
   fields: Record<string, string>;
 }
 
+/** Detail lines kept per event. */
+const MAX_FIELDS = 64;
+
 export class VirshEventParser {
   private pending?: Pending;
-  private buffer = '';
+  readonly lines = new LineBuffer();
 
   /** Feeds output; returns the events completed by it. */
   push(chunk: string): RawEvent[] {
-    this.buffer += chunk;
     const out: RawEvent[] = [];
-    for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
-      const line = this.buffer.slice(0, i).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(i + 1);
-      out.push(...this.line(line));
-    }
+    for (const raw of this.lines.push(chunk)) out.push(...this.line(raw.replace(/\r$/, '')));
     return out;
   }
 
   /** Completes a multi-line event waiting for more lines (and a final line without newline). */
   flush(): RawEvent[] {
     const out: RawEvent[] = [];
-    if (this.buffer.trim() !== '' && !this.buffer.startsWith('\t')) {
-      out.push(...this.line(this.buffer));
-      this.buffer = '';
-    }
+    const rest = this.lines.peek();
+    if (rest.trim() !== '' && !rest.startsWith('\t')) out.push(...this.line(this.lines.rest()));
     if (this.pending) out.push(this.finish(this.pending));
     this.pending = undefined;
     return out;
@@ -82,7 +79,8 @@ export class VirshEventParser {
   private line(line: string): RawEvent[] {
     if (/^\t/.test(line) && this.pending) {
       const kv = /^\t([^:]+):\s?(.*)$/.exec(line);
-      if (kv) this.pending.fields[kv[1]!.trim()] = kv[2]!.trim();
+      // At most MAX_FIELDS per event: a host cannot grow one pending event without bound.
+      if (kv && Object.keys(this.pending.fields).length < MAX_FIELDS) this.pending.fields[kv[1]!.trim()] = kv[2]!.trim();
       return [];
     }
     const out: RawEvent[] = [];

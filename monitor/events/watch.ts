@@ -12,6 +12,11 @@
  * nothing to do once the hosts match the program, so it never loops). A stack locked by
  * another update is retried later. Each reaction is itself an event (reaction.started /
  * finished / failed) for the callbacks.
+ *
+ * Reactions are rate-limited (a token bucket: `reactBurst` at once, then one per
+ * `reactEveryMs`; default 3, then one a minute): a guest that flaps, or a reaction whose own
+ * changes raise new events, cannot drive `pulumi up` in a loop. A deferred reaction is
+ * announced once (reaction.deferred) and runs when the bucket allows.
  */
 import { randomUUID } from 'node:crypto';
 import { Dispatcher, type CallbackStats, type DispatchOptions } from './dispatch';
@@ -37,6 +42,42 @@ export interface WatchOptions {
   readonly debounceMs?: number;
   /** A model instead of reading the stack (tests). */
   readonly model?: StackModel;
+  /** Reactions allowed at once (default 3), then one per reactEveryMs (default 60 s). */
+  readonly reactBurst?: number;
+  readonly reactEveryMs?: number;
+  /** How a reaction runs (tests); default `pulumi up --refresh` through the Automation API. */
+  readonly runReaction?: () => Promise<Record<string, number>>;
+}
+
+/** A token bucket: `burst` takes at once, one more every `everyMs`. */
+export class RateLimiter {
+  private tokens: number;
+  private at: number;
+  constructor(
+    private readonly burst: number,
+    private readonly everyMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.at = now();
+  }
+  private refill(): void {
+    const t = this.now();
+    const add = Math.floor((t - this.at) / this.everyMs);
+    if (add > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + add);
+      this.at = this.tokens === this.burst ? t : this.at + add * this.everyMs;
+    }
+  }
+  /** Takes a token; 0 when taken, else the ms until one is free. */
+  take(): number {
+    this.refill();
+    if (this.tokens > 0) {
+      this.tokens--;
+      return 0;
+    }
+    return Math.max(1, this.at + this.everyMs - this.now());
+  }
 }
 
 export interface Watch {
@@ -59,12 +100,14 @@ export function triggersReaction(e: RawEvent): boolean {
   return false;
 }
 
-class Reactor {
+export class Reactor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
   private triggers: VpmEvent[] = [];
   private closed = false;
+
+  private deferredAnnounced = false;
 
   constructor(
     private readonly stackName: string,
@@ -72,6 +115,8 @@ class Reactor {
     private readonly debounceMs: number,
     private readonly emit: (e: RawEvent) => void,
     private readonly log: (line: string) => void,
+    private readonly limiter: RateLimiter,
+    private readonly run?: () => Promise<Record<string, number>>,
   ) {}
 
   notice(e: VpmEvent): void {
@@ -87,6 +132,18 @@ class Reactor {
 
   private start(): void {
     if (this.closed || this.running) return;
+    const wait = this.limiter.take();
+    if (wait > 0) {
+      if (!this.deferredAnnounced) {
+        this.deferredAnnounced = true;
+        this.emit({ source: 'vpm', type: 'reaction.deferred', inMs: wait });
+        this.log(`watch: too many reactions; the next pulumi up --refresh of ${this.stackName} waits ${Math.ceil(wait / 1000)} s (rate limit)`);
+      }
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.start(), wait);
+      return;
+    }
+    this.deferredAnnounced = false;
     const trigger = this.triggers.splice(0);
     this.running = this.react(trigger).finally(() => {
       this.running = undefined;
@@ -106,18 +163,15 @@ class Reactor {
     const t0 = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        const stack = await selectStack(this.stackName, { program: this.program });
-        // `up --refresh`: the refresh and the update in one engine run (one program start, one
-        // provider process), the same result as `pulumi refresh` followed by `pulumi up`.
-        const up = await stack.up({ refresh: true, onOutput: () => undefined });
+        const changes = this.run ? await this.run() : await this.upRefresh();
         this.emit({
           source: 'vpm',
           type: 'reaction.finished',
           trigger: summary,
-          changes: up.summary.resourceChanges ?? {},
+          changes,
           ms: Date.now() - t0,
         });
-        this.log(`watch: reaction done in ${Date.now() - t0} ms: ${JSON.stringify(up.summary.resourceChanges ?? {})}`);
+        this.log(`watch: reaction done in ${Date.now() - t0} ms: ${JSON.stringify(changes)}`);
         return;
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
@@ -133,6 +187,13 @@ class Reactor {
         return;
       }
     }
+  }
+
+  /** `up --refresh`: refresh and update in one engine run (one program start, one provider process). */
+  private async upRefresh(): Promise<Record<string, number>> {
+    const stack = await selectStack(this.stackName, { program: this.program });
+    const up = await stack.up({ refresh: true, onOutput: () => undefined });
+    return (up.summary.resourceChanges ?? {}) as Record<string, number>;
   }
 
   async close(): Promise<void> {
@@ -173,7 +234,10 @@ export async function startWatch(options: WatchOptions): Promise<Watch> {
     if (reactor && triggersReaction(e)) reactor.notice(e);
     return e;
   };
-  if (options.react) reactor = new Reactor(options.stack, options.program ?? DEFAULT_PROGRAM, options.debounceMs ?? 1500, (r) => publish(r), log);
+  if (options.react) {
+    const limiter = new RateLimiter(options.reactBurst ?? 3, options.reactEveryMs ?? 60_000);
+    reactor = new Reactor(options.stack, options.program ?? DEFAULT_PROGRAM, options.debounceMs ?? 1500, (r) => publish(r), log, limiter, options.runReaction);
+  }
 
   const streams: Array<{ host: string; what: string; stream: RemoteStream; firstState: Promise<void> }> = [];
   for (const host of model.hosts) {

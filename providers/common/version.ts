@@ -3,4 +3,6 @@
  * the code stored in the state runs `delete` and `refresh` later, so a state can always tell
  * which behaviour created it. Bump it when what a provider does on the hosts changes.
  */
-export const PROVIDER_VERSION = '1';
+// 2: issue 17: rollbacks report what they leave, FlowPath sweeps every switch it touched,
+// MigratedDomain create rolls back and refuses non-tap links, migrations are recorded.
+export const PROVIDER_VERSION = '2';

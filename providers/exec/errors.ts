@@ -50,10 +50,11 @@ export class ConnectionError extends Error {
 
 /** The host presented a key that is not the pinned one: refuse, and say both fingerprints. */
 export class HostKeyMismatchError extends Error {
-  constructor(readonly host: string, readonly expected: string, readonly actual: string) {
+  constructor(readonly host: string, readonly expected: string, readonly actual: string, note?: string) {
     super(
       `host key of ${host} does not match the pinned key: expected ${expected}, got ${actual}. ` +
-        'If the host was re-installed, update the pinned key (connection.hostKey) after checking it out of band.',
+        (note ??
+          'If the host was re-installed, update the pinned key (connection.hostKey) after checking it out of band.'),
     );
     this.name = 'HostKeyMismatchError';
   }

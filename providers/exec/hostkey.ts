@@ -13,6 +13,7 @@
  */
 import { showValue } from './redact';
 import { createHash } from 'node:crypto';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 import { HostKeyMismatchError, ValidationError } from './errors';
 
 /** A parsed pin. `blob` is present when a full key was pinned (then it is compared exactly). */
@@ -99,6 +100,34 @@ export function parsePinnedKey(text: string, property = 'hostKey'): PinnedKey {
 }
 
 /**
+ * The host-key algorithms to offer the server, from the pin's key type; undefined for a bare
+ * fingerprint (its type is unknown: every algorithm is offered) and for types ssh2 cannot
+ * verify. Why: a server with several host keys signs with the first algorithm both sides
+ * know, usually ed25519, so an RSA or ECDSA pin never matched such a host unless the client
+ * asked for that type only (OpenSSH does the same from known_hosts).
+ */
+export function hostKeyAlgorithms(pin: PinnedKey): ServerHostKeyAlgorithm[] | undefined {
+  switch (pin.keyType) {
+    case 'ssh-ed25519':
+      return ['ssh-ed25519'];
+    case 'ssh-rsa':
+      return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+    case 'ecdsa-sha2-nistp256':
+    case 'ecdsa-sha2-nistp384':
+    case 'ecdsa-sha2-nistp521':
+    case 'ssh-dss':
+      return [pin.keyType as ServerHostKeyAlgorithm];
+    default:
+      return undefined;
+  }
+}
+
+/** The algorithm named inside a presented key blob (its first SSH string), or undefined. */
+export function keyTypeOf(blob: Buffer): string | undefined {
+  return splitSshStrings(blob)?.[0]?.toString('latin1');
+}
+
+/**
  * Checks the key a host presented against the pin. Returns true, or throws
  * HostKeyMismatchError naming the host and both fingerprints (never a "maybe").
  */
@@ -106,7 +135,16 @@ export function verifyHostKey(host: string, pinned: string | PinnedKey, presente
   const pin = typeof pinned === 'string' ? parsePinnedKey(pinned) : pinned;
   const actual = fingerprintOf(presented);
   const ok = pin.blob ? pin.blob.equals(presented) : pin.fingerprint === actual;
-  if (!ok) throw new HostKeyMismatchError(host, pin.fingerprint, actual);
+  if (!ok) {
+    const presentedType = keyTypeOf(presented);
+    // A different key TYPE is not a changed host: say so, instead of inviting a re-pin.
+    const note =
+      pin.keyType && presentedType && presentedType !== pin.keyType
+        ? `the host presented its ${presentedType} key, not the pinned ${pin.keyType} one; the host key did not necessarily change: ` +
+          `check that the host still has a ${pin.keyType} key (HostKey in sshd_config) before changing any pin`
+        : undefined;
+    throw new HostKeyMismatchError(host, pin.fingerprint, actual, note);
+  }
   return true;
 }
 

@@ -33,6 +33,8 @@ export function killableArgv(argv: readonly string[]): string[] {
 /** Collects a command's stderr, picking out (and dropping) the process group report. */
 export class StderrWithPgid {
   private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  private dropped = 0;
   private pending = '';
   private found?: number;
   private searching = true;
@@ -42,8 +44,17 @@ export class StderrWithPgid {
     return this.found;
   }
 
+  /** `maxBytes`: stderr kept at most (the rest is counted and dropped). */
+  constructor(private readonly maxBytes = Infinity) {}
+
   push(chunk: Buffer): void {
-    this.chunks.push(chunk);
+    const room = this.maxBytes - this.kept;
+    if (room > 0) {
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    this.dropped += Math.max(0, chunk.length - Math.max(room, 0));
     if (this.searching && this.pending.length < 4096) {
       // The report is among the first bytes; look only until it is found.
       this.pending += chunk.toString('latin1');
@@ -59,6 +70,7 @@ export class StderrWithPgid {
 
   /** All stderr as UTF-8, without the report line. */
   text(): string {
-    return Buffer.concat(this.chunks).toString('utf8').replace(REPORT, '');
+    const text = Buffer.concat(this.chunks).toString('utf8').replace(REPORT, '');
+    return this.dropped > 0 ? `${text}\n[${this.dropped} more bytes of stderr dropped]` : text;
   }
 }

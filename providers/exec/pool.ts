@@ -14,6 +14,7 @@
  * under other users. Idle connections are unref'd (ssh.ts), so they do not keep the process
  * alive; on 'beforeExit' the pool closes them cleanly.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
 import { resolveConnection, type ResolvedConnection } from './connection-check';
 import type { CommandResult, CommandRunner, RunOptions } from './runner';
@@ -25,9 +26,24 @@ const runners = new Map<string, SshRunner>();
 let exitHookInstalled = false;
 
 /** The pool key of a validated connection (see the module header). */
-export function poolKey(c: ResolvedConnection): string {
-  const jump = c.jump ? `${c.jump.user}@${c.jump.host}:${c.jump.port}|${c.jump.netns ?? ''}|${c.jump.pinnedKey.fingerprint}` : '';
-  return `${c.user}@${c.host}:${c.port}|${c.netns ?? ''}|${c.pinnedKey.fingerprint}|${jump}`;
+export function poolKey(c: ResolvedConnection, env: NodeJS.ProcessEnv = process.env): string {
+  const jump = c.jump ? `${c.jump.user}@${c.jump.host}:${c.jump.port}|${c.jump.netns ?? ''}|${c.jump.pinnedKey.fingerprint}|${c.jump.privateKeyPath ?? ''}` : '';
+  return `${c.user}@${c.host}:${c.port}|${c.netns ?? ''}|${c.pinnedKey.fingerprint}|${jump}|${credentialDigest(c, env)}`;
+}
+
+// Per process: the digest must not be a stable fingerprint of a key that outlives the process.
+const DIGEST_KEY = randomBytes(32);
+
+/** Who logs in, without keeping the secret itself in a map key. */
+function credentialDigest(c: ResolvedConnection, env: NodeJS.ProcessEnv): string {
+  const who =
+    c.auth.kind === 'privateKey' ? `key:${c.auth.privateKey.reveal()}` : c.auth.kind === 'privateKeyPath' ? `path:${c.auth.path}` : `agent:${env.SSH_AUTH_SOCK ?? ''}`;
+  return createHmac('sha256', DIGEST_KEY)
+    .update(who)
+    .update('\0')
+    .update(c.passphrase?.reveal() ?? '')
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /**
@@ -36,7 +52,7 @@ export function poolKey(c: ResolvedConnection): string {
  */
 export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): CommandRunner {
   const resolved = resolveConnection(spec);
-  const key = poolKey(resolved);
+  const key = poolKey(resolved, options?.env);
   const shared = (): SshRunner => {
     let r = runners.get(key);
     if (!r) {

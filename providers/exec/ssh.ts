@@ -10,6 +10,15 @@
  * - Each command has a timeout: on expiry RemoteCommandError("timed out after X ms") is
  *   thrown, the channel is signalled and closed, and the command's process group is killed
  *   with `kill -KILL` on a second channel (killable.ts explains why both are needed).
+ * - The timeout covers the wait for a session slot too: a command queued behind 8 slow ones
+ *   fails at its deadline instead of waiting forever and then getting its full time again.
+ * - stdout is capped (maxOutputBytes, default 64 MiB: a dump of 100,000 flows is ~20 MB) and
+ *   stderr kept to its first 1 MiB: a host that floods a channel ends the command with an
+ *   error instead of growing the provider process until it dies.
+ * - Keepalive: every keepaliveMs (default 15 s) an idle-safe round trip (a global request
+ *   that changes nothing) goes over the connection from an unref'd timer; with no answer for
+ *   3 intervals the connection is marked dead and closed, so the next run reconnects instead
+ *   of waiting out its timeout on a half-open socket (NAT and firewall state expire).
  * - If the connection drops while idle, the next run reconnects (same retry logic). Commands
  *   in flight when it drops fail; none is re-run.
  * - With `jump`, VPM first logs in to the jump host (its own pinned key) and carries the
@@ -29,13 +38,13 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { ConnectionSpec } from './connection';
 import { resolveConnection, type ResolvedConnection, type ResolvedJump } from './connection-check';
 import { ConnectionError, HostKeyMismatchError, RemoteCommandError, ToolMissingError, ValidationError } from './errors';
-import { verifyHostKey } from './hostkey';
+import { hostKeyAlgorithms, verifyHostKey, type PinnedKey } from './hostkey';
 import { killableArgv, StderrWithPgid } from './killable';
 import { commandTimeout, finishCommand, timeoutError } from './outcome';
 import { quote, validateArgv } from './quote';
 import { DEFAULT_BACKOFF, withConnectRetry, type BackoffPolicy } from './retry';
 import type { CommandResult, CommandRunner, RunOptions } from './runner';
-import { Semaphore } from './semaphore';
+import { Semaphore, SlotTimeoutError } from './semaphore';
 import { requireExecutable } from './which';
 
 /** Session channels open at once per connection: sshd's MaxSessions (default 10) minus a margin. */
@@ -47,6 +56,13 @@ const CHANNEL_CLOSE_GRACE_MS = 2000;
 const KILL_TIMEOUT_MS = 5000;
 /** TCP keepalive probe delay: lets the kernel notice a dead peer on an idle kept connection. */
 const TCP_KEEPALIVE_MS = 30_000;
+/** SSH-level keepalive interval; the connection is dropped after KEEPALIVE_MISSES unanswered. */
+export const DEFAULT_KEEPALIVE_MS = 15_000;
+const KEEPALIVE_MISSES = 3;
+/** Bytes of stdout one command may produce. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** Bytes of stderr kept (the rest is dropped: stderr only feeds messages). */
+export const MAX_STDERR_BYTES = 1024 * 1024;
 
 export interface SshRunnerOptions {
   /** Concurrent commands (session channels) on the connection; default 8. */
@@ -55,6 +71,10 @@ export interface SshRunnerOptions {
   readonly backoff?: BackoffPolicy;
   /** Environment consulted for SSH_AUTH_SOCK (agent auth); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** SSH keepalive interval; default 15 s. */
+  readonly keepaliveMs?: number;
+  /** stdout bytes per command; default 64 MiB. */
+  readonly maxOutputBytes?: number;
 }
 
 /** One open SSH connection, plus what is needed to ref/unref and tear it down. */
@@ -82,6 +102,8 @@ export class SshRunner implements CommandRunner {
   private readonly sessions: Semaphore;
   private readonly backoff: BackoffPolicy;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly keepaliveMs: number;
+  private readonly maxOutputBytes: number;
   /** Runs in progress (waiting, connecting or executing): while > 0 the socket is ref'd. */
   private busy = 0;
   private closed = false;
@@ -94,6 +116,8 @@ export class SshRunner implements CommandRunner {
     this.sessions = new Semaphore(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.env = options.env ?? process.env;
+    this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   }
 
   async run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
@@ -103,10 +127,25 @@ export class SshRunner implements CommandRunner {
     if (this.closed) throw new Error(`the SSH runner for ${this.host} is closed; get a new one from the pool`);
 
     this.hold(+1);
+    const deadline = Date.now() + timeoutMs;
     try {
       // From here on `release` must be called exactly once per path: exec takes it over as
       // soon as a channel is being opened (it frees the slot when the channel closes).
-      const release = await this.sessions.acquire();
+      let release: () => void;
+      try {
+        release = await this.sessions.acquire(timeoutMs);
+      } catch (e) {
+        if (!(e instanceof SlotTimeoutError)) throw e;
+        throw new RemoteCommandError(
+          this.host,
+          argv,
+          null,
+          '',
+          '',
+          `timed out after ${timeoutMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`,
+        );
+      }
+      const left = () => Math.max(1, deadline - Date.now());
       let live: Live;
       try {
         live = await this.connect();
@@ -115,7 +154,7 @@ export class SshRunner implements CommandRunner {
         throw e;
       }
       try {
-        return await this.exec(live, argv, command, options, timeoutMs, release);
+        return await this.exec(live, argv, command, options, left(), release);
       } catch (err) {
         if (!(err instanceof NotSentError)) throw err;
         // The connection turned out dead before the command was sent: reconnect once (with
@@ -127,7 +166,7 @@ export class SshRunner implements CommandRunner {
           release();
           throw e;
         }
-        return await this.exec(live, argv, command, options, timeoutMs, release).catch((e2: unknown) => {
+        return await this.exec(live, argv, command, options, left(), release).catch((e2: unknown) => {
           if (e2 instanceof NotSentError) {
             release();
             throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${e2.message})`);
@@ -244,6 +283,13 @@ export class SshRunner implements CommandRunner {
 
       client.on('ready', () => {
         ready = true;
+        const stop = startKeepalive(client, this.keepaliveMs, () => {
+          // Half-open: mark it dead so the next run reconnects; in-flight commands fail on 'close'.
+          live.closed = true;
+          client.destroy();
+          transport.kill();
+        });
+        client.once('close', stop);
         resolve(live);
       });
       client.on('error', (err: Error & { level?: string }) => {
@@ -266,6 +312,7 @@ export class SshRunner implements CommandRunner {
         // ssh2's keepalive is a timer that would keep the process alive; the kernel's TCP
         // keepalive (set on the socket / by socat) detects dead peers instead.
         keepaliveInterval: 0,
+        ...pinnedAlgorithms(c.pinnedKey),
         hostVerifier: pinVerifier(this.host, c.pinnedKey, (e) => (mismatch = e)),
         ...auth,
       };
@@ -335,6 +382,7 @@ export class SshRunner implements CommandRunner {
           sock: under.stream,
           readyTimeout: c.connectTimeoutMs,
           keepaliveInterval: 0,
+          ...pinnedAlgorithms(j.pinnedKey),
           hostVerifier: pinVerifier(name, j.pinnedKey, (e) => (mismatch = e)),
           ...auth,
         });
@@ -516,7 +564,7 @@ export class SshRunner implements CommandRunner {
   ): Promise<CommandResult> {
     return new Promise<CommandResult>((resolve, reject) => {
       const out: Buffer[] = [];
-      const err = new StderrWithPgid();
+      const err = new StderrWithPgid(MAX_STDERR_BYTES);
       const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
       let settled = false;
       let channel: ClientChannel | undefined;
@@ -576,7 +624,23 @@ export class SshRunner implements CommandRunner {
             return;
           }
           channel = stream;
-          stream.on('data', (d: Buffer) => out.push(d));
+          let outBytes = 0;
+          stream.on('data', (d: Buffer) => {
+            if (settled) return;
+            outBytes += d.length;
+            if (outBytes > this.maxOutputBytes) {
+              // Stop reading and end the command: its output is more than any VPM command makes.
+              timedOut = true; // from here on the channel is being stopped, as after a timeout
+              settle(() =>
+                reject(
+                  new RemoteCommandError(this.host, argv, null, err.text(), '', `wrote more than ${this.maxOutputBytes} bytes to stdout; the command was stopped`),
+                ),
+              );
+              stopChannel(stream);
+              return;
+            }
+            out.push(d);
+          });
           stream.stderr.on('data', (d: Buffer) => {
             const known = err.pgid !== undefined;
             err.push(d);
@@ -656,6 +720,41 @@ interface Transport {
   finished(): Promise<void>;
   /** Extra words for a connect error (the proxy's stderr). */
   diagnostics(): string;
+}
+
+/**
+ * Keepalive: a `cancel-tcpip-forward` global request for a forward that does not exist. It
+ * wants a reply (a failure), changes nothing on the host and needs no session slot; ssh2's own
+ * keepalive would run on a ref'd timer and keep an idle Pulumi provider process alive. Any
+ * reply proves the peer alive; none for KEEPALIVE_MISSES intervals calls `dead`.
+ */
+function startKeepalive(client: Client, intervalMs: number, dead: () => void): () => void {
+  let sentAt: number | undefined;
+  const timer = setInterval(() => {
+    if (sentAt !== undefined) {
+      if (Date.now() - sentAt >= intervalMs * KEEPALIVE_MISSES) {
+        clearInterval(timer);
+        dead();
+      }
+      return;
+    }
+    sentAt = Date.now();
+    try {
+      client.unforwardIn('127.0.0.1', 0, () => {
+        sentAt = undefined;
+      });
+    } catch {
+      clearInterval(timer); // not connected any more: 'close' handles the rest
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Ask the server for the pinned key's type only (hostkey.ts hostKeyAlgorithms says why). */
+function pinnedAlgorithms(pin: PinnedKey): Pick<ConnectConfig, 'algorithms'> {
+  const serverHostKey = hostKeyAlgorithms(pin);
+  return serverHostKey ? { algorithms: { serverHostKey } } : {};
 }
 
 /** Errors that another connect attempt cannot fix. */

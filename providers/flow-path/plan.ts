@@ -457,7 +457,7 @@ export function missingParts(plan: HopPlan, state: SwitchState, cookie: string):
  * could not be removed while the switch was down). Takes back the path's markers there, and
  * the buckets, groups (with their shared flow) and failover groups no other owner names.
  */
-export function gcOps(plan: HopPlan, state: SwitchState, cookie: string): BundleOps {
+export function gcOps(plan: Pick<HopPlan, 'segments'>, state: SwitchState, cookie: string): BundleOps {
   const all = parseMarkers(state.flows);
   const planned = new Set(plan.segments.map((s) => `${s.groupId}/${s.bucketId}`));
   const left = new Map<number, Set<number>>(state.groups.map((g) => [g.id, new Set(g.buckets.map((b) => b.id))]));

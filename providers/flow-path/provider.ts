@@ -10,6 +10,15 @@
  * replacements, one atomic bundle per switch (new bucket in, old bucket out), leaf side first;
  * 3. the root in ONE bundle (new in, old out: no clone, no gap); 4. old parts elsewhere.
  * A switch whose ovs-vswitchd is gone (a dead relay) holds no flows: removing from it is a no-op.
+ *
+ * Sweep (touched.ts): the state keeps every switch any version of the path touched, and what
+ * this path owns there and its plan does not name is taken back by cookie: by delete on every
+ * one of them (on the plan's switches in the same bundle as the removal); by update on those
+ * neither version names, and on all of them when the last step failed or refresh reported
+ * leftovers (its `missing` is not empty). Refresh reports leftovers as drift. A failed update
+ * still records the switches it touched (PartialStateError), so the next up or destroy sweeps
+ * them. The common case costs no extra dump: on a userspace datapath a dump holds up forwarding. A failed
+ * create rolls back and names what it could not remove (common/rollback.ts).
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
@@ -25,6 +34,14 @@ import { applyBundle, dumpFlows, dumpGroups } from '../ovs/ofctl';
 import { parseBridgeName, parseIpv4, parseMac } from '../ovs/values';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
+import { leftoverLine, merge, switchesOf, toProps, touchedOf, type Touched } from './touched';
+import { PartialStateError } from '../common/partial';
+import { RolledBackError } from '../common/rollback';
+
+/** A switch where the path has no part: everything it owns there is a leftover. */
+const NO_SEGMENTS = { segments: [] as SegmentPlan[] };
+
+const SECRET_KEYS = ['privateKeys', 'passphrases', 'backupPrivateKeys', 'backupPassphrases', 'touchedPrivateKeys', 'touchedPassphrases'];
 
 const HOP = z
   .object({
@@ -234,16 +251,17 @@ async function install(p: FlowPathInputs): Promise<void> {
 }
 
 /** Removes the path's part, except what `keep` (the new version of the same path) still uses. */
-async function remove(p: FlowPathInputs, keep?: FlowPathInputs): Promise<void> {
+async function remove(p: FlowPathInputs, keep?: FlowPathInputs, gc = false): Promise<void> {
   const plans = planSwitches(p);
   const keepPlans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
   const down = new Set(p.down ?? []);
-  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : applySwitchRemove(p, h, keepPlans.get(h.key)?.segments ?? []));
+  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : applySwitchRemove(p, h, keepPlans.get(h.key)?.segments ?? [], gc));
   await removeFrom(plans[0]);
   await Promise.all(plans.filter((h) => !h.isRoot).map(removeFrom));
 }
 
-async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[]): Promise<void> {
+/** With `gc`, leftovers of earlier versions on the switch go in the same bundle (no extra dump). */
+async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[], gc = false): Promise<void> {
   const runner = runnerFor(p, plan);
   await withHostLock(plan.hop.connection, async () => {
     let state: SwitchState;
@@ -253,7 +271,9 @@ async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: read
       if (switchIsGone(err)) return;
       throw err;
     }
-    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), removeOps(plan, state, p.cookie, keep));
+    let ops = removeOps(plan, state, p.cookie, keep);
+    if (gc) ops = mergeOps(ops, gcOps({ segments: keep }, applyOps(state, ops), p.cookie));
+    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), ops);
   });
 }
 
@@ -301,19 +321,74 @@ async function replace(olds: FlowPathInputs, news: FlowPathInputs): Promise<void
   );
 }
 
-async function observe(p: FlowPathInputs): Promise<string[]> {
+async function observe(p: FlowPathOutputs): Promise<string[]> {
   const plans = planSwitches(p);
+  const down = new Set(p.down ?? []);
+  const planned = new Map(plans.map((h) => [h.key, h]));
+  const touched = touchedOf(p);
   const missing = await Promise.all(
     plans.map(async (h) => {
       const runner = runnerFor(p, h);
       try {
-        return missingParts(h, await switchState(runner, h.hop.bridge), p.cookie);
+        const state = await switchState(runner, h.hop.bridge);
+        const extra = leftoverLine(h.hop.node, gcOps(h, state, p.cookie));
+        return [...missingParts(h, state, p.cookie), ...(extra ? [extra] : [])];
       } catch (err) {
         return [`${h.hop.node}: cannot read bridge ${h.hop.bridge}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`];
       }
     }),
   );
-  return missing.flat();
+  // Switches an earlier version touched and this one does not use: anything owned there is extra.
+  const elsewhere = await Promise.all(
+    touched.switches.map(async (s, i) => {
+      if (planned.has(switchKey(s)) || down.has(s.node)) return [];
+      try {
+        const state = await switchState(touchedRunner(touched, i), s.bridge);
+        const extra = leftoverLine(s.node, gcOps(NO_SEGMENTS, state, p.cookie));
+        return extra ? [extra] : [];
+      } catch (err) {
+        if (switchIsGone(err)) return [];
+        return [`${s.node}: cannot read bridge ${s.bridge} (touched by an earlier version of this path): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`];
+      }
+    }),
+  );
+  return [...missing.flat(), ...elsewhere.flat()];
+}
+
+function touchedRunner(t: Touched, i: number): CommandRunner {
+  return getRunner(joinConnection(t.switches[i].connection, t.privateKeys[i], t.passphrases[i]));
+}
+
+/**
+ * Takes back, on every touched switch, what this path owns and `keep`'s plan does not name
+ * (everything, without `keep`). Every switch is tried; the error names each one that failed.
+ */
+async function sweep(cookie: string, touched: Touched, keep: FlowPathInputs | undefined, down: readonly string[], skipKeys: ReadonlySet<string> = new Set()): Promise<void> {
+  const plans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
+  const skip = new Set(down);
+  const failed: string[] = [];
+  await Promise.all(
+    touched.switches.map(async (s, i) => {
+      if (skip.has(s.node) || skipKeys.has(switchKey(s))) return;
+      const runner = touchedRunner(touched, i);
+      try {
+        await withHostLock(s.connection, async () => {
+          let state: SwitchState;
+          try {
+            state = await switchState(runner, s.bridge);
+          } catch (err) {
+            if (switchIsGone(err)) return;
+            throw err;
+          }
+          const ops = gcOps(plans.get(switchKey(s)) ?? NO_SEGMENTS, state, cookie);
+          if (leftoverLine(s.node, ops)) await applyBundle(runner, parseBridgeName(s.bridge, 'bridge'), ops);
+        });
+      } catch (err) {
+        failed.push(`${s.node} (bridge ${s.bridge}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    }),
+  );
+  if (failed.length) throw new Error(`parts of this path could not be swept and are LEFT BEHIND on: ${failed.join('; ')}`);
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
@@ -337,14 +412,25 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: FlowPathInputs) {
+    const touched = switchesOf(inputs);
     try {
       await install(inputs);
     } catch (err) {
-      // Nothing is lost: take back what this create installed, then fail.
-      await remove(inputs).catch(() => undefined);
+      // Take back what this create installed, on every switch, and say what could not be.
+      try {
+        await sweep(inputs.cookie, touched, undefined, inputs.down ?? []);
+      } catch (undoErr) {
+        throw new RolledBackError(
+          `creating path ${inputs.pathId} failed: ${err instanceof Error ? err.message : String(err)}\nrollback incomplete: ${(undoErr as Error).message}; ` +
+            'run `pulumi up` again once those hosts answer (it converges), or `pulumi destroy`',
+          err,
+          [],
+          [{ what: `path ${inputs.pathId}`, where: (undoErr as Error).message, error: '' }],
+        );
+      }
       throw err;
     }
-    const outs: FlowPathOutputs = { ...inputs, missing: [], providerVersion: PROVIDER_VERSION };
+    const outs: FlowPathOutputs = { ...inputs, ...toProps(touched), missing: [], providerVersion: PROVIDER_VERSION };
     return { id: `path:${inputs.pathId}`, outs };
   },
 
@@ -353,13 +439,31 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     return { id, props: { ...props, missing } };
   },
 
-  async update(_id, olds: FlowPathOutputs, news: FlowPathInputs) {
-    // New state first, swapped in per switch (see the header), then what only the old had.
-    await replace(olds, news);
-    return { outs: { ...news, missing: [], providerVersion: PROVIDER_VERSION } };
+  async update(id, olds: FlowPathOutputs, news: FlowPathInputs) {
+    const touched = merge(touchedOf(olds), switchesOf(news));
+    try {
+      // New state first, swapped in per switch (see the header), then what only the old had,
+      // then leftovers of any earlier version anywhere.
+      await replace(olds, news);
+      // Every touched switch after a failure or reported leftovers; otherwise only those that
+      // neither version names (each sweep is a dump per switch: on a userspace datapath a dump
+      // holds up forwarding, so the common case adds none).
+      const planned = new Set([...planSwitches(olds), ...planSwitches(news)].map((h) => h.key));
+      await sweep(news.cookie, touched, news, news.down ?? [], (olds.missing ?? []).length > 0 ? new Set() : planned);
+    } catch (err) {
+      // The hosts hold an unknown mix of both versions: keep every switch touched, and mark
+      // the path as not intact so the next up repairs it and sweeps them.
+      const msg = err instanceof Error ? err.message : String(err);
+      const outs: FlowPathOutputs = { ...olds, ...toProps(touched), missing: [`update failed part way: ${msg.split('\n')[0].slice(0, 300)}`] };
+      throw new PartialStateError(`updating path ${news.pathId} failed: ${msg}`, id, outs, news, SECRET_KEYS);
+    }
+    return { outs: { ...news, ...toProps(touched), missing: [], providerVersion: PROVIDER_VERSION } };
   },
 
   async delete(_id, props: FlowPathOutputs) {
-    await remove(props);
+    // The plan's switches: its parts and any leftovers in one bundle each; then every other
+    // switch an earlier version touched. Nothing of this cookie may stay.
+    await remove(props, undefined, true);
+    await sweep(props.cookie, touchedOf(props), undefined, props.down ?? [], new Set(planSwitches(props).map((h) => h.key)));
   },
 };

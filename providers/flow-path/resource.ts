@@ -48,9 +48,13 @@ export class FlowPath extends pulumi.dynamic.Resource {
         cookie: undefined,
         flows: undefined,
         missing: undefined,
+        // Outputs only (touched.ts): every switch any version touched, with its credentials.
+        touched: undefined,
+        touchedPrivateKeys: undefined,
+        touchedPassphrases: undefined,
         providerVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys', 'backupPrivateKeys', 'passphrases', 'backupPassphrases'] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'privateKeys', 'backupPrivateKeys', 'passphrases', 'backupPassphrases', 'touchedPrivateKeys', 'touchedPassphrases'] },
       'vpm',
       'FlowPath',
     );

@@ -100,6 +100,8 @@ export interface BackupHop {
   neighbours?: { ip: string; mac: string }[];
 }
 
+import type { TouchedProps } from './touched';
+
 export interface FlowPathInputs {
   pathId: string;
   /** project/stack/resource name; the cookie derives from it. */
@@ -121,7 +123,7 @@ export interface FlowPathInputs {
   flows: { node: string; bridge: string; rules: string[] }[];
 }
 
-export interface FlowPathOutputs extends FlowPathInputs {
+export interface FlowPathOutputs extends FlowPathInputs, TouchedProps {
   /** Hops whose part was found missing or altered by refresh ("node: rule"); empty when intact. */
   missing: string[];
   providerVersion: string;

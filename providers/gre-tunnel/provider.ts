@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection } from '../common/connection-input';
 import { OWNER_KEY, keepOwner } from '../common/owner';
+import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
@@ -129,10 +130,16 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
       ),
     );
   } catch (err) {
-    for (const side of added) {
-      await withHostLock(p[side].connection, () => removeEnd(runnerFor(p, side), p, p[side])).catch(() => undefined);
-    }
-    throw err;
+    // Take back the ends this step added; name any that could not be (rollback.ts).
+    return rollBack(
+      err,
+      `creating tunnel ${p.a.portName}/${p.b.portName}`,
+      added.map((side) => ({
+        what: `GRE port ${p[side].portName} on ${p[side].bridge}`,
+        where: p[side].connection.host,
+        run: () => withHostLock(p[side].connection, () => removeEnd(runnerFor(p, side), p, p[side])),
+      })),
+    );
   }
   return { ...p, aOfport: ofports.a!, bOfport: ofports.b!, aPresent: true, bPresent: true, providerVersion: PROVIDER_VERSION };
 }

@@ -42,8 +42,13 @@ export async function destroyAndUndefine(runner: CommandRunner, domain: string):
   await runner.run(['virsh', 'undefine', name(domain)], { timeoutMs: 30_000 });
 }
 
+/** A migration destination: transport, optional user@, host (never starting with '-'), optional :port, /system. */
+export const MIGRATION_URI = /^qemu\+(tcp|ssh|tls):\/\/([a-z_][a-z0-9_-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[0-9]{1,5})?\/system$/;
+
 export interface MigrateOptions {
   readonly destinationUri: string;
+  /** qemu+tcp:// (VM memory unauthenticated, in the clear) only when the hosts file allows it. */
+  readonly allowUnencrypted?: boolean;
   readonly maxDowntimeMs?: number;
   readonly timeoutMs: number;
 }
@@ -53,8 +58,13 @@ export interface MigrateOptions {
  * destination). On a timeout the job is aborted, so the domain keeps running on the source.
  */
 export async function migrateLive(runner: CommandRunner, domain: string, o: MigrateOptions): Promise<void> {
-  if (!/^qemu\+(tcp|ssh|tls):\/\/[A-Za-z0-9.@:_-]+\/system(\?[A-Za-z0-9=&._/-]*)?$/.test(o.destinationUri)) {
-    throw new Error(`invalid migration URI ${JSON.stringify(o.destinationUri)}: use qemu+tcp://HOST/system or qemu+ssh://HOST/system`);
+  // The same rule as MigratedDomain's check: no `?query` (libvirt reads `?command=`,
+  // `?socket=`, `?keyfile=`... from it), and the host never starts with '-' (an option).
+  if (!MIGRATION_URI.test(o.destinationUri)) {
+    throw new Error(`invalid migration URI ${JSON.stringify(o.destinationUri)}: use qemu+ssh://HOST/system or qemu+tls://HOST/system, without a ?query`);
+  }
+  if (o.destinationUri.startsWith('qemu+tcp:') && o.allowUnencrypted !== true) {
+    throw new Error(`refusing ${o.destinationUri}: qemu+tcp:// migrates VM memory unauthenticated and unencrypted; use qemu+ssh:// or qemu+tls://, or allow it (hosts file migration.allowUnencrypted) on a closed network`);
   }
   if (o.maxDowntimeMs !== undefined) {
     await runner.run(['virsh', 'migrate-setmaxdowntime', name(domain), String(o.maxDowntimeMs)], { timeoutMs: 30_000 });

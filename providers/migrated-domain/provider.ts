@@ -5,7 +5,17 @@
  *   3. libvirt's own figures are read on the destination (downtime, total time),
  *   4. the tap on the source is removed.
  * If 2 fails or times out (then the job is aborted) the update fails with the domain still
- * running on the source, and the state keeps the source as its host.
+ * running on the source, and the state keeps the source as its host. If 2 succeeded and a
+ * later step fails, the update fails but the state records the destination
+ * (PartialStateError, common/partial.ts): the VM is there now.
+ *
+ * create rolls back what it made (the tap and port, the definition) when define or start
+ * fails, and names what it could not remove (common/rollback.ts).
+ *
+ * read asks the peers (with the same credentials as the domain's own host, or their own)
+ * when the domain is not on its recorded host; if a peer cannot be asked, read FAILS: "gone"
+ * is reported only when every host answered that it does not have the domain (a "gone" VM is
+ * created again by the next up: a second copy with the same MAC and IP).
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
@@ -17,11 +27,13 @@ import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
 import { getRunner, withHostLock } from '../exec/pool';
 import { DOMAIN_NAME_RE, domainXml } from '../libvirt/domain';
-import { completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt/virsh';
+import { MIGRATION_URI, completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt/virsh';
 import { waitUntilGuestAnswers } from './readiness';
-import { ensureTap, removeTap } from './tap';
+import { ensureTap, removeTap, VM_TAP_PREFIX } from './tap';
 import { endLine, startLine, watchMigration } from './progress';
 import { progressSink } from '../common/progress';
+import { PartialStateError } from '../common/partial';
+import { rollBack, type Undo } from '../common/rollback';
 import type { MigratedDomainInputs, MigratedDomainOutputs, MigrationReport } from './types';
 
 // Absolute; no part is '.' or '..' (traversal) or starts with '-' (an option).
@@ -35,7 +47,7 @@ const INPUTS = z
     privateKey: schemas.privateKey,
     passphrase: schemas.passphrase,
     // user@ and :port optional; the host starts with a letter or digit (never an '-option' to ssh).
-    migrationUri: z.string().regex(/^qemu\+(tcp|ssh|tls):\/\/([a-z_][a-z0-9_-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[0-9]{1,5})?\/system$/, 'migrationUri must be qemu+ssh://HOST/system or qemu+tls://HOST/system'),
+    migrationUri: z.string().regex(MIGRATION_URI, 'migrationUri must be qemu+ssh://HOST/system or qemu+tls://HOST/system'),
     allowUnencryptedMigration: z.boolean().optional(),
     role: z.enum(['root', 'relay', 'leaf', 'none'], { message: "role must be 'root', 'relay', 'leaf' or 'none'" }),
     memoryMiB: z.number().int().min(96, 'memoryMiB must be >= 96 (the lab guest runs out of memory below)').max(65536).default(96),
@@ -51,7 +63,9 @@ const INPUTS = z
     network: z
       .object({
         bridge: schemas.ifaceName('network.bridge'),
-        tap: schemas.ifaceName('network.tap'),
+        tap: schemas.ifaceName('network.tap').refine((t) => t.startsWith(VM_TAP_PREFIX), {
+          message: `network.tap must start with "${VM_TAP_PREFIX}" (VPM's taps; a host interface such as eth0 must never become a VM's port)`,
+        }),
         ofport: schemas.ofport('network.ofport'),
         mac: schemas.mac('network.mac'),
         readiness: z
@@ -74,6 +88,9 @@ const INPUTS = z
       })
       .strict()
       .default({ live: true, timeoutMs: 120_000 }),
+    // Per peer (same order): its inline key / passphrase, or null (then the domain's own).
+    peerPrivateKeys: z.array(schemas.privateKey.nullable()).optional(),
+    peerPassphrases: z.array(schemas.passphrase.nullable()).optional(),
     peers: z.array(z.object({ host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'peers.host must be the hypervisor label, e.g. h4'), connection: schemas.connection }).strict()).default([]),
     owner: schemas.owner,
   })
@@ -90,9 +107,25 @@ const INPUTS = z
     }
   });
 
-function runnerOf(connection: ConnectionWithoutKey, privateKey: string | undefined, passphrase?: string): CommandRunner {
+function runnerOf(connection: ConnectionWithoutKey, privateKey: string | undefined | null, passphrase?: string | null): CommandRunner {
   return getRunner(joinConnection(connection, privateKey, passphrase));
 }
+
+/** Properties the state must keep encrypted (also in a partial state). */
+const SECRET_KEYS = ['privateKey', 'passphrase', 'peerPrivateKeys', 'peerPassphrases'];
+
+/**
+ * The credentials for peer i: its own inline key, else its own key file (in its connection),
+ * else the domain's own inline key: the hosts of one stack are reached the same way.
+ */
+function peerCredentials(p: MigratedDomainOutputs, i: number): { privateKey?: string; passphrase?: string } {
+  const own = p.peerPrivateKeys?.[i];
+  if (own) return { privateKey: own, ...(p.peerPassphrases?.[i] ? { passphrase: p.peerPassphrases[i]! } : {}) };
+  if (p.peers[i].connection.privateKeyPath !== undefined) return {};
+  return { ...(p.privateKey ? { privateKey: p.privateKey } : {}), ...(p.passphrase ? { passphrase: p.passphrase } : {}) };
+}
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 
 function xmlOf(p: MigratedDomainInputs): string {
   return domainXml({
@@ -111,11 +144,22 @@ function xmlOf(p: MigratedDomainInputs): string {
 async function createOn(p: MigratedDomainInputs): Promise<string> {
   const runner = runnerOf(p.connection, p.privateKey, p.passphrase);
   const state = await withHostLock(p.connection, async () => {
-    await ensureTap(runner, p.network, p.owner);
-    const state = await domainState(runner, p.name);
-    if (state === undefined) await defineDomain(runner, xmlOf(p));
-    if (state !== 'running') await startDomain(runner, p.name);
-    return (await domainState(runner, p.name)) ?? 'unknown';
+    // What this call made, undone (last first) if a later command fails.
+    const made: Undo[] = [];
+    try {
+      if (await ensureTap(runner, p.network, p.owner)) {
+        made.push({ what: `tap ${p.network.tap} (port on ${p.network.bridge})`, where: p.host, run: () => removeTap(runner, p.network, p.owner) });
+      }
+      const state = await domainState(runner, p.name);
+      if (state === undefined) {
+        await defineDomain(runner, xmlOf(p));
+        made.push({ what: `domain ${p.name}`, where: p.host, run: () => destroyAndUndefine(runner, p.name) });
+      }
+      if (state !== 'running') await startDomain(runner, p.name);
+      return (await domainState(runner, p.name)) ?? 'unknown';
+    } catch (err) {
+      return rollBack(err, `creating ${p.name} on ${p.host}`, made);
+    }
   });
   if (state === 'running') await guestReady(p); // outside the host lock: a boot takes seconds
   return state;
@@ -126,7 +170,7 @@ async function guestReady(p: MigratedDomainInputs): Promise<void> {
   const r = p.network.readiness;
   if (!r) return;
   const probe = { port: r.port, ip: r.ip, probeIp: r.probeIp, probeMac: r.probeMac, timeoutMs: r.timeoutMs ?? 60_000 };
-  await waitUntilGuestAnswers(runnerOf(p.connection, p.privateKey), p.name, p.network, probe, p.owner);
+  await waitUntilGuestAnswers(runnerOf(p.connection, p.privateKey, p.passphrase), p.name, p.network, probe, p.owner);
 }
 
 /** The network without the readiness probe: what a replacement is decided on. */
@@ -148,7 +192,7 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
   const stopWatching = watchMigration(source, olds.name, olds.host, news.host, progress);
   const t0 = Date.now();
   try {
-    await migrateLive(source, olds.name, { destinationUri: news.migrationUri, maxDowntimeMs: news.migration.maxDowntimeMs, timeoutMs: news.migration.timeoutMs });
+    await migrateLive(source, olds.name, { destinationUri: news.migrationUri, allowUnencrypted: news.allowUnencryptedMigration === true, maxDowntimeMs: news.migration.maxDowntimeMs, timeoutMs: news.migration.timeoutMs });
   } catch (err) {
     stopWatching();
     const where = await domainState(source, olds.name).catch(() => undefined);
@@ -159,25 +203,40 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
   }
   stopWatching();
   const wallMs = Date.now() - t0;
-  // Migrated = the guest answers on the destination.
-  await guestReady(news).catch((err: unknown) => {
-    throw new Error(
-      `${olds.name} was live-migrated from ${olds.host} to ${news.host}, but ${err instanceof Error ? err.message : String(err)}\n` +
-        `The state still names ${olds.host}: run \`pulumi refresh\` (it finds the domain on ${news.host}), then up again.`,
-    );
-  });
-  const job = await completedJob(dest, news.name);
-  await withHostLock(olds.connection, () => removeTap(source, olds.network, olds.owner));
-  const report: MigrationReport = {
-    from: olds.host,
-    to: news.host,
-    wallMs,
-    ...(job?.downtimeMs !== undefined ? { downtimeMs: job.downtimeMs } : {}),
-    ...(job?.timeElapsedMs !== undefined ? { totalMs: job.timeElapsedMs } : {}),
-    ...(job?.dataProcessedBytes !== undefined ? { dataBytes: job.dataProcessedBytes } : {}),
+  // From here on the VM lives on the destination: a failure must not lose that fact.
+  const after = async (): Promise<MigrationReport> => {
+    // Migrated = the guest answers on the destination.
+    await guestReady(news);
+    const job = await completedJob(dest, news.name).catch(() => undefined); // figures only
+    await withHostLock(olds.connection, () => removeTap(source, olds.network, olds.owner)).catch((err: unknown) => {
+      throw new Error(`the tap ${olds.network.tap} is LEFT BEHIND on ${olds.host} (${firstLine(err)}); the next up removes it`);
+    });
+    return {
+      from: olds.host,
+      to: news.host,
+      wallMs,
+      ...(job?.downtimeMs !== undefined ? { downtimeMs: job.downtimeMs } : {}),
+      ...(job?.timeElapsedMs !== undefined ? { totalMs: job.timeElapsedMs } : {}),
+      ...(job?.dataProcessedBytes !== undefined ? { dataBytes: job.dataProcessedBytes } : {}),
+    };
   };
-  progress.info(endLine(olds.name, report));
-  return report;
+  try {
+    const report = await after();
+    progress.info(endLine(olds.name, report));
+    return report;
+  } catch (err) {
+    throw new MigratedButFailed(olds.name, olds.host, news.host, { from: olds.host, to: news.host, wallMs }, err);
+  }
+}
+
+/** The live migration succeeded; a later step did not. update() records the new host anyway. */
+class MigratedButFailed extends Error {
+  constructor(name: string, from: string, to: string, readonly report: MigrationReport, cause: unknown) {
+    super(
+      `${name} was live-migrated from ${from} to ${to} (recorded: the state now names ${to}), but a later step failed: ${cause instanceof Error ? cause.message : String(cause)}\n` +
+        'Fix that and run up again.',
+    );
+  }
 }
 
 function sameHost(a: ConnectionWithoutKey, b: ConnectionWithoutKey): boolean {
@@ -204,8 +263,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       olds.host !== news.host ||
       !sameHost(olds.connection, news.connection) ||
       olds.state !== 'running' ||
-      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.passphrase, olds.connection, olds.network.readiness]) !==
-        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.passphrase, news.connection, news.network.readiness]) ||
+      JSON.stringify([olds.migrationUri, olds.migration, olds.peers, olds.role, olds.privateKey, olds.passphrase, olds.connection, olds.network.readiness, olds.peerPrivateKeys ?? [], olds.peerPassphrases ?? []]) !==
+        JSON.stringify([news.migrationUri, news.migration, news.peers, news.role, news.privateKey, news.passphrase, news.connection, news.network.readiness, news.peerPrivateKeys ?? [], news.peerPassphrases ?? []]) ||
       olds.providerVersion !== PROVIDER_VERSION;
     // The domain name is unique per libvirtd: a replacement must delete the old one first.
     return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
@@ -218,20 +277,51 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async read(id, props: MigratedDomainOutputs) {
+    // An SSH error here fails the refresh: it says nothing about whether the domain exists.
     const here = await domainState(runnerOf(props.connection, props.privateKey, props.passphrase), props.name);
     if (here !== undefined) return { id, props: { ...props, state: here } };
     // Not where the state says: a VM moved by hand is drift (a different host), not a deletion.
-    for (const peer of props.peers ?? []) {
+    const unasked: string[] = [];
+    const peers = props.peers ?? [];
+    for (let i = 0; i < peers.length; i++) {
+      const peer = peers[i];
       if (sameHost(peer.connection, props.connection)) continue;
-      const there = await domainState(runnerOf(peer.connection, undefined), props.name).catch(() => undefined);
-      if (there !== undefined) return { id, props: { ...props, host: peer.host, connection: peer.connection, state: there } };
+      const cred = peerCredentials(props, i);
+      let there: string | undefined;
+      try {
+        there = await domainState(runnerOf(peer.connection, cred.privateKey, cred.passphrase), props.name);
+      } catch (err) {
+        unasked.push(`${peer.host} (${firstLine(err)})`);
+        continue;
+      }
+      if (there !== undefined) {
+        // The peer's credentials become the domain's own (its own key if it had one).
+        const { privateKey: _k, passphrase: _p, ...rest } = props;
+        const moved: MigratedDomainOutputs = { ...rest, host: peer.host, connection: peer.connection, state: there };
+        if (cred.privateKey) moved.privateKey = cred.privateKey;
+        if (cred.passphrase) moved.passphrase = cred.passphrase;
+        return { id, props: moved };
+      }
+    }
+    if (unasked.length > 0) {
+      throw new Error(
+        `cannot tell whether ${props.name} still exists: it is not on ${props.host}, and ${unasked.length} peer host(s) could not be asked: ` +
+          `${unasked.join('; ')}. Nothing was changed; fix the connection and refresh again (reporting it gone would make the next up start a second copy).`,
+      );
     }
     return { id: '', props: {} };
   },
 
   async update(_id, olds: MigratedDomainOutputs, news: MigratedDomainInputs) {
     if (olds.host !== news.host || !sameHost(olds.connection, news.connection)) {
-      const report = await migrate(olds, news);
+      let report: MigrationReport;
+      try {
+        report = await migrate(olds, news);
+      } catch (err) {
+        if (!(err instanceof MigratedButFailed)) throw err;
+        const outs: MigratedDomainOutputs = { ...news, state: 'running', lastMigration: err.report, providerVersion: PROVIDER_VERSION };
+        throw new PartialStateError(err.message, _id, outs, news, SECRET_KEYS);
+      }
       const state = (await domainState(runnerOf(news.connection, news.privateKey, news.passphrase), news.name)) ?? 'unknown';
       return { outs: { ...news, state, lastMigration: report, providerVersion: PROVIDER_VERSION } };
     }

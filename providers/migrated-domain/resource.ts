@@ -13,7 +13,11 @@ export class MigratedDomain extends pulumi.dynamic.Resource {
   declare readonly lastMigration: pulumi.Output<MigrationReport | undefined>;
 
   constructor(name: string, args: MigratedDomainArgs, opts?: pulumi.CustomResourceOptions) {
-    const peers = pulumi.output(args.peers ?? []).apply((ps) => ps.map((p) => ({ host: p.host, connection: (({ privateKey: _k, passphrase: _p, ...rest }) => rest)(p.connection) })));
+    const peerArgs = pulumi.output(args.peers ?? []);
+    const peers = peerArgs.apply((ps) => ps.map((p) => ({ host: p.host, connection: (({ privateKey: _k, passphrase: _p, ...rest }) => rest)(p.connection) })));
+    // Each peer's key rides along as a secret, so refresh can ask the peer with it.
+    const peerPrivateKeys = pulumi.secret(peerArgs.apply((ps) => ps.map((p) => p.connection.privateKey ?? null)));
+    const peerPassphrases = pulumi.secret(peerArgs.apply((ps) => ps.map((p) => p.connection.passphrase ?? null)));
     super(
       provider,
       name,
@@ -33,12 +37,14 @@ export class MigratedDomain extends pulumi.dynamic.Resource {
         network: args.network,
         migration: args.migration,
         peers,
+        peerPrivateKeys,
+        peerPassphrases,
         owner: ownerFor(pulumi.getProject(), pulumi.getStack(), name),
         state: undefined,
         lastMigration: undefined,
         providerVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS, 'peerPrivateKeys', 'peerPassphrases'] },
       'vpm',
       'MigratedDomain',
     );

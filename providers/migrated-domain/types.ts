@@ -86,6 +86,9 @@ export interface MigratedDomainInputs {
   network: DomainNetwork;
   migration: { live: boolean; maxDowntimeMs?: number; timeoutMs: number };
   peers: { host: string; connection: ConnectionWithoutKey }[];
+  /** Per peer: its inline key and passphrase (secrets), or null. */
+  peerPrivateKeys?: (string | null)[];
+  peerPassphrases?: (string | null)[];
   owner: string;
 }
 

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection } from '../common/connection-input';
 import { OWNER_KEY, cookieFor, keepOwner } from '../common/owner';
+import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import type { CommandRunner } from '../exec/runner';
@@ -257,8 +258,13 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const outs = await converge(runner, inputs);
         return { id: `${inputs.connection.host}/${inputs.name}`, outs };
       } catch (err) {
-        // Roll back what this create added (never a bridge that was there before).
-        if (!existed) await teardown(runner, inputs).catch(() => undefined);
+        // Roll back what this create added (never a bridge that was there before), and name
+        // what could not be removed: a stranded bridge must not go unreported.
+        if (!existed) {
+          return rollBack(err, `creating bridge ${inputs.name} on ${inputs.connection.host}`, [
+            { what: `bridge ${inputs.name} and its patch ports`, where: inputs.connection.host, run: () => teardown(runner, inputs) },
+          ]);
+        }
         throw err;
       }
     });

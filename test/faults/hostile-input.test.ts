@@ -213,7 +213,7 @@ const domainBase = () => ({
   initrd: '/root/.cache/vpm/guest/initramfs.cpio.gz',
   emulator: '/root/.cache/vpm/guest/qemu-system-x86_64-vpm',
   cmdline: 'console=ttyS0 quiet vpm.ip=10.99.0.20/24',
-  network: { bridge: 'br1', tap: 'vm-leafvm', ofport: 20, mac: '02:56:99:00:00:14' },
+  network: { bridge: 'br1', tap: 'vt-leafvm', ofport: 20, mac: '02:56:99:00:00:14' },
   migration: { live: true, timeoutMs: 120_000 },
   peers: [{ host: 'h4', connection: conn('192.0.2.4') }],
   owner: 'vpm/faults/tree-vm-leafvm',

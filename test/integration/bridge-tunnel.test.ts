@@ -13,6 +13,7 @@ import { provider as bridgeLazy } from '../../providers/ovs-bridge/resource';
 import { provider as tunnelLazy } from '../../providers/gre-tunnel/resource';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
 import { nativeRequire, requireBuilt, serialise, type SerialisedProvider } from '../helpers/serialised-provider';
+import { PROVIDER_VERSION } from '../../providers/common/version';
 
 type Provider = SerialisedProvider['provider'];
 type Props = Record<string, any>;
@@ -108,7 +109,7 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
       const { id, outs: o } = outs[i];
       bridgeOuts[h] = o;
       expect(id).toBe(`${ip(h)}/br1`);
-      expect(o).toMatchObject({ name: 'br1', failMode: 'secure', datapathType: 'netdev', patchOfport: 1, patchPresent: true, providerVersion: '1' });
+      expect(o).toMatchObject({ name: 'br1', failMode: 'secure', datapathType: 'netdev', patchOfport: 1, patchPresent: true, providerVersion: PROVIDER_VERSION });
       expect(o.cookie).toMatch(/^0x56[0-9a-f]{14}$/);
       expect(o).not.toHaveProperty('privateKey');
 

@@ -37,13 +37,18 @@ describe('Host header guard', () => {
     expect(hostHeaderName(undefined)).toBeUndefined();
   });
 
-  test('a loopback dashboard answers to loopback names only; 0.0.0.0 (opt-in) to any', () => {
+  test('a loopback dashboard answers to loopback names only; 0.0.0.0 to this machine\'s addresses and allowed names, never any name', () => {
     expect(hostAllowed('127.0.0.1:8080', '127.0.0.1')).toBe(true);
     expect(hostAllowed('localhost:8080', '127.0.0.1')).toBe(true);
     expect(hostAllowed('evil.example', '127.0.0.1')).toBe(false);
     expect(hostAllowed(undefined, '127.0.0.1')).toBe(false);
     expect(hostAllowed('10.0.0.5:8080', '10.0.0.5')).toBe(true);
-    expect(hostAllowed('evil.example', '0.0.0.0')).toBe(true);
+    // Bound to every address the Host check stays on (DNS rebinding, issue 17).
+    const own = new Set(['10.0.0.5', '[fe80::1]']);
+    expect(hostAllowed('evil.example', '0.0.0.0', [], own)).toBe(false);
+    expect(hostAllowed('10.0.0.5:8080', '0.0.0.0', [], own)).toBe(true);
+    expect(hostAllowed('[fe80::1]:8080', '::', [], own)).toBe(true);
+    expect(hostAllowed('dash.example:8080', '0.0.0.0', ['dash.example'], own)).toBe(true);
   });
 });
 
