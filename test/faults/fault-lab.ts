@@ -187,6 +187,26 @@ export function lockFiles(stack: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
 }
 
+/**
+ * The file backend stores each blob beside a `.attrs` sidecar (gocloud fileblob); a SIGKILL
+ * between its truncation and its write leaves it empty, and every later command then fails with
+ * "failed to load checkpoint: EOF" although the checkpoint itself is whole. The operator's fix
+ * is to remove the empty sidecar (a missing one reads as "no attributes"). Returns what it removed.
+ */
+export function removeEmptyAttrSidecars(stack: string): string[] {
+  const dir = path.dirname(stateFile(stack));
+  const removed: string[] = [];
+  for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (!f.startsWith(`${stack}.json`) || !f.endsWith('.attrs')) continue;
+    const p = path.join(dir, f);
+    if (fs.statSync(p).size === 0) {
+      fs.rmSync(p);
+      removed.push(f);
+    }
+  }
+  return removed;
+}
+
 export function pendingOperations(stack: string): unknown[] {
   const doc = JSON.parse(fs.readFileSync(stateFile(stack), 'utf8'));
   return doc.checkpoint?.latest?.pending_operations ?? [];
