@@ -37,6 +37,8 @@ export function parseTopology(input: unknown, source?: string): Topology {
 /**
  * A topology from parseTopology or loadTopologyFile as it is; anything else (a raw object, such
  * as a stack config value, or a Topology built by hand) parsed and checked by parseTopology.
+ * The check is of the value parseTopology returned: to change a topology, build a new one
+ * (`parseTopology({ ...t, nodes })`) rather than editing the parsed one in place.
  */
 export function asTopology(input: unknown, source?: string): Topology {
   return typeof input === 'object' && input !== null && PARSED.has(input) ? (input as Topology) : parseTopology(input, source);
