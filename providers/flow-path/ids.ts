@@ -45,7 +45,7 @@ export function bucketIdFor(actionsText: string): number {
 }
 
 /** The identity of a switch: host, namespace and bridge (a path visits each once per route). */
-export function switchKey(h: { readonly connection: Pick<ConnectionWithoutKey, 'host' | 'netns'>; readonly bridge: string }): string {
+export function switchKey(h: { readonly connection: Pick<ConnectionWithoutKey, 'host' | 'netns'> | { readonly host?: unknown; readonly netns?: unknown }; readonly bridge: string }): string {
   return `${h.connection.host}|${h.connection.netns ?? ''}|${h.bridge}`;
 }
 
