@@ -13,12 +13,14 @@ export { loadHosts, loadHostsFile, readHostsFile, HostsFileError, type LoadedHos
 export {
   loadTopologyFile,
   parseTopology,
+  asTopology,
   computeTree,
   planPaths,
   pruneDanglingBranches,
   minimumSpanningTree,
   TopologyError,
   type Topology,
+  type TopologyInput,
   type TreeResult,
 } from './components/topology';
 export { OvsBridge } from './providers/ovs-bridge/resource';

@@ -39,6 +39,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTopologyFile, parseTopology, type Topology } from '../components/topology';
+import { flowPathArgs } from '../components/streaming-tree/flow-path-args';
 import { planTree, type PlannedPath, type TreePlan } from '../components/streaming-tree/plan';
 import { readInventory, type Inventory } from '../lab/inventory';
 import { repoRoot } from '../lab/names';
@@ -133,23 +134,9 @@ function treeOf(stack: string, inventory: Inventory) {
   return { topology, topologyFile, vm, pair: [vm.node, other] as const, hosts, receiver, hostOf };
 }
 
-/** FlowPath inputs as the StreamingTree component builds them, for a bench-owned path. */
+/** FlowPath inputs as the StreamingTree component builds them (flowPathArgs), for a bench-owned path. */
 function benchPathInputs(p: PlannedPath, inventory: Inventory, stack: string): Record<string, unknown> {
-  return {
-    pathId: `bench-${p.name}`,
-    owner: ownerFor(PROJECT, stack, `bench-path-${p.name}`),
-    stream: { udpDst: p.udpDst, ...(p.srcIp ? { srcIp: p.srcIp } : {}) },
-    hops: p.hops.map((h) => ({
-      node: h.node,
-      connection: labConnection(inventory, h.host),
-      bridge: BRIDGE,
-      inPort: h.inPort,
-      outPort: h.outPort,
-      ...(h.vmPort !== undefined ? { vmPort: h.vmPort, vmMac: h.vmMac, vmIp: h.vmIp } : {}),
-      neighbours: h.neighbours,
-    })),
-    egress: { receiverIp: p.receiver.ip, ...(p.receiver.mac ? { receiverMac: p.receiver.mac } : {}), srcMac: p.srcMac },
-  };
+  return { ...flowPathArgs(p, (h) => labConnection(inventory, h), BRIDGE), pathId: `bench-${p.name}`, owner: ownerFor(PROJECT, stack, `bench-path-${p.name}`) };
 }
 
 async function checkedPath(inputs: Record<string, unknown>): Promise<FlowPathInputs> {

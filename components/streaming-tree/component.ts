@@ -24,7 +24,7 @@ import { FlowPath } from '../../providers/flow-path/resource';
 import { MigratedDomain } from '../../providers/migrated-domain/resource';
 import type { MigrationSettings } from '../../providers/migrated-domain/types';
 import { guestCmdline } from '../../providers/libvirt/domain';
-import { parseTopology, type Topology } from '../topology';
+import { asTopology, type Topology, type TopologyInput } from '../topology';
 import { flowPathArgs } from './flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from './plan';
 import { OVERLAY_PREFIX, PATCH_OFPORT, PROBE_IP, PROBE_MAC, QUERY_PORT, RELAY_GROUP, SOURCE_IP } from './ports';
@@ -47,8 +47,12 @@ export interface GuestImage {
 }
 
 export interface StreamingTreeArgs {
-  /** The drawn topology (object, validated here). */
-  readonly topology: unknown;
+  /**
+   * The drawn topology: a Topology from loadTopologyFile or parseTopology, used as it is (parsed
+   * once, by the program). A raw object (a stack config value, an object literal) is accepted
+   * too, as before, and parsed and checked here (asTopology).
+   */
+  readonly topology: Topology | TopologyInput;
   /** The hypervisors by name (a node's `host`). */
   readonly hosts: Readonly<Record<string, TreeHost>>;
   /** VM name -> node: where each VM runs now (default: its topology node). */
@@ -94,7 +98,7 @@ export class StreamingTree extends pulumi.ComponentResource {
     let topology: Topology;
     let plan: TreePlan;
     try {
-      topology = parseTopology(args.topology);
+      topology = asTopology(args.topology);
       plan = planTree(topology, args.hosts, args.placement ?? {});
     } catch (e) {
       throw asProgramError(e); // the user's topology or hosts: reported once, with the field and the fix

@@ -9,7 +9,7 @@
  */
 export * from './model';
 export * from './errors';
-export { parseTopology, loadTopologyFile, formatPath } from './validate';
+export { parseTopology, asTopology, loadTopologyFile, formatPath } from './validate';
 export { pruneDanglingBranches, type PruneResult } from './prune';
 export { minimumSpanningTree, linkWeight, ROLE_WEIGHT } from './mst';
 export { pathHops, backupPath, planPaths, describeTree, TreeRoutes, type PlannedPath } from './paths';

@@ -19,10 +19,32 @@ import { pruneIndexed } from './prune';
 import { capProblems, depthError, MAX_TOPOLOGY_BYTES, MAX_TOPOLOGY_DEPTH, textLimitProblems, valueDepth } from './limits';
 
 /**
+ * The Topology values parseTopology returned: asTopology uses them as they are, so a topology
+ * loaded by the program (loadTopologyFile) is not parsed again by the component it is given to.
+ */
+const PARSED = new WeakSet<object>();
+
+/**
  * Parse and check a topology. `source` (e.g. a file name) is named in the error message.
  * Throws TopologyError with every problem found.
  */
 export function parseTopology(input: unknown, source?: string): Topology {
+  const topology = parseOnce(input, source);
+  PARSED.add(topology);
+  return topology;
+}
+
+/**
+ * A topology from parseTopology or loadTopologyFile as it is; anything else (a raw object, such
+ * as a stack config value, or a Topology built by hand) parsed and checked by parseTopology.
+ * The check is of the value parseTopology returned: to change a topology, build a new one
+ * (`parseTopology({ ...t, nodes })`) rather than editing the parsed one in place.
+ */
+export function asTopology(input: unknown, source?: string): Topology {
+  return typeof input === 'object' && input !== null && PARSED.has(input) ? (input as Topology) : parseTopology(input, source);
+}
+
+function parseOnce(input: unknown, source?: string): Topology {
   // Stack config objects never went through the text scan: bound their depth here too.
   if (valueDepth(input, MAX_TOPOLOGY_DEPTH + 1) > MAX_TOPOLOGY_DEPTH) throw depthError(source);
   const problems: TopologyProblem[] = [];

@@ -96,7 +96,7 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
   if (v.hops[0].vmPort !== undefined) failures.push({ property: 'hops[0].vmPort', reason: 'the root sends the stream straight on: give the source VM port as hops[0].inPort instead' });
   const seen = new Set<string>();
   v.hops.forEach((h, i) => {
-    const key = `${h.connection.host}|${h.connection.netns ?? ''}|${h.bridge}`;
+    const key = switchKey(h);
     if (seen.has(key)) failures.push({ property: `hops[${i}]`, reason: `hop ${h.node} repeats a switch already on the path: a path visits each switch once` });
     seen.add(key);
   });
@@ -138,7 +138,7 @@ function fullInputs(v: z.infer<typeof INPUTS>): { inputs?: FlowPathInputs; failu
 function backupProblems(v: z.infer<typeof INPUTS>): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const last = v.hops.length - 1;
-  const key = (h: { connection: { host?: unknown; netns?: unknown }; bridge: string }) => `${h.connection.host}|${h.connection.netns ?? ''}|${h.bridge}`;
+  const key = switchKey;
   const primary = v.hops.map(key);
   const down = new Set(v.down ?? []);
   v.hops.forEach((h, i) => {

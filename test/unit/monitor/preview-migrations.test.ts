@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { loadTopologyFile } from '../../../components/topology';
+import { flowPathArgs } from '../../../components/streaming-tree/flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from '../../../components/streaming-tree/plan';
 import { migrationsOf, renderPreviewMarkdown, type PreviewData, type PreviewStep } from '../../../monitor/preview';
 
@@ -18,12 +19,9 @@ const HOSTS: Record<string, HostFacts> = Object.fromEntries(
 const conn = (host: string) => ({ host: `10.250.0.${10 + Number(host.slice(1))}`, port: 22, netns: 'vpmnb-ul', hostKey: 'ssh-ed25519 AAAA', user: 'root' });
 const T = 'pulumi-nodejs:dynamic/vpm';
 
+/** A path's inputs as the component gives them (flowPathArgs). */
 function pathInputs(plan: TreePlan, name: string): Record<string, unknown> {
-  const p = plan.paths.find((x) => x.name === name)!;
-  return {
-    pathId: p.name,
-    hops: p.hops.map((h) => ({ node: h.node, connection: conn(h.host), bridge: 'br1', inPort: h.inPort, outPort: h.outPort, ...(h.vmPort !== undefined ? { vmPort: h.vmPort } : {}) })),
-  };
+  return flowPathArgs(plan.paths.find((x) => x.name === name)!, conn, 'br1');
 }
 
 function vmInputs(plan: TreePlan, name: string): Record<string, unknown> {

@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import { loadTopologyFile, parseTopology, type Topology } from '../../../components/topology';
+import { flowPathArgs } from '../../../components/streaming-tree/flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from '../../../components/streaming-tree/plan';
 import { PATCH_OFPORT, SOURCE_OFPORT } from '../../../components/streaming-tree/ports';
 import * as pool from '../../../providers/exec/pool';
@@ -170,6 +171,8 @@ class Fabric {
   readonly flapped = new Set<string>();
   /** (host, port) -> (peer host, peer's port), from the plan's tunnel ends. */
   private readonly wires = new Map<string, { host: string; port: number }>();
+  /** (host, port) of each VM: it relays the stream back in on its port, from its own MAC. */
+  private readonly vms = new Map<string, string>();
   /** Checks run after every bundle (throw to fail). */
   afterBundle: Array<(host: string) => void> = [];
   readonly touched: string[] = [];
@@ -179,6 +182,7 @@ class Fabric {
       this.wires.set(`${t.a.host}/${t.a.ofport}`, { host: t.b.host, port: t.b.ofport });
       this.wires.set(`${t.b.host}/${t.b.ofport}`, { host: t.a.host, port: t.a.ofport });
     }
+    for (const v of plan.vms) this.vms.set(`${v.host}/${v.ofport}`, v.mac);
   }
 
   state(host: string): SwitchState {
@@ -224,6 +228,7 @@ class Fabric {
         else if (a.startsWith('output:')) {
           const port = Number(a.slice(7));
           if (port === PATCH_OFPORT) got.set(host, (got.get(host) ?? 0) + 1);
+          else if (this.vms.has(`${host}/${port}`)) walk(host, port, this.vms.get(`${host}/${port}`)!, hops + 1);
           else {
             const peer = this.wires.get(`${host}/${port}`);
             if (!peer) throw new Error(`${host}: output to unwired port ${port}`);
@@ -273,20 +278,14 @@ class Fabric {
   }
 }
 
-/** FlowPath args of a planned path, as components/streaming-tree/component.ts maps them. */
+/**
+ * FlowPath args of a planned path: the component's own mapping (flowPathArgs). The topologies
+ * here give unicast receivers no MAC: the test supplies one.
+ */
 function pathArgs(plan: TreePlan, i: number, down: string[] = []): Record<string, unknown> {
   const p = plan.paths[i];
-  return {
-    pathId: p.name,
-    owner: `vpm/test/path-${p.name}`,
-    stream: { udpDst: p.udpDst },
-    hops: p.hops.map((h) => ({ node: h.node, connection: conn(h.host), bridge: 'br1', inPort: h.inPort, outPort: h.outPort, neighbours: h.neighbours, ...(h.backup ? { backup: h.backup } : {}) })),
-    ...(p.backupHops.length
-      ? { backupHops: p.backupHops.map((b) => ({ from: b.from, node: b.node, connection: conn(b.host), bridge: 'br1', inPort: b.inPort, ...(b.outPort !== undefined ? { outPort: b.outPort } : {}), neighbours: b.neighbours })) }
-      : {}),
-    ...(down.length ? { down } : {}),
-    egress: { receiverIp: p.receiver.ip, receiverMac: p.receiver.mac ?? receiverMac(p.receiver.ip), srcMac: p.srcMac },
-  };
+  const args = { ...flowPathArgs(p, conn, 'br1', down), owner: `vpm/test/path-${p.name}` };
+  return { ...args, egress: { ...args.egress, receiverMac: p.receiver.mac ?? receiverMac(p.receiver.ip) } };
 }
 
 async function checked(args: Record<string, unknown>): Promise<FlowPathInputs> {

@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import { loadTopologyFile, parseTopology, TopologyError, type TopologyInput } from '../../../components/topology';
+import { flowPathArgs } from '../../../components/streaming-tree/flow-path-args';
 import { planTree, type HostFacts, type PlannedPath } from '../../../components/streaming-tree/plan';
 import { vmOfports } from '../../../components/streaming-tree/ports';
 import { planPath } from '../../../providers/flow-path/plan';
@@ -38,21 +39,8 @@ function problemsOf(fn: () => unknown): { path: string; message: string }[] {
 
 /** The FlowPath inputs the provider's check computes for a planned path (no host contacted). */
 async function flowPathInputs(p: PlannedPath): Promise<FlowPathInputs> {
-  const args = {
-    pathId: p.name,
-    owner: `vpm/test/path-${p.name}`,
-    stream: { udpDst: p.udpDst },
-    hops: p.hops.map((h) => ({
-      node: h.node,
-      connection: { host: `192.0.2.${h.host.slice(1)}`, hostKey: HOST_KEY, privateKeyPath: '/nonexistent/id' },
-      bridge: 'br1',
-      inPort: h.inPort,
-      outPort: h.outPort,
-      ...(h.vmPort !== undefined ? { vmPort: h.vmPort, vmMac: h.vmMac, vmIp: h.vmIp } : {}),
-      neighbours: h.neighbours,
-    })),
-    egress: { receiverIp: p.receiver.ip, srcMac: p.srcMac },
-  };
+  const conn = (host: string) => ({ host: `192.0.2.${host.slice(1)}`, hostKey: HOST_KEY, privateKeyPath: '/nonexistent/id' });
+  const args = { ...flowPathArgs(p, conn, 'br1'), owner: `vpm/test/path-${p.name}` };
   const r = (await provider.check!({}, args)) as { inputs?: FlowPathInputs; failures?: unknown[] };
   if (r.failures?.length) throw new Error(JSON.stringify(r.failures));
   return r.inputs!;
