@@ -23,7 +23,7 @@ import { GreTunnel } from '../../providers/gre-tunnel/resource';
 import { FlowPath } from '../../providers/flow-path/resource';
 import { MigratedDomain } from '../../providers/migrated-domain/resource';
 import type { MigrationSettings } from '../../providers/migrated-domain/types';
-import { guestCmdline } from '../../providers/libvirt/domain';
+import { guestCmdline } from './guest';
 import { parseTopology, type Topology } from '../topology';
 import { flowPathArgs } from './flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from './plan';
@@ -39,11 +39,20 @@ export interface TreeHost extends HostFacts {
   readonly allowUnencryptedMigration?: boolean;
 }
 
+/**
+ * The VMs' image; it must read the kernel parameters of guest.ts (the lab's guest does). The
+ * lab's values reach here through its hosts file, like any user's.
+ */
 export interface GuestImage {
   /** Absolute paths on every hypervisor (the same on each). */
   readonly kernel: string;
   readonly initrd: string;
+  /** QEMU binary or wrapper; default: libvirt's choice (the lab gives build-guest.sh's wrapper). */
   readonly emulator?: string;
+  /** The guest's UDP query port (vpm.query), also where readiness probes it; default QUERY_PORT (7000). */
+  readonly queryPort?: number;
+  /** The guest's console heartbeat period in seconds (vpm.hb); default 5. */
+  readonly heartbeatSec?: number;
 }
 
 export interface StreamingTreeArgs {
@@ -167,12 +176,12 @@ export class StreamingTree extends pulumi.ComponentResource {
             ip: `${v.ip}/${OVERLAY_PREFIX}`,
             gw: SOURCE_IP,
             ...(v.udpPort ? { relay: { listenPort: v.udpPort, toIp: RELAY_GROUP, toPort: v.udpPort } } : {}),
-            queryPort: QUERY_PORT,
-            heartbeatSec: 5,
+            queryPort: args.guest!.queryPort ?? QUERY_PORT,
+            heartbeatSec: args.guest!.heartbeatSec ?? 5,
             hostname: v.name,
           }),
           // Created / migrated = the guest's relay answers (not merely "running"): no stream is lost after up returns.
-          network: { bridge: bridgeName, tap: v.tap, ofport: v.ofport, mac: v.mac, readiness: { port: QUERY_PORT, ip: v.ip, probeIp: PROBE_IP, probeMac: PROBE_MAC } },
+          network: { bridge: bridgeName, tap: v.tap, ofport: v.ofport, mac: v.mac, readiness: { port: args.guest!.queryPort ?? QUERY_PORT, ip: v.ip, probeIp: PROBE_IP, probeMac: PROBE_MAC } },
           ...(args.migration ? { migration: args.migration } : {}),
           peers: vmHosts.filter((p) => p !== v.host).map((p) => ({ host: p, connection: host(p).connection })),
         },
