@@ -27,14 +27,14 @@ import { dirname, join, resolve } from 'node:path';
 import { labDown, labUp } from '../lab';
 import { closeAll } from '../providers/exec/pool';
 import { provider as pathProvider } from '../providers/flow-path/provider';
-import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../test/helpers/flow-lab';
-import { requireLabPrerequisites } from '../test/helpers/lab';
-import { UdpReceiver, UdpSender, nowUs, sleep } from '../test/helpers/stream';
+import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../lab/testbeds/flow-lab';
+import { requireLabPrerequisites } from '../lab/tools';
+import { UdpReceiver, UdpSender, nowUs, sleep } from '../lab/stream/measure';
 import { envInt, envList } from './lib/common';
 import { chainFlows, installRemote, removeRemote, runHops, SshMasters, type Form } from './baselines/path-ssh';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { PATCH_OFPORT, SOURCE_OFPORT, greOfport } from '../test/helpers/flow-lab';
+import { PATCH_OFPORT, SOURCE_OFPORT, greOfport } from '../lab/testbeds/flow-lab';
 import type { Inventory } from '../lab/inventory';
 
 /** VPM_BENCH_PATH_LENGTHS / VPM_BENCH_PATH_RUNS: smaller for a quick check (e.g. 2 and 1). */
