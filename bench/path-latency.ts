@@ -22,8 +22,9 @@
  * .lab/ and vpmlab-), which must not be running already. Run after `npm run build`:
  *   node dist/bench/path-latency.js
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { projectRoot as repoRoot } from '../contracts';
 import { labDown, labUp } from '../lab';
 import { closeAll } from '../providers/exec/pool';
 import { provider as pathProvider } from '../providers/flow-path/provider';
@@ -72,16 +73,6 @@ function stat(values: number[]): Stat {
   const v = [...values].sort((a, b) => a - b);
   const mid = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   return { medianMs: round(mid), minMs: round(v[0]), maxMs: round(v[v.length - 1]) };
-}
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
 }
 
 async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: string): Promise<Sample> {

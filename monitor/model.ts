@@ -13,6 +13,7 @@ import type { ConnectionSpec } from '../providers/exec/connection';
 import { planSwitches, type SwitchPlan } from '../providers/flow-path/plan';
 import type { FlowPathInputs } from '../providers/flow-path/types';
 import { revealSecret, type StateResource } from './pulumi';
+import { childIdOf } from '../contracts';
 
 export type NodeRole = 'root' | 'relay' | 'leaf' | 'switch';
 
@@ -185,8 +186,7 @@ export function buildModel(
     const o = outputsOf(r);
     if (typeIs(r, 'OvsBridge')) {
       const name = urnName(r.urn);
-      const m = /-bridge-([^-].*)$/.exec(name);
-      const node = m ? m[1] : name;
+      const node = childIdOf(name, 'bridge') ?? name;
       const c = connectionFromState(o.connection);
       if (c) {
         see(c);
@@ -346,7 +346,7 @@ export function buildModel(
       };
       const a = end(o.a, o.aOfport);
       const b = end(o.b, o.bOfport);
-      const name = urnName(r.urn).replace(/^.*-tunnel-/, '');
+      const name = childIdOf(urnName(r.urn), 'tunnel') ?? urnName(r.urn);
       return a && b ? [{ name, a, b }] : [];
     })
     .sort((x, y) => x.name.localeCompare(y.name));

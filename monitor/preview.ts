@@ -21,6 +21,7 @@
  */
 import type { EngineEvent } from '@pulumi/pulumi/automation';
 import { connectionFromState, connectionKey, urnName, type Link, type StackModel } from './model';
+import { childIdOf } from '../contracts';
 import { DEFAULT_PROGRAM, readStack, selectStack, stackOutputsOf, unsecret } from './pulumi';
 import { modelOf } from './stack';
 import { LEGEND, mermaidBlock } from './picture/mermaid';
@@ -163,7 +164,7 @@ function hostName(data: PreviewData, connection: unknown, fallback: string): str
 
 function pathIdOf(s: PreviewStep, which: 'old' | 'new'): string {
   const i = which === 'old' ? (s.oldInputs ?? s.oldOutputs) : s.newInputs;
-  return str(i?.pathId) ?? s.name.replace(/^.*-path-/, '');
+  return str(i?.pathId) ?? childIdOf(s.name, 'path') ?? s.name;
 }
 
 /** The hops (node, host, rules) of a FlowPath's inputs. */
@@ -192,7 +193,7 @@ export function touchesOf(data: PreviewData): Touch[] {
     const k = kind(s.type);
     const inputs = s.newInputs ?? s.oldInputs ?? s.oldOutputs ?? {};
     if (k === 'OvsBridge') {
-      const node = s.name.replace(/^.*-bridge-/, '');
+      const node = childIdOf(s.name, 'bridge') ?? s.name;
       const what = s.op === 'update' ? `bridge ${str(inputs.name) ?? ''} changes: ${changedKeys(s.oldInputs, s.newInputs).join(', ')}` : `bridge ${str(inputs.name) ?? ''}`;
       out.push({ host: hostName(data, inputs.connection, node), step: s, detail: what });
     } else if (k === 'GreTunnel') {
@@ -427,8 +428,8 @@ export function treeSection(data: PreviewData, migrations: readonly Migration[] 
   };
   if (!before.nodes.length && !after.nodes.length) return [];
   const flowPaths = data.steps.filter((s) => kind(s.type) === 'FlowPath');
-  const created = new Set(flowPaths.filter((s) => CREATES.has(s.op) || s.op === 'replace').map((s) => s.name.replace(/^.*-path-/, '')));
-  const deleted = new Set(flowPaths.filter((s) => DELETES.has(s.op) || s.op === 'replace').map((s) => s.name.replace(/^.*-path-/, '')));
+  const created = new Set(flowPaths.filter((s) => CREATES.has(s.op) || s.op === 'replace').map((s) => childIdOf(s.name, 'path') ?? s.name));
+  const deleted = new Set(flowPaths.filter((s) => DELETES.has(s.op) || s.op === 'replace').map((s) => childIdOf(s.name, 'path') ?? s.name));
   const out = ['### The tree', ''];
   if (before.nodes.length) out.push('**Before**', '', mermaidBlock(before, { changedPaths: deleted, movingVms: moves }, 'before'), '');
   out.push(before.nodes.length ? '**After**' : '**After** (a new stack)', '', mermaidBlock(after, { changedPaths: created, movingVms: moves }, 'after'), '', `<sub>${LEGEND}</sub>`, '');

@@ -29,6 +29,7 @@ import { flowPathArgs } from './flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from './plan';
 import { OVERLAY_PREFIX, PATCH_OFPORT, PROBE_IP, PROBE_MAC, QUERY_PORT, RELAY_GROUP, SOURCE_IP } from './ports';
 import { asProgramError } from './program-errors';
+import { childName } from '../../contracts/names';
 
 export interface TreeHost extends HostFacts {
   /** How to reach it; an inline key or passphrase may be a secret Output (see loadHosts). */
@@ -115,7 +116,7 @@ export class StreamingTree extends pulumi.ComponentResource {
 
     for (const b of plan.bridges) {
       this.bridges[b.node] = new OvsBridge(
-        `${name}-bridge-${b.node}`,
+        childName(name, 'bridge', b.node),
         { connection: host(b.host).connection, name: bridgeName, patch: { overlayOfport: PATCH_OFPORT }, internalPorts: b.internalPorts },
         child,
       );
@@ -125,7 +126,7 @@ export class StreamingTree extends pulumi.ComponentResource {
     for (const t of allTunnels) {
       const end = (e: typeof t.a) => ({ connection: host(e.host).connection, bridge: bridgeName, remoteIp: e.remoteIp, portName: e.portName, ofport: e.ofport });
       this.tunnels[t.name] = new GreTunnel(
-        `${name}-tunnel-${t.name}`,
+        childName(name, 'tunnel', t.name),
         { a: end(t.a), b: end(t.b), ...(bfd ? { bfd } : {}) },
         { ...child, dependsOn: [this.bridges[t.a.node], this.bridges[t.b.node]] },
       );
@@ -142,7 +143,7 @@ export class StreamingTree extends pulumi.ComponentResource {
     }
     for (const p of plan.paths) {
       this.flowPaths[p.name] = new FlowPath(
-        `${name}-path-${p.name}`,
+        childName(name, 'path', p.name),
         // Failed nodes: an update does not try to clean the old route off them.
         flowPathArgs(p, (h) => host(h).connection, bridgeName, failed),
         { ...child, dependsOn: pathDependencies(p) },
@@ -159,7 +160,7 @@ export class StreamingTree extends pulumi.ComponentResource {
       const h = host(v.host);
       if (!h.migrationUri) throw new Error(`hosts.${v.host}.migrationUri is missing: VMs need it (hosts file: migration.uri, e.g. qemu+ssh://<host>/system)`);
       this.domains[v.name] = new MigratedDomain(
-        `${name}-vm-${v.name}`,
+        childName(name, 'vm', v.name),
         {
           name: v.name,
           host: v.host,

@@ -51,12 +51,12 @@ import type { BundleOps, DumpedFlow, DumpedGroup } from '../ovs/ofctl';
 import type { Bucket, Group } from '../ovs/group';
 import { parseBucketId, parseCookie, parseGroupId, parseIpv4, parseMac, parseOfPortNumber, parseUdpPort } from '../ovs/values';
 import type { BackupHop, FlowPathInputs, Hop } from './types';
+import { fnv1a32 } from '../common/hash';
+import { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, parseMarkers, sharedCookieText } from './marker-table';
 
-export const MARKER_TABLE = 250;
-export const PATH_PRIORITY = 1000;
-/** Backup segments (tagged) win over primary segments of other paths on the same in_port. */
-export const BACKUP_PRIORITY = 1001;
-const SHARED_COOKIE_BASE = 0x57n << 56n;
+// The hash and the marker table's layout live apart (other modules use them); re-exported here.
+export { fnv1a32 } from '../common/hash';
+export { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, parseMarkers } from './marker-table';
 /** Bucket ids inside a fast-failover group F. */
 export const FF_PRIMARY_BUCKET = 0;
 export const FF_BACKUP_BUCKET = 1;
@@ -95,16 +95,6 @@ export interface SwitchPlan extends HopPlan {
 
 /** How a segment leaves: plain actions, or a fast-failover exit. */
 type Exit = { readonly actions: Action[] } | { readonly ff: { readonly primary: number; readonly backup: number; readonly tag: string } };
-
-/** FNV-1a, 32 bits: small, stable, no dependency; ids only need to be spread, not secret. */
-export function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
 
 /** The receiver MAC: given, or derived for multicast (RFC 1112) and broadcast receivers. */
 export function receiverMacFor(ip: string, mac: string | undefined): string | undefined {
@@ -203,7 +193,7 @@ function markerFlow(groupId: number, bucketId: number, cookie: string): Flow {
   return { table: MARKER_TABLE, priority: PATH_PRIORITY, cookie: parseCookie(cookie, 'cookie'), match: { metadata, reg0: hi, reg1: lo }, actions: [{ type: 'drop' }] };
 }
 
-const sharedCookie = (groupId: number) => parseCookie('0x' + (SHARED_COOKIE_BASE | BigInt(groupId)).toString(16), 'cookie');
+const sharedCookie = (groupId: number) => parseCookie(sharedCookieText(groupId), 'cookie');
 
 const out = (port: number): Action => ({ type: 'output', port: parseOfPortNumber(port, 'port') });
 
@@ -322,25 +312,6 @@ export function describePlan(plans: readonly HopPlan[]): FlowPathInputs['flows']
 export interface SwitchState {
   readonly groups: readonly DumpedGroup[];
   readonly flows: readonly DumpedFlow[];
-}
-
-interface MarkerKey {
-  groupId: number;
-  bucketId: number;
-  owner: string;
-}
-
-/** The ownership markers on a switch. */
-export function parseMarkers(flows: readonly DumpedFlow[]): MarkerKey[] {
-  const keys: MarkerKey[] = [];
-  for (const f of flows) {
-    if (f.table !== MARKER_TABLE) continue;
-    const md = /metadata=0x([0-9a-f]+)/.exec(f.matchText);
-    if (!md) continue;
-    const v = BigInt('0x' + md[1]);
-    keys.push({ groupId: Number(v >> 32n), bucketId: Number(v & 0xffffffffn), owner: String(f.cookie) });
-  }
-  return keys;
 }
 
 function sameCookie(a: string, b: string): boolean {
