@@ -5,6 +5,8 @@
  *
  *   names.ts     StreamingTree's child resource names (<tree>-bridge-<node>, ...) and parsers
  *   root.ts      the package root and a Pulumi program's project folder
+ *   outputs.ts   typed readers of each resource's state (its outputs in `pulumi stack export`,
+ *                a step's inputs in the engine's events)
  * and, re-exported from where the providers need them:
  *   fnv1a32                     the hash ids and port numbers derive from (providers/common/hash.ts)
  *   UNKNOWN, isUnknown, ...     Pulumi's unknown sentinel during preview (providers/common/check.ts)
@@ -19,6 +21,7 @@
  */
 export * from './names';
 export * from './root';
+export * from './outputs';
 export { fnv1a32 } from '../providers/common/hash';
 export { UNKNOWN, isUnknown, containsUnknown } from '../providers/common/check';
 export {
