@@ -8,6 +8,7 @@
  * the pure topology engine (computeTree, parseTopology, ...) needs no Pulumi at all.
  */
 export { StreamingTree, DEFAULT_BFD, type StreamingTreeArgs, type TreeHost, type GuestImage } from './components/streaming-tree/component';
+export { guestCmdline, type GuestCmdlineOptions } from './components/streaming-tree/guest';
 export { planTree, type TreePlan, type HostFacts } from './components/streaming-tree/plan';
 export { loadHosts, loadHostsFile, readHostsFile, HostsFileError, type LoadedHosts, type HostsFile } from './components/hosts';
 export {

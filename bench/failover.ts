@@ -3,7 +3,7 @@
  *
  * Lab: 4 hypervisors, 2 receivers; the topology of stacks/topologies/failover.yaml (root h1,
  * relay R = h2 on the path h1 -> h2 -> h4, redundancy route h1 -> h3 -> h4), built with the
- * providers from the StreamingTree plan (test/helpers/failover-lab.ts). A numbered UDP stream,
+ * providers from the StreamingTree plan (lab/testbeds/failover-lab.ts). A numbered UDP stream,
  * 1 datagram per ms, from h1's source to r2 on h4's LAN. A failure = SIGKILL of h2's
  * ovs-vswitchd (by its pidfile PID): h2 stops forwarding and, its sshd being reached through
  * its own br0, becomes unreachable, like a crashed hypervisor. Between trials h2's vswitchd is
@@ -32,16 +32,16 @@
 import { parseArgs } from 'node:util';
 import { labDown, labUp } from '../lab';
 import { closeAll } from '../providers/exec/pool';
-import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../test/helpers/failover-lab';
-import { requireLabPrerequisites } from '../test/helpers/lab';
-import { UdpReceiver, UdpSender, analyse, nowUs, sleep, type ReceiverReport } from '../test/helpers/stream';
+import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../lab/testbeds/failover-lab';
+import { requireLabPrerequisites } from '../lab/tools';
+import { UdpReceiver, UdpSender, analyse, nowUs, sleep, type ReceiverReport } from '../lab/stream/measure';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { LabPaths } from '../lab/names';
 import { startReceiver, startSender } from '../lab/stream';
-import { FAILOVER_TOPOLOGY } from '../test/helpers/failover-lab';
+import { FAILOVER_TOPOLOGY } from '../lab/testbeds/failover-lab';
 import { mustRun, repoRoot, run, stat, writeResult, type Stat } from './lib/common';
 import { applyArgv, pulumiArgv } from './lib/pulumi';
 

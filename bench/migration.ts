@@ -3,7 +3,7 @@
  *
  * On a running lab with libvirt (`npx vpm lab up --stack lab --receivers 2`) and the lab
  * stack (stacks/topologies/lab.yaml: leaf VM leafvm, leaves h3/h4, a path to r1), with a
- * numbered 1 datagram/ms stream from the root's src0 to the VM's receiver (lab/stream.ts):
+ * numbered 1 datagram/ms stream from the root's src0 to the VM's receiver (lab/stream/tree.ts):
  *
  *   clone   N migrations h3 <-> h4, each one `pulumi up` after flipping the stack's
  *           `vpm:placement.leafvm`: the engine creates the path to the new leaf (packets are
@@ -45,7 +45,7 @@ import { readInventory, type Inventory } from '../lab/inventory';
 import { repoRoot } from '../lab/names';
 import { sh } from '../lab/sh';
 import { stackConfig, stackTopologyFile, startReceiver, startSender, type ReceiverStats } from '../lab/stream';
-import { labConnection } from '../stacks/lab-connections';
+import { labConnection } from '../lab/connections';
 import { ownerFor } from '../providers/common/owner';
 import { closeAll, getRunner } from '../providers/exec/pool';
 import { completedJob, domainState, migrateLive } from '../providers/libvirt/virsh';

@@ -22,19 +22,20 @@
  * .lab/ and vpmlab-), which must not be running already. Run after `npm run build`:
  *   node dist/bench/path-latency.js
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { projectRoot as repoRoot } from '../contracts';
 import { labDown, labUp } from '../lab';
 import { closeAll } from '../providers/exec/pool';
 import { provider as pathProvider } from '../providers/flow-path/provider';
-import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../test/helpers/flow-lab';
-import { requireLabPrerequisites } from '../test/helpers/lab';
-import { UdpReceiver, UdpSender, nowUs, sleep } from '../test/helpers/stream';
+import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../lab/testbeds/flow-lab';
+import { requireLabPrerequisites } from '../lab/tools';
+import { UdpReceiver, UdpSender, nowUs, sleep } from '../lab/stream/measure';
 import { envInt, envList } from './lib/common';
 import { chainFlows, installRemote, removeRemote, runHops, SshMasters, type Form } from './baselines/path-ssh';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { PATCH_OFPORT, SOURCE_OFPORT, greOfport } from '../test/helpers/flow-lab';
+import { PATCH_OFPORT, SOURCE_OFPORT, greOfport } from '../lab/testbeds/flow-lab';
 import type { Inventory } from '../lab/inventory';
 
 /** VPM_BENCH_PATH_LENGTHS / VPM_BENCH_PATH_RUNS: smaller for a quick check (e.g. 2 and 1). */
@@ -72,16 +73,6 @@ function stat(values: number[]): Stat {
   const v = [...values].sort((a, b) => a - b);
   const mid = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   return { medianMs: round(mid), minMs: round(v[0]), maxMs: round(v[v.length - 1]) };
-}
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
 }
 
 async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: string): Promise<Sample> {

@@ -8,8 +8,9 @@
  *
  * Run after `npm run build`: node dist/bench/topology.js
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { projectRoot as repoRoot } from '../contracts';
 import { computeTree, type Link, type Role, type TopologyNode } from '../components/topology';
 
 const SIZES = [1_000, 10_000, 100_000];
@@ -100,17 +101,6 @@ export function benchSize(n: number): BenchRow {
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
-
-/** The repository root: the nearest directory above this file holding package.json. */
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
 
 export function main(): BenchRow[] {
   const rows = SIZES.map(benchSize);

@@ -36,6 +36,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { projectRoot } from '../contracts/root';
 
 /** A namespace prefix: 1..11 lower-case letters/digits (a letter first) and one trailing '-'. */
 export const NS_PREFIX_RE = /^[a-z][a-z0-9]{0,10}-$/;
@@ -221,16 +222,8 @@ export function receiverNames(k: number, prefix: string = NS_PREFIX): ReceiverNa
   };
 }
 
-/** The repository root: the nearest ancestor of this module's directory with a package.json. */
-export function repoRoot(from: string = __dirname): string {
-  let dir = path.resolve(from);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the repository root (no package.json above ${from})`);
-    dir = up;
-  }
-}
+/** The repository root: the nearest ancestor of `from` (default: contracts/) with a package.json. */
+export const repoRoot: (from?: string) => string = projectRoot;
 
 /** All the paths of one lab state directory. */
 export class LabPaths {

@@ -61,3 +61,17 @@ export function requireRoot(): void {
     throw new Error('the lab must run as root (it creates network namespaces and starts OVS and sshd); re-run with sudo');
   }
 }
+
+/**
+ * Fails (throws) unless this runs as root with every lab tool and the extra tools installed.
+ * `extra` maps a program to the Debian package that provides it.
+ */
+export function requireLabPrerequisites(extra: Record<string, string> = {}): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('this test drives the lab and must run as root (it creates network namespaces)');
+  }
+  requireLabTools(); // ToolMissingError naming the tool and `npm run setup`
+  for (const [tool, pkg] of Object.entries(extra)) {
+    if (!which(tool)) throw new Error(`'${tool}' is not installed: run \`npm run setup\` (Debian package ${pkg})`);
+  }
+}

@@ -14,6 +14,7 @@ import type { DumpedFlowStats, DumpedGroup } from '../providers/ovs/ofctl';
 import { missingParts } from '../providers/flow-path/plan';
 import type { ModelSwitch } from './model';
 import type { SegmentCounters } from './parse';
+import { cookiesEqual } from '../contracts';
 
 export interface SegmentStatus extends SegmentCounters {
   /** Set on a backup segment: the relay it routes around. */
@@ -31,21 +32,13 @@ export interface SwitchJudgement {
   readonly fromVm?: SegmentStatus;
 }
 
-function sameCookie(a: string, b: string): boolean {
-  try {
-    return BigInt(a) === BigInt(b);
-  } catch {
-    return false;
-  }
-}
-
 /** Judges one switch of a path from a dump of its flows (with counters) and groups. */
 export function judgeSwitch(sw: ModelSwitch, cookie: string, flows: readonly DumpedFlowStats[], groups: readonly DumpedGroup[]): SwitchJudgement {
   const prefix = `${sw.plan.hop.node}: `;
   const problems = missingParts(sw.plan, { flows, groups }, cookie).map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p));
   const segments: SegmentStatus[] = [];
   for (const s of sw.plan.segments) {
-    const f = flows.find((x) => x.table === 0 && x.priority === s.sharedFlow.priority && sameCookie(String(x.cookie), String(s.sharedFlow.cookie)));
+    const f = flows.find((x) => x.table === 0 && x.priority === s.sharedFlow.priority && cookiesEqual(String(x.cookie), String(s.sharedFlow.cookie)));
     if (!f) continue;
     segments.push({
       groupId: s.groupId,

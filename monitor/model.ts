@@ -13,6 +13,7 @@ import type { ConnectionSpec } from '../providers/exec/connection';
 import { planSwitches, type SwitchPlan } from '../providers/flow-path/plan';
 import type { FlowPathInputs } from '../providers/flow-path/types';
 import { revealSecret, type StateResource } from './pulumi';
+import { childIdOf, readBridge, readDomain, readFlowPath, readTunnel, type TunnelEndView } from '../contracts';
 
 export type NodeRole = 'root' | 'relay' | 'leaf' | 'switch';
 
@@ -128,7 +129,6 @@ export function urnName(urn: string): string {
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** host:port|netns: one sshd. */
 export function connectionKey(c: Pick<ConnectionSpec, 'host' | 'port' | 'netns'>): string {
@@ -184,35 +184,37 @@ export function buildModel(
   for (const r of resources) {
     const o = outputsOf(r);
     if (typeIs(r, 'OvsBridge')) {
+      const bridge = readBridge(o);
       const name = urnName(r.urn);
-      const m = /-bridge-([^-].*)$/.exec(name);
-      const node = m ? m[1] : name;
-      const c = connectionFromState(o.connection);
+      const node = childIdOf(name, 'bridge') ?? name;
+      const c = connectionFromState(bridge.connection);
       if (c) {
         see(c);
         if (!connByNode.has(node)) connByNode.set(node, c);
       }
-      addBridge(node, str(o.name));
+      addBridge(node, bridge.name);
     } else if (typeIs(r, 'FlowPath')) {
-      for (const h of Array.isArray(o.hops) ? o.hops.filter(isObj) : []) {
-        const node = str(h.node);
+      for (const h of readFlowPath(o).hops) {
+        const node = h.node;
         const c = connectionFromState(h.connection);
         if (!node || !c) continue;
         see(c);
         if (!connByNode.has(node)) connByNode.set(node, c);
-        addBridge(node, str(h.bridge));
+        addBridge(node, h.bridge);
       }
     } else if (typeIs(r, 'MigratedDomain')) {
-      const k = see(connectionFromState(o.connection));
-      const host = str(o.host);
+      const domain = readDomain(o);
+      const k = see(connectionFromState(domain.connection));
+      const host = domain.host;
       if (k && host) hostNameByKey.set(k, host);
-      for (const p of Array.isArray(o.peers) ? o.peers.filter(isObj) : []) {
+      for (const p of domain.peers) {
         const pk = see(connectionFromState(p.connection));
-        const ph = str(p.host);
+        const ph = p.host;
         if (pk && ph && !hostNameByKey.has(pk)) hostNameByKey.set(pk, ph);
       }
     } else if (typeIs(r, 'GreTunnel')) {
-      for (const end of [o.a, o.b]) if (isObj(end)) see(connectionFromState(end.connection));
+      const tunnel = readTunnel(o);
+      for (const end of [tunnel.a, tunnel.b]) if (end) see(connectionFromState(end.connection));
     }
   }
 
@@ -271,39 +273,37 @@ export function buildModel(
   // 5. Paths (cookie and hops from the FlowPath resources; nodes/receiver from the outputs).
   const vmByPort = new Map<number, string>();
   for (const r of resources.filter((x) => typeIs(x, 'MigratedDomain'))) {
-    const o = outputsOf(r);
-    const port = isObj(o.network) ? num(o.network.ofport) : undefined;
-    if (port !== undefined) vmByPort.set(port, str(o.name) ?? urnName(r.urn));
+    const domain = readDomain(outputsOf(r));
+    if (domain.ofport !== undefined) vmByPort.set(domain.ofport, domain.name ?? urnName(r.urn));
   }
   const paths: ModelPath[] = [];
   for (const r of resources.filter((x) => typeIs(x, 'FlowPath'))) {
     const o = outputsOf(r);
-    const name = str(o.pathId) ?? urnName(r.urn);
-    const cookie = str(o.cookie);
+    const fp = readFlowPath(o);
+    const name = fp.pathId ?? urnName(r.urn);
+    const cookie = fp.cookie;
     if (!cookie) continue;
-    const flows = new Map((Array.isArray(o.flows) ? o.flows.filter(isObj) : []).map((f) => [str(f.node), f]));
-    const hops: ModelHop[] = (Array.isArray(o.hops) ? o.hops.filter(isObj) : []).map((h) => {
-      const node = str(h.node) ?? '?';
+    const flows = new Map(fp.flows.map((f) => [f.node, f]));
+    const hops: ModelHop[] = fp.hops.map((h) => {
+      const node = h.node ?? '?';
       const f = flows.get(node);
       return {
         node,
         host: hostOf(connectionFromState(h.connection)) ?? hostOfNode(node),
-        bridge: str(h.bridge) ?? 'br1',
-        ...(num(h.inPort) !== undefined ? { inPort: num(h.inPort) } : {}),
-        ...(num(h.outPort) !== undefined ? { outPort: num(h.outPort) } : {}),
-        ...(num(h.vmPort) !== undefined ? { vmPort: num(h.vmPort) } : {}),
-        ...(vmByPort.has(num(h.vmPort) ?? -1) ? { vm: vmByPort.get(num(h.vmPort)!) } : {}),
-        rules: Array.isArray(f?.rules) ? f.rules.filter((x): x is string => typeof x === 'string') : [],
+        bridge: h.bridge ?? 'br1',
+        ...(h.inPort !== undefined ? { inPort: h.inPort } : {}),
+        ...(h.outPort !== undefined ? { outPort: h.outPort } : {}),
+        ...(h.vmPort !== undefined ? { vmPort: h.vmPort } : {}),
+        ...(vmByPort.has(h.vmPort ?? -1) ? { vm: vmByPort.get(h.vmPort!) } : {}),
+        rules: f ? [...f.rules] : [],
       };
     });
-    const egress = isObj(o.egress) ? o.egress : {};
-    const stream = isObj(o.stream) ? o.stream : {};
     const out = outPaths.find((p) => p.name === name);
     paths.push({
       name,
       cookie,
-      ...(str(egress.receiverIp) ?? str(out?.receiver) ? { receiver: str(egress.receiverIp) ?? str(out?.receiver) } : {}),
-      ...(num(stream.udpDst) !== undefined ? { udpPort: num(stream.udpDst) } : {}),
+      ...(fp.receiverIp ?? str(out?.receiver) ? { receiver: fp.receiverIp ?? str(out?.receiver) } : {}),
+      ...(fp.udpDst !== undefined ? { udpPort: fp.udpDst } : {}),
       nodes: hops.map((h) => h.node),
       hops,
       ...expectedSwitches(o, hops, (c) => hostOf(connectionFromState(c))),
@@ -316,17 +316,17 @@ export function buildModel(
   const vms: ModelVm[] = resources
     .filter((r) => typeIs(r, 'MigratedDomain'))
     .map((r) => {
-      const o = outputsOf(r);
-      const name = str(o.name) ?? urnName(r.urn);
+      const d = readDomain(outputsOf(r));
+      const name = d.name ?? urnName(r.urn);
       const ov = isObj(outVms[name]) ? (outVms[name] as Record<string, unknown>) : {};
-      const host = str(o.host) ?? hostOf(connectionFromState(o.connection)) ?? '?';
-      const lm = isObj(o.lastMigration) ? o.lastMigration : isObj(ov.lastMigration) ? ov.lastMigration : undefined;
+      const host = d.host ?? hostOf(connectionFromState(d.connection)) ?? '?';
+      const lm = d.lastMigration ?? (isObj(ov.lastMigration) ? ov.lastMigration : undefined);
       return {
         name,
         host,
         ...(str(ov.node) ? { node: str(ov.node) } : {}),
-        ...(str(o.role) ? { role: str(o.role) } : {}),
-        ...(str(o.state) ? { state: str(o.state) } : {}),
+        ...(d.role ? { role: d.role } : {}),
+        ...(d.state ? { state: d.state } : {}),
         ...(lm ? { lastMigration: lm } : {}),
       };
     })
@@ -336,17 +336,18 @@ export function buildModel(
   const tunnels: ModelTunnel[] = resources
     .filter((r) => typeIs(r, 'GreTunnel'))
     .flatMap((r) => {
-      const o = outputsOf(r);
-      const end = (e: unknown, ofport: unknown): ModelTunnelEnd | undefined => {
-        if (!isObj(e)) return undefined;
+      const t = readTunnel(outputsOf(r));
+      const end = (e: TunnelEndView | undefined, ofport: number | undefined): ModelTunnelEnd | undefined => {
+        if (!e) return undefined;
         const host = hostOf(connectionFromState(e.connection));
-        const port = str(e.portName);
+        const port = e.portName;
         if (!host || !port) return undefined;
-        return { host, port, ...(num(ofport) ?? num(e.ofport) ? { ofport: num(ofport) ?? num(e.ofport) } : {}), ...(str(e.remoteIp) ? { remoteIp: str(e.remoteIp) } : {}) };
+        const of = ofport ?? e.ofport;
+        return { host, port, ...(of ? { ofport: of } : {}), ...(e.remoteIp ? { remoteIp: e.remoteIp } : {}) };
       };
-      const a = end(o.a, o.aOfport);
-      const b = end(o.b, o.bOfport);
-      const name = urnName(r.urn).replace(/^.*-tunnel-/, '');
+      const a = end(t.a, t.aOfport);
+      const b = end(t.b, t.bOfport);
+      const name = childIdOf(urnName(r.urn), 'tunnel') ?? urnName(r.urn);
       return a && b ? [{ name, a, b }] : [];
     })
     .sort((x, y) => x.name.localeCompare(y.name));

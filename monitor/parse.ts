@@ -5,7 +5,7 @@
  */
 import type { DumpedFlowStats } from '../providers/ovs/ofctl';
 import { parseOvsdbTables, decodeOptionalInteger, decodeOptionalString, decodeStringMap } from '../providers/ovs/ovsdb-json';
-import { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, parseMarkers } from '../providers/flow-path/plan';
+import { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, cookiesEqual as sameCookie, parseMarkers, sharedCookieText } from '../contracts';
 import type { JobInfo } from '../providers/libvirt/jobinfo';
 
 export interface ListedDomain {
@@ -122,16 +122,6 @@ export interface HopCounters {
   readonly missing: readonly string[];
 }
 
-const SHARED_COOKIE_BASE = 0x57n << 56n;
-
-function sameCookie(a: string, b: string): boolean {
-  try {
-    return BigInt(a) === BigInt(b);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The packet counters of one path on one switch.
  *
@@ -153,7 +143,7 @@ export function pathHopCounters(flows: readonly DumpedFlowStats[], cookie: strin
   const missing: string[] = [];
   for (const m of markers) {
     const shared = flows.find(
-      (f) => f.table === 0 && (f.priority === PATH_PRIORITY || f.priority === BACKUP_PRIORITY) && sameCookie(String(f.cookie), '0x' + (SHARED_COOKIE_BASE | BigInt(m.groupId)).toString(16)),
+      (f) => f.table === 0 && (f.priority === PATH_PRIORITY || f.priority === BACKUP_PRIORITY) && sameCookie(String(f.cookie), sharedCookieText(m.groupId)),
     );
     if (!shared) {
       missing.push(`flow to group ${m.groupId} missing`);

@@ -21,6 +21,7 @@
  */
 import type { EngineEvent } from '@pulumi/pulumi/automation';
 import { connectionFromState, connectionKey, urnName, type Link, type StackModel } from './model';
+import { childIdOf, readBridge, readDomain, readFlowPath, readTunnel, resourceKind } from '../contracts';
 import { DEFAULT_PROGRAM, readStack, selectStack, stackOutputsOf, unsecret } from './pulumi';
 import { modelOf } from './stack';
 import { LEGEND, mermaidBlock } from './picture/mermaid';
@@ -52,7 +53,7 @@ export interface PreviewData {
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const kind = (type: string) => type.replace(/^.*[:/]/, '');
+const kind = resourceKind;
 
 /** Turns engine events into steps and the new stack outputs (pure). */
 export function stepsFromEvents(events: readonly EngineEvent[]): { steps: PreviewStep[]; newOutputs: Record<string, unknown>; summary?: Record<string, number> } {
@@ -163,18 +164,19 @@ function hostName(data: PreviewData, connection: unknown, fallback: string): str
 
 function pathIdOf(s: PreviewStep, which: 'old' | 'new'): string {
   const i = which === 'old' ? (s.oldInputs ?? s.oldOutputs) : s.newInputs;
-  return str(i?.pathId) ?? s.name.replace(/^.*-path-/, '');
+  return str(i?.pathId) ?? childIdOf(s.name, 'path') ?? s.name;
 }
 
 /** The hops (node, host, rules) of a FlowPath's inputs. */
 function hopsOf(data: PreviewData, inputs: Record<string, unknown> | undefined): Array<{ node: string; host: string; rules: string[] }> {
   if (!inputs) return [];
+  const fp = readFlowPath(inputs);
   const rulesBy = new Map<string, string[]>();
-  for (const f of Array.isArray(inputs.flows) ? inputs.flows.filter(isObj) : []) {
-    if (str(f.node)) rulesBy.set(f.node as string, Array.isArray(f.rules) ? f.rules.filter((r): r is string => typeof r === 'string') : []);
+  for (const f of fp.flows) {
+    if (f.node) rulesBy.set(f.node, [...f.rules]);
   }
-  return (Array.isArray(inputs.hops) ? inputs.hops.filter(isObj) : []).map((h) => {
-    const node = str(h.node) ?? '?';
+  return fp.hops.map((h) => {
+    const node = h.node ?? '?';
     return { node, host: hostName(data, h.connection, node), rules: rulesBy.get(node) ?? [] };
   });
 }
@@ -192,17 +194,17 @@ export function touchesOf(data: PreviewData): Touch[] {
     const k = kind(s.type);
     const inputs = s.newInputs ?? s.oldInputs ?? s.oldOutputs ?? {};
     if (k === 'OvsBridge') {
-      const node = s.name.replace(/^.*-bridge-/, '');
-      const what = s.op === 'update' ? `bridge ${str(inputs.name) ?? ''} changes: ${changedKeys(s.oldInputs, s.newInputs).join(', ')}` : `bridge ${str(inputs.name) ?? ''}`;
-      out.push({ host: hostName(data, inputs.connection, node), step: s, detail: what });
+      const node = childIdOf(s.name, 'bridge') ?? s.name;
+      const bridge = readBridge(inputs);
+      const what = s.op === 'update' ? `bridge ${bridge.name ?? ''} changes: ${changedKeys(s.oldInputs, s.newInputs).join(', ')}` : `bridge ${bridge.name ?? ''}`;
+      out.push({ host: hostName(data, bridge.connection, node), step: s, detail: what });
     } else if (k === 'GreTunnel') {
-      for (const [end, other] of [
-        ['a', 'b'],
-        ['b', 'a'],
-      ] as const) {
-        const e = isObj(inputs[end]) ? (inputs[end] as Record<string, unknown>) : {};
-        const o = isObj(inputs[other]) ? (inputs[other] as Record<string, unknown>) : {};
-        out.push({ host: hostName(data, e.connection, '?'), step: s, detail: `GRE port ${str(e.portName) ?? '?'} to ${hostName(data, o.connection, str(e.remoteIp) ?? '?')}` });
+      const tunnel = readTunnel(inputs);
+      for (const [e = {}, o = {}] of [
+        [tunnel.a, tunnel.b],
+        [tunnel.b, tunnel.a],
+      ]) {
+        out.push({ host: hostName(data, e.connection, '?'), step: s, detail: `GRE port ${e.portName ?? '?'} to ${hostName(data, o.connection, e.remoteIp ?? '?')}` });
       }
     } else if (k === 'FlowPath') {
       const oldHops = hopsOf(data, s.oldInputs ?? s.oldOutputs);
@@ -216,7 +218,7 @@ export function touchesOf(data: PreviewData): Touch[] {
     } else if (k === 'MigratedDomain') {
       const oldHost = str(s.oldInputs?.host ?? s.oldOutputs?.host);
       const newHost = str(s.newInputs?.host);
-      const vm = str(inputs.name) ?? s.name;
+      const vm = readDomain(inputs).name ?? s.name;
       if (UPDATES.has(s.op) && oldHost && newHost && oldHost !== newHost) {
         out.push({ host: oldHost, step: s, detail: `VM ${vm} migrates away to ${newHost}` });
         out.push({ host: newHost, step: s, detail: `VM ${vm} arrives from ${oldHost}` });
@@ -285,8 +287,7 @@ function switchOf(connection: unknown): string | undefined {
 
 /** Whether a FlowPath's inputs send the stream through VM port `vmPort` on the switch `at`. */
 function goesThrough(inputs: Record<string, unknown> | undefined, vmPort: number, at: string): boolean {
-  const hops = Array.isArray(inputs?.hops) ? inputs.hops.filter(isObj) : [];
-  return hops.some((h) => h.vmPort === vmPort && switchOf(h.connection) === at);
+  return readFlowPath(inputs).hops.some((h) => h.vmPort === vmPort && switchOf(h.connection) === at);
 }
 
 /**
@@ -427,8 +428,8 @@ export function treeSection(data: PreviewData, migrations: readonly Migration[] 
   };
   if (!before.nodes.length && !after.nodes.length) return [];
   const flowPaths = data.steps.filter((s) => kind(s.type) === 'FlowPath');
-  const created = new Set(flowPaths.filter((s) => CREATES.has(s.op) || s.op === 'replace').map((s) => s.name.replace(/^.*-path-/, '')));
-  const deleted = new Set(flowPaths.filter((s) => DELETES.has(s.op) || s.op === 'replace').map((s) => s.name.replace(/^.*-path-/, '')));
+  const created = new Set(flowPaths.filter((s) => CREATES.has(s.op) || s.op === 'replace').map((s) => childIdOf(s.name, 'path') ?? s.name));
+  const deleted = new Set(flowPaths.filter((s) => DELETES.has(s.op) || s.op === 'replace').map((s) => childIdOf(s.name, 'path') ?? s.name));
   const out = ['### The tree', ''];
   if (before.nodes.length) out.push('**Before**', '', mermaidBlock(before, { changedPaths: deleted, movingVms: moves }, 'before'), '');
   out.push(before.nodes.length ? '**After**' : '**After** (a new stack)', '', mermaidBlock(after, { changedPaths: created, movingVms: moves }, 'after'), '', `<sub>${LEGEND}</sub>`, '');

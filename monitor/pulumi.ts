@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Stack, Workspace } from '@pulumi/pulumi/automation';
-import { repoRoot } from '../lab/names';
+import { projectRoot as repoRoot } from '../contracts';
 
 interface PulumiEnvModule {
   readonly ROOT: string;

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { loadTopologyFile } from '../components/topology';
-import { repoRoot } from '../lab/names';
+import { projectRoot as repoRoot } from '../contracts';
 import { thresholdsFromConfig, type CpuThresholds } from './cpu';
 import { buildModel, type StackModel, type TopologyHint } from './model';
 import { checkStackName, openWorkspace, readStack, type StackSnapshot } from './pulumi';

@@ -14,21 +14,13 @@
  * Paths are relative to the project folder (the one with Pulumi.yaml). A bad topology or hosts
  * file fails the program once, with the file, the field and the fix (no stack trace).
  */
-import * as fs from 'fs';
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
 import { ProgramInputError, StreamingTree, withProgramErrors } from '../components/streaming-tree';
 import { loadTopologyFile } from '../components/topology';
 import { HostsFileError, loadHostsFile } from '../components/hosts';
 import { LabSite } from '../lab/names';
-
-/** The project folder: Pulumi runs the program in the folder of Pulumi.yaml's `main`. */
-function projectDir(): string {
-  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'Pulumi.yaml'))) return dir;
-    if (path.dirname(dir) === dir) return process.cwd();
-  }
-}
+import { pulumiProjectDir } from '../contracts';
 
 /** A hosts file error is the user's to fix: reported as its message (withProgramErrors). */
 function hostsFile(file: string): ReturnType<typeof loadHostsFile> {
@@ -41,7 +33,8 @@ function hostsFile(file: string): ReturnType<typeof loadHostsFile> {
 
 async function main(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');
-  const dir = projectDir();
+  // The project folder: Pulumi runs the program in the folder of Pulumi.yaml's `main`.
+  const dir = pulumiProjectDir();
   const topologyFile = path.resolve(dir, config.get('topology') || `stacks/topologies/${pulumi.getStack()}.yaml`);
   const configured = config.get('hosts');
   const { hosts, guest } = hostsFile(configured ? path.resolve(dir, configured) : LabSite.deployedOn(pulumi.getStack(), dir).paths.hostsFile);

@@ -24,6 +24,9 @@
  *         uri: qemu+ssh://192.0.2.11/system # where peers live-migrate VMs to (qemu+ssh or qemu+tls)
  *         allowUnencrypted: false           # must be true for qemu+tcp:// (the lab only)
  *   guest: { kernel: /srv/vpm/vmlinux, initrd: /srv/vpm/initrd.img }   # optional: VM image on every host
+ *   # guest.emulator: optional QEMU binary or wrapper on every host (default: libvirt's choice;
+ *   # the lab writes build-guest.sh's wrapper); the image must read StreamingTree's vpm.* kernel
+ *   # parameters (components/streaming-tree/guest.ts)
  *
  * Pure: the schema and its types; reading and secrets are in load.ts.
  */

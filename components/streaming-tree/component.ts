@@ -23,12 +23,13 @@ import { GreTunnel } from '../../providers/gre-tunnel/resource';
 import { FlowPath } from '../../providers/flow-path/resource';
 import { MigratedDomain } from '../../providers/migrated-domain/resource';
 import type { MigrationSettings } from '../../providers/migrated-domain/types';
-import { guestCmdline } from '../../providers/libvirt/domain';
+import { guestCmdline } from './guest';
 import { asTopology, type Topology, type TopologyInput } from '../topology';
 import { flowPathArgs } from './flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from './plan';
 import { OVERLAY_PREFIX, PATCH_OFPORT, PROBE_IP, PROBE_MAC, QUERY_PORT, RELAY_GROUP, SOURCE_IP } from './ports';
 import { asProgramError } from './program-errors';
+import { childName } from '../../contracts/names';
 
 export interface TreeHost extends HostFacts {
   /** How to reach it; an inline key or passphrase may be a secret Output (see loadHosts). */
@@ -39,11 +40,20 @@ export interface TreeHost extends HostFacts {
   readonly allowUnencryptedMigration?: boolean;
 }
 
+/**
+ * The VMs' image; it must read the kernel parameters of guest.ts (the lab's guest does). The
+ * lab's values reach here through its hosts file, like any user's.
+ */
 export interface GuestImage {
   /** Absolute paths on every hypervisor (the same on each). */
   readonly kernel: string;
   readonly initrd: string;
+  /** QEMU binary or wrapper; default: libvirt's choice (the lab gives build-guest.sh's wrapper). */
   readonly emulator?: string;
+  /** The guest's UDP query port (vpm.query), also where readiness probes it; default QUERY_PORT (7000). */
+  readonly queryPort?: number;
+  /** The guest's console heartbeat period in seconds (vpm.hb); default 5. */
+  readonly heartbeatSec?: number;
 }
 
 export interface StreamingTreeArgs {
@@ -110,7 +120,7 @@ export class StreamingTree extends pulumi.ComponentResource {
 
     for (const b of plan.bridges) {
       this.bridges[b.node] = new OvsBridge(
-        `${name}-bridge-${b.node}`,
+        childName(name, 'bridge', b.node),
         { connection: host(b.host).connection, name: bridgeName, patch: { overlayOfport: PATCH_OFPORT }, internalPorts: b.internalPorts },
         child,
       );
@@ -120,7 +130,7 @@ export class StreamingTree extends pulumi.ComponentResource {
     for (const t of allTunnels) {
       const end = (e: typeof t.a) => ({ connection: host(e.host).connection, bridge: bridgeName, remoteIp: e.remoteIp, portName: e.portName, ofport: e.ofport });
       this.tunnels[t.name] = new GreTunnel(
-        `${name}-tunnel-${t.name}`,
+        childName(name, 'tunnel', t.name),
         { a: end(t.a), b: end(t.b), ...(bfd ? { bfd } : {}) },
         { ...child, dependsOn: [this.bridges[t.a.node], this.bridges[t.b.node]] },
       );
@@ -137,7 +147,7 @@ export class StreamingTree extends pulumi.ComponentResource {
     }
     for (const p of plan.paths) {
       this.flowPaths[p.name] = new FlowPath(
-        `${name}-path-${p.name}`,
+        childName(name, 'path', p.name),
         // Failed nodes: an update does not try to clean the old route off them.
         flowPathArgs(p, (h) => host(h).connection, bridgeName, failed),
         { ...child, dependsOn: pathDependencies(p) },
@@ -154,7 +164,7 @@ export class StreamingTree extends pulumi.ComponentResource {
       const h = host(v.host);
       if (!h.migrationUri) throw new Error(`hosts.${v.host}.migrationUri is missing: VMs need it (hosts file: migration.uri, e.g. qemu+ssh://<host>/system)`);
       this.domains[v.name] = new MigratedDomain(
-        `${name}-vm-${v.name}`,
+        childName(name, 'vm', v.name),
         {
           name: v.name,
           host: v.host,
@@ -171,12 +181,12 @@ export class StreamingTree extends pulumi.ComponentResource {
             ip: `${v.ip}/${OVERLAY_PREFIX}`,
             gw: SOURCE_IP,
             ...(v.udpPort ? { relay: { listenPort: v.udpPort, toIp: RELAY_GROUP, toPort: v.udpPort } } : {}),
-            queryPort: QUERY_PORT,
-            heartbeatSec: 5,
+            queryPort: args.guest!.queryPort ?? QUERY_PORT,
+            heartbeatSec: args.guest!.heartbeatSec ?? 5,
             hostname: v.name,
           }),
           // Created / migrated = the guest's relay answers (not merely "running"): no stream is lost after up returns.
-          network: { bridge: bridgeName, tap: v.tap, ofport: v.ofport, mac: v.mac, readiness: { port: QUERY_PORT, ip: v.ip, probeIp: PROBE_IP, probeMac: PROBE_MAC } },
+          network: { bridge: bridgeName, tap: v.tap, ofport: v.ofport, mac: v.mac, readiness: { port: args.guest!.queryPort ?? QUERY_PORT, ip: v.ip, probeIp: PROBE_IP, probeMac: PROBE_MAC } },
           ...(args.migration ? { migration: args.migration } : {}),
           peers: vmHosts.filter((p) => p !== v.host).map((p) => ({ host: p, connection: host(p).connection })),
         },

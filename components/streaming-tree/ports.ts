@@ -13,7 +13,7 @@
  * Readiness: a VM's guest answers its relay's counters on UDP QUERY_PORT; the provider's probe
  * speaks from PROBE_IP / PROBE_MAC (on the overlay subnet, never a VM's or the source's).
  */
-import { fnv1a32 } from '../../providers/flow-path/plan';
+import { fnv1a32 } from '../../contracts';
 import { deterministicName } from '../../providers/ovs/values';
 import { VM_TAP_PREFIX } from '../../providers/migrated-domain/tap';
 

@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { ToolMissingError, ValidationError } from '../../providers/exec/errors';
 import { sh } from '../sh';
-import { guestCacheDir } from '../../providers/libvirt/domain';
+import { guestCacheDir } from './guest';
 
 export interface LibvirtdOptions {
   /** Label for messages, e.g. "h1". */

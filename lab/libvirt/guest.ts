@@ -1,11 +1,28 @@
 /**
  * The lab guest image and host helpers built by lab/setup/build-guest.sh (cached; a second
- * run takes ~0.1 s), described by its manifest.json.
+ * run takes ~0.1 s), described by its manifest.json; where the cache is, and what the guest
+ * prints on its console.
+ *
+ * The guest: the Debian kernel booted directly (uncompressed vmlinux, PVH entry) plus a
+ * busybox initramfs whose /init (lab/guest/init) reads the `vpm.*` kernel parameters of
+ * components/streaming-tree/guest.ts; TCG only (/dev/kvm here is KVM_PVM and cannot run a
+ * stock kernel), through build-guest.sh's <emulator> wrapper. The lab hands these paths to
+ * the product through its hosts file (`guest: {kernel, initrd, emulator}`), as any user does.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { sh } from '../sh';
-import { guestCacheDir } from '../../providers/libvirt/domain';
+
+/** Where build-guest.sh puts its output (same rule as the script). */
+export function guestCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.VPM_CACHE || path.join(env.HOME || os.homedir(), '.cache', 'vpm'), 'guest');
+}
+
+/** The <emulator> wrapper installed by build-guest.sh (+8 KiB RAM: QEMU 7.2 TCG migration fix). */
+export function defaultEmulator(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(guestCacheDir(env), 'qemu-system-x86_64-vpm');
+}
 
 export interface GuestArtifacts {
   readonly dir: string;
@@ -61,3 +78,15 @@ export async function buildGuest(env: Readonly<Record<string, string>> = {}): Pr
   }
   return m;
 }
+
+/** Console markers printed by the guest's /init (lab/guest/init). */
+export const GUEST_MARKERS = {
+  init: 'VPM-GUEST-INIT',
+  netUp: 'VPM-GUEST-NET-UP',
+  ready: 'VPM-GUEST-READY',
+  heartbeat: 'VPM-HB',
+  error: 'VPM-GUEST-ERROR',
+} as const;
+
+/** Kernel messages that mean the guest is damaged (the QEMU 7.2 TCG migration bug shows as these). */
+export const GUEST_TROUBLE_RE = /Oops|BUG:|Kernel panic|is not a head|general protection fault|Call Trace|soft lockup|rcu_sched self-detected|VPM-GUEST-ERROR/;

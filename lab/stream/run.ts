@@ -3,7 +3,7 @@
  * stdout at the end (so `vpm stream watch ... > summary.json` works). Ctrl-C (SIGINT) or
  * SIGTERM ends the stream cleanly and still prints the summary. Exit 0 when it ran.
  */
-import { startReceiver, startSender, type ReceiverProgress, type SenderStats } from '../stream';
+import { startReceiver, startSender, type ReceiverProgress, type SenderStats } from './tree';
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -1,37 +1,19 @@
 /**
  * The numbered-stream sender and receiver: small Node scripts run with `node -e` inside a
  * lab namespace (a process cannot enter a network namespace itself). They speak JSON lines
- * (see agent.ts): commands on stdin, one reply per command, `progress` lines unasked.
- *
- * Datagram layout (big-endian): [seq u32][magic u32 = "VPM1"][sender time, µs, f64] then
- * zero padding to the datagram size. Times are CLOCK_MONOTONIC (process.hrtime), the same
- * clock in every namespace of one machine. The layout is the one test/helpers/stream.ts uses,
- * so the two tools can measure each other's streams.
+ * (see agent.ts): commands on stdin, one reply per command, `progress` lines unasked. The
+ * datagrams and the stdin reader are datagram.ts's, shared with measure.ts.
  */
+import { DATAGRAM_PRELUDE } from './datagram';
 
-/** "VPM1": marks our datagrams; anything else reaching a receiver is counted as foreign. */
-export const STREAM_MAGIC = 0x56504d31;
-export const STREAM_HEADER_BYTES = 16;
+export { STREAM_MAGIC, STREAM_HEADER_BYTES } from './datagram';
 
 const COMMON = String.raw`
 'use strict';
 const cfg = JSON.parse(process.argv[1]);
-const now = () => Number(process.hrtime.bigint() / 1000n);
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const MAGIC = ${STREAM_MAGIC};
+` + DATAGRAM_PRELUDE + String.raw`
 let onCommand = () => ({ type: 'error', message: 'no commands' });
-let stdinText = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-  stdinText += d;
-  for (let i = stdinText.indexOf('\n'); i >= 0; i = stdinText.indexOf('\n')) {
-    const line = stdinText.slice(0, i).trim();
-    stdinText = stdinText.slice(i + 1);
-    if (line) onCommand(line.split(' '));
-  }
-});
-// Our parent went away: nothing would read our answers.
-process.stdin.on('end', () => process.exit(0));
+onLine = (line) => onCommand(line.split(' '));
 `;
 
 /**
@@ -69,8 +51,9 @@ function mark(seq) {
 const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
 s.on('message', (m) => {
   const t = now();
-  if (m.length < 16 || m.readUInt32BE(4) !== MAGIC) { foreign++; return; }
-  const seq = m.readUInt32BE(0);
+  const h = headerOf(m);
+  if (!h) { foreign++; return; }
+  const seq = h.seq;
   received++; bytes += m.length; intervalCount++;
   if (!firstUs) firstUs = t;
   lastUs = t;
@@ -168,10 +151,7 @@ function tick() {
   const due = Math.floor((now() - start) / intervalUs) + 1;
   const limit = cfg.count > 0 ? Math.min(due, cfg.count) : due;
   while (seq < limit) {
-    const buf = Buffer.alloc(size);
-    buf.writeUInt32BE(seq >>> 0, 0);
-    buf.writeUInt32BE(MAGIC, 4);
-    buf.writeDoubleBE(now(), 8);
+    const buf = numbered(seq, size, now());
     seq++;
     s.send(buf, cfg.port, cfg.ip, (e) => { if (e) errors++; else sent++; });
   }

@@ -17,6 +17,11 @@ export function isUnknown(value: unknown): boolean {
   return value === UNKNOWN;
 }
 
+/** True when the sentinel appears anywhere inside `value` (an unknown nested in inputs). */
+export function containsUnknown(value: unknown): boolean {
+  return JSON.stringify(value ?? null).includes(UNKNOWN);
+}
+
 /** True when the value at `path`, or any value on the way to it, is unknown. */
 function touchesUnknown(root: unknown, pathParts: ReadonlyArray<PropertyKey>): boolean {
   let value: unknown = root;

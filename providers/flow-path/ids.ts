@@ -9,30 +9,20 @@
  *   fast-failover group F = 1 + fnv1a32("ff|G|X|B|tag") mod 0xfffffe00
  *   backup tag = 02:56:46 + 3 bytes of fnv1a32("tag|<switch>|X")
  */
-import type { DumpedFlow } from '../ovs/ofctl';
 import type { Flow } from '../ovs/flow';
 import { parseCookie, parseMac, type Cookie, type Mac } from '../ovs/values';
 import type { ConnectionWithoutKey } from '../common/connection-input';
 
-export const MARKER_TABLE = 250;
-export const PATH_PRIORITY = 1000;
-/** Backup segments (tagged) win over primary segments of other paths on the same in_port. */
-export const BACKUP_PRIORITY = 1001;
-const SHARED_COOKIE_BASE = 0x57n << 56n;
+import { fnv1a32 } from '../common/hash';
+import { MARKER_TABLE, PATH_PRIORITY, sharedCookieText } from './marker-table';
+
+// The hash and the marker table's layout live apart (other modules read them); re-exported here.
+export { fnv1a32 } from '../common/hash';
+export { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, parseMarkers, type MarkerKey } from './marker-table';
 /** Bucket ids inside a fast-failover group F. */
 export const FF_PRIMARY_BUCKET = 0;
 export const FF_BACKUP_BUCKET = 1;
 export const FF_FALLBACK_BUCKET = 2;
-
-/** FNV-1a, 32 bits: small, stable, no dependency; ids only need to be spread, not secret. */
-export function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
 
 /** The group of a segment match on a switch: `matchText` is the match as ovs-ofctl prints it. */
 export function groupIdFor(inPort: number, matchText: string): number {
@@ -61,7 +51,7 @@ export function ffGroupId(groupId: number, primary: number, backup: number, tag:
 }
 
 /** The cookie of the shared flow of group G (one per group, whichever paths use it). */
-export const sharedCookie = (groupId: number): Cookie => parseCookie('0x' + (SHARED_COOKIE_BASE | BigInt(groupId)).toString(16), 'cookie');
+export const sharedCookie = (groupId: number): Cookie => parseCookie(sharedCookieText(groupId), 'cookie');
 
 function cookieHalves(cookie: string): [number, number] {
   const c = BigInt(cookie);
@@ -73,25 +63,6 @@ export function markerFlow(groupId: number, bucketId: number, cookie: string): F
   const [hi, lo] = cookieHalves(cookie);
   const metadata = '0x' + ((BigInt(groupId) << 32n) | BigInt(bucketId)).toString(16);
   return { table: MARKER_TABLE, priority: PATH_PRIORITY, cookie: parseCookie(cookie, 'cookie'), match: { metadata, reg0: hi, reg1: lo }, actions: [{ type: 'drop' }] };
-}
-
-export interface MarkerKey {
-  groupId: number;
-  bucketId: number;
-  owner: string;
-}
-
-/** The ownership markers on a switch. */
-export function parseMarkers(flows: readonly DumpedFlow[]): MarkerKey[] {
-  const keys: MarkerKey[] = [];
-  for (const f of flows) {
-    if (f.table !== MARKER_TABLE) continue;
-    const md = /metadata=0x([0-9a-f]+)/.exec(f.matchText);
-    if (!md) continue;
-    const v = BigInt('0x' + md[1]);
-    keys.push({ groupId: Number(v >> 32n), bucketId: Number(v & 0xffffffffn), owner: String(f.cookie) });
-  }
-  return keys;
 }
 
 /** Two cookies as numbers (dumps print them in hex, inputs may too, with or without zeros). */

@@ -1,24 +1,17 @@
 /**
- * Domain XML for the lab's tiny guests, and their kernel command line.
+ * Libvirt domain XML for a directly booted guest: the caller gives the kernel, initramfs,
+ * kernel command line, emulator and devices (one network interface, the serial console log);
+ * nothing here knows a particular guest image (the lab's guest, its cache dir and emulator
+ * wrapper, and its command line live in lab/libvirt/guest.ts and
+ * components/streaming-tree/guest.ts).
  *
- * The guest: the Debian kernel booted directly (uncompressed vmlinux, PVH entry) plus a
- * busybox initramfs (lab/setup/build-guest.sh), TCG (`type='qemu'`: /dev/kvm here is
- * KVM_PVM and cannot run a stock kernel), q35, no disk, virtio-net, serial console on a pty
- * whose output is also logged to a file. Every value is validated and XML-escaped.
+ * The machine: TCG (`type='qemu'`), q35, a qemu64 CPU, no disk, virtio-net without checksum
+ * offload, serial console on a pty whose output is also logged to a file. Every value is
+ * validated and XML-escaped. Without `emulator` the XML has no <emulator> element and
+ * libvirt picks the host's default QEMU for the machine type.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ValidationError } from '../exec/errors';
-
-/** Where build-guest.sh puts its output (same rule as the script). */
-export function guestCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.VPM_CACHE || path.join(env.HOME || os.homedir(), '.cache', 'vpm'), 'guest');
-}
-
-/** The <emulator> wrapper installed by build-guest.sh (+8 KiB RAM: QEMU 7.2 TCG migration fix). */
-export function defaultEmulator(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(guestCacheDir(env), 'qemu-system-x86_64-vpm');
-}
 
 /**
  * An unmanaged tap the caller created beforehand (`ip tuntap add TAP mode tap`, attached to
@@ -46,16 +39,16 @@ export type DomainInterface = EthernetInterface | OvsBridgeInterface;
 
 export interface DomainXmlOptions {
   readonly name: string;
-  /** Guest RAM. 96 MiB works for the lab guest; 80 MiB runs out of memory, 64 MiB does not boot. */
+  /** Guest RAM (the lab's guest needs 96 MiB: 80 runs out of memory, 64 does not boot). */
   readonly memoryMiB: number;
   readonly vcpus: number;
   /** Absolute paths (on the hypervisor) of the kernel and the initramfs. */
   readonly kernel: string;
   readonly initrd: string;
-  /** Kernel command line (see guestCmdline). */
+  /** Kernel command line, one line (the guest image defines its keys). */
   readonly cmdline: string;
   readonly interface: DomainInterface;
-  /** QEMU binary or wrapper; default: build-guest.sh's wrapper in the cache dir. */
+  /** QEMU binary or wrapper on the hypervisor; default: none given, libvirt's own choice. */
   readonly emulator?: string;
   /** Serial console log as libvirtd sees it; default /var/log/libvirt/qemu/<name>.console.log. */
   readonly consoleLog?: string;
@@ -70,7 +63,6 @@ export const DOMAIN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const IFNAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Escapes text for XML element content and attribute values (either quote). */
 export function xmlEscape(value: string): string {
@@ -79,7 +71,7 @@ export function xmlEscape(value: string): string {
   );
 }
 
-type Problem = { property: string; reason: string };
+export type Problem = { property: string; reason: string };
 
 function checkPath(problems: Problem[], property: string, value: unknown): void {
   if (typeof value !== 'string' || !path.isAbsolute(value) || /[\0\n\r]/.test(value)) {
@@ -87,7 +79,8 @@ function checkPath(problems: Problem[], property: string, value: unknown): void 
   }
 }
 
-function checkInt(problems: Problem[], property: string, value: unknown, min: number, max: number): void {
+/** Adds a problem unless value is an integer in min..max. */
+export function checkInt(problems: Problem[], property: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     problems.push({ property, reason: `must be an integer in ${min}..${max}, got ${JSON.stringify(value)}` });
   }
@@ -148,11 +141,10 @@ export function validateDomainOptions(o: DomainXmlOptions): void {
   if (p.length) throw new ValidationError(p);
 }
 
-/** The libvirt domain XML for a lab guest. */
+/** The libvirt domain XML for a directly booted guest. */
 export function domainXml(o: DomainXmlOptions): string {
   validateDomainOptions(o);
   const e = xmlEscape;
-  const emulator = o.emulator ?? defaultEmulator();
   const consoleLog = o.consoleLog ?? `/var/log/libvirt/qemu/${o.name}.console.log`;
   const tb = o.tbCacheMiB ?? 32;
   const i = o.interface;
@@ -208,7 +200,7 @@ export function domainXml(o: DomainXmlOptions): string {
     `  <on_reboot>restart</on_reboot>`,
     `  <on_crash>destroy</on_crash>`,
     `  <devices>`,
-    `    <emulator>${e(emulator)}</emulator>`,
+    ...(o.emulator !== undefined ? [`    <emulator>${e(o.emulator)}</emulator>`] : []),
     ...nic,
     `    <serial type='pty'>`,
     `      <log file='${e(consoleLog)}' append='on'/>`,
@@ -222,80 +214,3 @@ export function domainXml(o: DomainXmlOptions): string {
     '',
   ].join('\n');
 }
-
-/** What the guest's /init reads from the kernel command line (lab/guest/init). */
-export interface GuestCmdlineOptions {
-  /** eth0 address with prefix, e.g. "10.99.0.2/24". */
-  readonly ip?: string;
-  readonly gw?: string;
-  /** eth0 MTU; default 1450 (GRE adds 38 bytes and the userspace datapath does not fragment). */
-  readonly mtu?: number;
-  /** Run the relay: UDP received on listenPort is sent on to toIp:toPort. */
-  readonly relay?: { readonly listenPort: number; readonly toIp: string; readonly toPort: number };
-  /** The relay answers counter queries ("rx=N tx=N err=N bytes=N") on this UDP port. */
-  readonly queryPort?: number;
-  /** A "VPM-HB n up=... rx=..." line on the console every this many seconds. */
-  readonly heartbeatSec?: number;
-  readonly hostname?: string;
-  /** Extra kernel parameters, each validated as one word. */
-  readonly extra?: readonly string[];
-}
-
-/** The kernel command line for the lab guest: serial console, quiet, then the vpm.* keys. */
-export function guestCmdline(o: GuestCmdlineOptions = {}): string {
-  const p: Problem[] = [];
-  const words = ['console=ttyS0', 'quiet'];
-  const port = (prop: string, v: number) => checkInt(p, prop, v, 1, 65535);
-  if (o.ip !== undefined) {
-    const [addr, prefix, more] = o.ip.split('/');
-    const n = Number(prefix);
-    if (!addr || !IPV4_RE.test(addr) || more !== undefined || !/^\d{1,2}$/.test(prefix ?? '') || n > 32) {
-      p.push({ property: 'ip', reason: `must be IPv4/prefix like 10.99.0.2/24, got ${JSON.stringify(o.ip)}` });
-    }
-    words.push(`vpm.ip=${o.ip}`);
-  }
-  if (o.gw !== undefined) {
-    if (!IPV4_RE.test(o.gw)) p.push({ property: 'gw', reason: `must be an IPv4 address, got ${JSON.stringify(o.gw)}` });
-    words.push(`vpm.gw=${o.gw}`);
-  }
-  if (o.mtu !== undefined) {
-    checkInt(p, 'mtu', o.mtu, 576, 65535);
-    words.push(`vpm.mtu=${o.mtu}`);
-  }
-  if (o.relay !== undefined) {
-    port('relay.listenPort', o.relay.listenPort);
-    port('relay.toPort', o.relay.toPort);
-    if (!IPV4_RE.test(o.relay.toIp)) p.push({ property: 'relay.toIp', reason: 'must be an IPv4 address' });
-    words.push(`vpm.relay=${o.relay.listenPort}:${o.relay.toIp}:${o.relay.toPort}`);
-  }
-  if (o.queryPort !== undefined) {
-    port('queryPort', o.queryPort);
-    words.push(`vpm.query=${o.queryPort}`);
-  }
-  if (o.heartbeatSec !== undefined) {
-    checkInt(p, 'heartbeatSec', o.heartbeatSec, 1, 3600);
-    words.push(`vpm.hb=${o.heartbeatSec}`);
-  }
-  if (o.hostname !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(o.hostname)) p.push({ property: 'hostname', reason: 'must be a host name' });
-    words.push(`vpm.name=${o.hostname}`);
-  }
-  for (const [k, w] of (o.extra ?? []).entries()) {
-    if (!/^[A-Za-z0-9_.,:=/+-]+$/.test(w)) p.push({ property: `extra[${k}]`, reason: `must be one plain word, got ${JSON.stringify(w)}` });
-    words.push(w);
-  }
-  if (p.length) throw new ValidationError(p);
-  return words.join(' ');
-}
-
-/** Console markers printed by the guest's /init. */
-export const GUEST_MARKERS = {
-  init: 'VPM-GUEST-INIT',
-  netUp: 'VPM-GUEST-NET-UP',
-  ready: 'VPM-GUEST-READY',
-  heartbeat: 'VPM-HB',
-  error: 'VPM-GUEST-ERROR',
-} as const;
-
-/** Kernel messages that mean the guest is damaged (the QEMU 7.2 TCG migration bug shows as these). */
-export const GUEST_TROUBLE_RE = /Oops|BUG:|Kernel panic|is not a head|general protection fault|Call Trace|soft lockup|rcu_sched self-detected|VPM-GUEST-ERROR/;

@@ -14,7 +14,7 @@
  * subnet and unused (the component picks one); the port, addresses and timeout are inputs.
  */
 import type { CommandRunner } from '../exec/runner';
-import { fnv1a32 } from '../flow-path/plan';
+import { fnv1a32 } from '../common/hash';
 import { act, type Flow } from '../ovs/flow';
 import { addFlowsBundle, delFlowsByCookie, dumpFlowStats, packetOut } from '../ovs/ofctl';
 import { arpRequestHex, udpPacketHex } from '../ovs/packet';

@@ -14,7 +14,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { OvsBridge } from '../../providers/ovs-bridge/resource';
 import { GreTunnel } from '../../providers/gre-tunnel/resource';
 import type { ConnectionSpec } from '../../providers/exec/connection';
-import { labConnections } from '../lab-connections';
+import { labConnections } from '../../lab/connections';
 
 export default async function program(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');

@@ -17,7 +17,7 @@ import { OvsBridge } from '../../providers/ovs-bridge/resource';
 import { GreTunnel } from '../../providers/gre-tunnel/resource';
 import { FlowPath } from '../../providers/flow-path/resource';
 import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME } from '../../components/streaming-tree/ports';
-import { labConnections } from '../lab-connections';
+import { labConnections } from '../../lab/connections';
 
 export const greOfport = (peer: string): number => 100 + Number(peer.slice(1));
 const TREE_LINKS = [

@@ -21,7 +21,7 @@ import { LabError, labDown, labUp, type Inventory } from '../../lab';
 import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
 import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
 import { Stack } from './helpers/pulumi-stack';
-import { UdpSender, killAll, type NetnsScript } from '../helpers/stream';
+import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
 import { RecordingRunner } from '../../providers/exec/recording';
 import { buildModel } from '../../monitor/model';
 import { stackOutputsOf } from '../../monitor/pulumi';

@@ -15,7 +15,7 @@
  *      lost 5 of 137k datagrams here, likely while h1 already sends to h2 before h2's hop is
  *      in place), and the stream flows through h2 again;
  *   5. destroy leaves nothing VPM-owned on any host.
- * The lab's facts (kill, restart, BFD state) come from test/helpers/failover-lab.ts, whose
+ * The lab's facts (kill, restart, BFD state) come from lab/testbeds/failover-lab.ts, whose
  * plan and FlowPath mapping are the component's own (planTree, flowPathArgs).
  *
  * Needs root, the lab tools, the Pulumi CLI (`npm run setup`) and a current build; anything
@@ -30,7 +30,7 @@ import { LabPaths } from '../../lab/names';
 import { startReceiver, startSender, type ReceiverStats, type SenderStats } from '../../lab/stream';
 import { DEFAULT_BFD } from '../../components/streaming-tree/component';
 import { closeAll } from '../../providers/exec/pool';
-import { FAILOVER_TOPOLOGY, FailoverLab } from '../helpers/failover-lab';
+import { FAILOVER_TOPOLOGY, FailoverLab } from '../../lab/testbeds/failover-lab';
 import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
 import { PULUMI_CLI, Stack, changesOf, ok, stepsOf, summaryOf } from './helpers/pulumi-stack';
 import { requireFreshBuild } from './helpers/tree-lab';

@@ -14,7 +14,7 @@ import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
 import { requireBuilt, requireFresh } from '../helpers/serialised-provider';
 import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
-import { UdpReceiver, UdpSender, analyse, killAll, type NetnsScript } from '../helpers/stream';
+import { UdpReceiver, UdpSender, analyse, killAll, type NetnsScript } from '../../lab/stream/measure';
 
 const PROGRAM = 'dist/stacks/programs/two-paths.js';
 const STACK = `e2e-fp-${process.pid}`;

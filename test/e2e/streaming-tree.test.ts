@@ -3,7 +3,7 @@
  * driver) runs the stack program dist/stacks/main.js with the lab stack's topology
  * (stacks/topologies/lab.yaml: h1 root, h2 relay, h3/h4 leaves, VM leafvm on h3, a path to
  * r1) on a real lab with libvirt (5 hypervisors, 2 receivers), and real streams from the
- * root's src0 (lab/stream.ts) are measured at the receivers. In order:
+ * root's src0 (lab/stream/tree.ts) are measured at the receivers. In order:
  *   1. up builds everything; a VP8/RTP video reaches r1 through the leaf VM (frames decoded);
  *   2. placement leafvm -> h4: preview plans exactly create(new path) + update(domain) +
  *      delete(old path), in that order, nothing replaced;

@@ -368,7 +368,8 @@ export const PROVIDER_BUILD: ReadonlyArray<readonly [string, string]> = [
   ...['ovs-bridge', 'gre-tunnel', 'flow-path'].flatMap((p) =>
     ['provider', 'resource'].map((m) => [`providers/${p}/${m}.ts`, `dist/providers/${p}/${m}.js`] as const),
   ),
-  ...['plan', 'ids', 'spec', 'segments', 'switch-model', 'ops'].map((m) => [`providers/flow-path/${m}.ts`, `dist/providers/flow-path/${m}.js`] as const),
+  ...['plan', 'ids', 'spec', 'segments', 'switch-model', 'ops', 'marker-table'].map((m) => [`providers/flow-path/${m}.ts`, `dist/providers/flow-path/${m}.js`] as const),
   ['providers/common/schemas.ts', 'dist/providers/common/schemas.js'],
+  ['providers/common/hash.ts', 'dist/providers/common/hash.js'],
   ['providers/exec/connection-check.ts', 'dist/providers/exec/connection-check.js'],
 ];

@@ -25,7 +25,7 @@
 import * as fs from 'node:fs';
 import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { UdpReceiver, UdpSender, analyse, killAll, sleep, type NetnsScript } from '../helpers/stream';
+import { UdpReceiver, UdpSender, analyse, killAll, sleep, type NetnsScript } from '../../lab/stream/measure';
 import { PROVIDER_BUILD, PULUMI_CLI, Stack, changesOf, killSshd, lockFiles, ok, pendingOperations, removeEmptyAttrSidecars, requireFresh, restartVswitchd, startSshd, stateResources, type Run } from './fault-lab';
 
 const PROGRAM = 'dist/stacks/programs/faults.js';

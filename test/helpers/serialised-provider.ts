@@ -9,8 +9,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as pulumi from '@pulumi/pulumi';
+import { projectRoot } from '../../contracts';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const PROJECT_ROOT = projectRoot(__dirname);
 
 export interface SerialisedProvider {
   /** The deserialised provider (a fresh object, not the one passed in). */

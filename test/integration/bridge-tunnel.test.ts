@@ -8,7 +8,7 @@
  * (`npx tsc -p tsconfig.json`); any of them missing FAILS the suite, it never skips.
  */
 import type { Inventory } from '../../lab';
-import { labConnection } from '../../stacks/lab-connections';
+import { labConnection } from '../../lab/connections';
 import { provider as bridgeLazy } from '../../providers/ovs-bridge/resource';
 import { provider as tunnelLazy } from '../../providers/gre-tunnel/resource';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';

@@ -1,10 +1,10 @@
 /**
  * Failover on the real lab (issue 8): the paper-like topology of stacks/topologies/failover.yaml
  * (root h1, relay R = h2 on the path h1 -> h2 -> h4, redundancy route h1 -> h3 -> h4), built
- * with the providers from the StreamingTree plan (test/helpers/failover-lab.ts): GRE tunnels
+ * with the providers from the StreamingTree plan (lab/testbeds/failover-lab.ts): GRE tunnels
  * for tree AND redundancy links with BFD, the path with its fast-failover exit at h1 and its
  * route around h2 pre-installed on h3 and h4. A numbered UDP stream, one datagram per ms, from
- * the root's source to receiver r2 on h4's LAN (test/helpers/stream.ts).
+ * the root's source to receiver r2 on h4's LAN (lab/stream/measure.ts).
  *
  *   1. kill h2's ovs-vswitchd (SIGKILL by its pidfile PID): the receiver keeps receiving; the
  *      longest gap is printed and must be < 1 s (the data plane fails over on BFD);
@@ -19,8 +19,8 @@ import { closeAll } from '../../providers/exec/pool';
 import { parseTopology } from '../../components/topology';
 import type { Inventory } from '../../lab';
 import { acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../helpers/failover-lab';
-import { UdpReceiver, UdpSender, analyse, killAll, nowUs, sleep, type NetnsScript, type ReceiverReport } from '../helpers/stream';
+import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../../lab/testbeds/failover-lab';
+import { UdpReceiver, UdpSender, analyse, killAll, nowUs, sleep, type NetnsScript, type ReceiverReport } from '../../lab/stream/measure';
 
 jest.setTimeout(90_000);
 

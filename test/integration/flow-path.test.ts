@@ -2,7 +2,7 @@
  * FlowPath on the real lab, with real packets. One lab of 4 hypervisors: h1 the root (the
  * stream source is src0 on its br1), h2 a relay, h3 and h4 leaves; GRE tunnels h1-h2, h2-h3,
  * h2-h4; receivers r1 (on h3's physical LAN) and r2 (h4's). The stream is UDP to the overlay
- * broadcast address 10.99.0.255:5004, numbered, one datagram per ms (test/helpers/stream.ts),
+ * broadcast address 10.99.0.255:5004, numbered, one datagram per ms (lab/stream/measure.ts),
  * so losses and gaps are counted by sequence number, not guessed.
  *
  * The providers run as the engine runs them (check, then create/read/diff/update/delete) over
@@ -13,9 +13,9 @@ import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
 import type { Inventory } from '../../lab';
 import { acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, SOURCE_OFPORT, STREAM_PORT, VM_OFPORT, type VmStandIn } from '../helpers/flow-lab';
-import { UdpReceiver, UdpSender, analyse, killAll, nowUs, type NetnsScript } from '../helpers/stream';
-import { countDecodedFrames, gstSendVp8, requireGstElements } from '../helpers/stream-gst';
+import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, SOURCE_OFPORT, STREAM_PORT, VM_OFPORT, type VmStandIn } from '../../lab/testbeds/flow-lab';
+import { UdpReceiver, UdpSender, analyse, killAll, nowUs, type NetnsScript } from '../../lab/stream/measure';
+import { countDecodedFrames, gstSendVp8, requireGstElements } from '../../lab/stream/gst-netns';
 
 jest.setTimeout(60_000);
 

@@ -22,7 +22,7 @@ import { LabError, LabPaths, labDown, labUp, type Inventory } from '../../lab';
 import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
 import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
 import { Stack } from '../e2e/helpers/pulumi-stack';
-import { UdpSender, killAll, type NetnsScript } from '../helpers/stream';
+import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
 
 const STACK = `mon-it-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');

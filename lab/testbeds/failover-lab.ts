@@ -16,16 +16,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planTree, type HostFacts, type TreePlan } from '../../components/streaming-tree/plan';
 import { loadTopologyFile, parseTopology, type Topology } from '../../components/topology';
-import { LabPaths, ovsEnv, type Inventory } from '../../lab';
-import { repoRoot } from '../../lab/names';
-import { procInfo } from '../../lab/procs';
-import { sh } from '../../lab/sh';
+import type { Inventory } from '../inventory';
+import { LabPaths, ovsEnv } from '../names';
+import { repoRoot } from '../names';
+import { procInfo } from '../procs';
+import { sh } from '../sh';
 import { parseBfdShow, type BfdStatus } from '../../providers/ovs/appctl';
 import { provider as tunnelProvider } from '../../providers/gre-tunnel/provider';
 import { provider as pathProvider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
 import { FlowLab } from './flow-lab';
-import { sleep } from './stream';
+import { sleep } from '../stream/measure';
 
 export const FAILOVER_TOPOLOGY = path.join(repoRoot(), 'stacks/topologies/failover.yaml');
 /** Where the stream leaves the root's source (src0 on h1's br1): the overlay broadcast. */

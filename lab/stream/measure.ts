@@ -2,11 +2,10 @@
  * Measuring streams through the lab: a UDP sender, a receiver and a relay (the VM stand-in's
  * process), each a small node script run inside a network namespace with `ip netns exec`.
  *
- * Every datagram carries [seq u32][magic u32][sender time, µs, f64] then padding, so the
- * receiver can tell losses (missing sequence numbers), gaps (longest silence) and one-way
- * delay. Times are CLOCK_MONOTONIC microseconds (`process.hrtime`): the same clock in every
- * process and namespace of this machine, so a test can compare its own `nowUs()` with the
- * receiver's arrival times (e.g. "from the start of create to the first packet").
+ * The receiver keeps every arrival, so a test can tell losses (missing sequence numbers), gaps
+ * (longest silence) and one-way delay, and compare its own `nowUs()` with the arrival times
+ * (e.g. "from the start of create to the first packet"). Datagrams and the stdin reader are
+ * datagram.ts's, shared with scripts.ts (the `vpm stream` tools).
  *
  * Control: each script reads commands from its stdin, one per line, and answers one JSON
  * line: `stats` (small summary), `report` (everything recorded), `reset` (forget what was
@@ -14,34 +13,20 @@
  * bound. Closing stdin (our process dies) ends it too, so no stray process outlives a test.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { DATAGRAM_PRELUDE, nowUs } from './datagram';
 
-/** Marks our datagrams (anything else reaching a receiver is counted as `foreign`). */
-export const STREAM_MAGIC = 0x56504d31; // "VPM1"
-export const STREAM_HEADER_BYTES = 16;
+export { STREAM_MAGIC, STREAM_HEADER_BYTES, nowUs } from './datagram';
 
-/** CLOCK_MONOTONIC in µs; comparable with the scripts' times. */
-export function nowUs(): number {
-  return Number(process.hrtime.bigint() / 1000n);
-}
-
-const COMMON = String.raw`
-const now = () => Number(process.hrtime.bigint() / 1000n);
-const MAGIC = ${STREAM_MAGIC};
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+// Replies: one JSON line per command; `stop` answers with the final report and exits.
+const COMMON =
+  DATAGRAM_PRELUDE +
+  String.raw`
 let onCommand = () => ({});
 let onStop = () => ({});
-let stdinText = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-  stdinText += d;
-  for (let i = stdinText.indexOf('\n'); i >= 0; i = stdinText.indexOf('\n')) {
-    const line = stdinText.slice(0, i).trim();
-    stdinText = stdinText.slice(i + 1);
-    if (line === 'stop') { out(onStop()); process.exit(0); }
-    else if (line) out(onCommand(line));
-  }
-});
-process.stdin.on('end', () => process.exit(0));
+onLine = (line) => {
+  if (line === 'stop') { out(onStop()); process.exit(0); }
+  else out(onCommand(line));
+};
 `;
 
 const RECEIVER = String.raw`
@@ -51,8 +36,9 @@ let seqs = [], arrivals = [], sentAt = [], foreign = 0, bytes = 0, t0 = now();
 const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
 s.on('message', (m) => {
   const t = now();
-  if (m.length >= 16 && m.readUInt32BE(4) === MAGIC) {
-    seqs.push(m.readUInt32BE(0)); arrivals.push(t); sentAt.push(m.readDoubleBE(8)); bytes += m.length;
+  const h = headerOf(m);
+  if (h) {
+    seqs.push(h.seq); arrivals.push(t); sentAt.push(h.sentUs); bytes += m.length;
   } else foreign++;
 });
 const stats = () => ({ count: seqs.length, foreign, bytes, firstUs: arrivals[0] ?? null, lastUs: arrivals[arrivals.length - 1] ?? null,
@@ -81,10 +67,8 @@ function tick() {
   const due = Math.floor((now() - start) / cfg.intervalUs) + 1;
   const limit = cfg.count > 0 ? Math.min(due, cfg.count) : due;
   while (seq < limit) {
-    // A fresh buffer per datagram: send() is asynchronous and does not copy.
-    const buf = Buffer.alloc(size);
-    buf.writeUInt32BE(seq >>> 0, 0); buf.writeUInt32BE(MAGIC, 4);
-    const t = now(); buf.writeDoubleBE(t, 8);
+    const t = now();
+    const buf = numbered(seq, size, t);
     if (firstUs === null) firstUs = t;
     lastUs = t;
     seq++;
@@ -129,6 +113,13 @@ s.on('error', (e) => { out({ error: String(e) }); process.exit(1); });
 s.bind({ port: cfg.port, address: '0.0.0.0' }, () => { s.setBroadcast(true); out({ ready: true }); });
 `;
 
+/** The full source of each script (run with `node -e SOURCE CONFIG_JSON`). */
+export const MEASURE_SCRIPTS = {
+  receiver: COMMON + RECEIVER,
+  sender: COMMON + SENDER,
+  relay: COMMON + RELAY,
+} as const;
+
 /** A node script running in a namespace, driven over its stdin/stdout. */
 export class NetnsScript {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -142,7 +133,7 @@ export class NetnsScript {
   readonly events: any[] = [];
 
   constructor(readonly label: string, readonly netns: string, script: string, config: unknown) {
-    this.child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', COMMON + script, JSON.stringify(config)], {
+    this.child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script, JSON.stringify(config)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stdout.setEncoding('utf8');
@@ -283,7 +274,7 @@ export interface ReceiverReport extends ReceiverStats {
 /** Counts our datagrams on a UDP port inside a namespace. */
 export class UdpReceiver extends NetnsScript {
   constructor(netns: string, port: number, label = `receiver:${port}`) {
-    super(label, netns, RECEIVER, { port });
+    super(label, netns, MEASURE_SCRIPTS.receiver, { port });
   }
 
   static async start(netns: string, port: number, label?: string): Promise<UdpReceiver> {
@@ -361,7 +352,7 @@ export interface SenderStats {
 /** Sends numbered datagrams at a steady pace from inside a namespace. */
 export class UdpSender extends NetnsScript {
   constructor(netns: string, readonly options: SenderOptions, label = `sender->${options.ip}:${options.port}`) {
-    super(label, netns, SENDER, { intervalUs: 1000, size: 200, ...options });
+    super(label, netns, MEASURE_SCRIPTS.sender, { intervalUs: 1000, size: 200, ...options });
   }
 
   static async start(netns: string, options: SenderOptions, label?: string): Promise<UdpSender> {
@@ -406,7 +397,7 @@ export interface RelayStats {
 /** Receives a UDP stream and sends every datagram on, unchanged (the VM stand-in's job). */
 export class UdpRelay extends NetnsScript {
   constructor(netns: string, cfg: { port: number; toIp: string; toPort: number; selfIp?: string }, label = `relay:${cfg.port}->${cfg.toIp}`) {
-    super(label, netns, RELAY, cfg);
+    super(label, netns, MEASURE_SCRIPTS.relay, cfg);
   }
 
   static async start(netns: string, cfg: { port: number; toIp: string; toPort: number; selfIp?: string }): Promise<UdpRelay> {

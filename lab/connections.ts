@@ -4,7 +4,7 @@
  * namespace has no address on the lab LAN).
  */
 import type { ConnectionSpec } from '../providers/exec/connection';
-import { readInventory, type Inventory } from '../lab/inventory';
+import { readInventory, type Inventory } from './inventory';
 import { ProgramInputError } from '../components/streaming-tree/program-errors';
 
 export function labConnection(inventory: Inventory, hypervisor: string): ConnectionSpec {

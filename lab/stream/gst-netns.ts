@@ -1,6 +1,8 @@
 /**
- * A real video stream through the lab: GStreamer VP8 over RTP (the paper's use case), sent
- * from inside one namespace and decoded inside another, counting decoded frames.
+ * A real video stream between two namespaces, for the integration suites: GStreamer VP8 over
+ * RTP sent (to completion) from inside one namespace and decoded inside another, counting
+ * decoded frames. (`vpm stream --gst` and the stack suites use gst.ts's pipelines from tree.ts;
+ * these are the measuring variants, with the caps and output lines of gst.ts.)
  *
  * Pipelines that work here (Debian bookworm, GStreamer 1.22, gstreamer1.0-plugins-good):
  *   send:    gst-launch-1.0 -q videotestsrc num-buffers=N is-live=true
@@ -16,8 +18,7 @@
  *             frame is dropped for lateness)
  */
 import { spawn, spawnSync } from 'node:child_process';
-
-export const RTP_VP8_CAPS = 'application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96';
+import { GST_FRAME_LINE, GST_LAUNCH, GST_PLAYING_LINE, RTP_VP8_CAPS } from './gst';
 
 /** The elements these pipelines use, and the Debian package of each. */
 export const GST_ELEMENTS: Readonly<Record<string, string>> = {
@@ -55,7 +56,7 @@ export interface GstSendOptions {
 /** Runs the VP8/RTP sender to completion inside `netns`. */
 export function gstSendVp8(netns: string, o: GstSendOptions): Promise<{ elapsedMs: number }> {
   const argv = [
-    'netns', 'exec', netns, 'gst-launch-1.0', '-q',
+    'netns', 'exec', netns, GST_LAUNCH, '-q',
     'videotestsrc', `num-buffers=${o.frames}`, 'is-live=true', '!',
     `video/x-raw,width=${o.width ?? 320},height=${o.height ?? 240},framerate=${o.fps ?? 60}/1`, '!',
     'vp8enc', 'deadline=1', '!',
@@ -92,7 +93,7 @@ export function countDecodedFrames(netns: string, port: number): FrameCounter {
   const child = spawn(
     'ip',
     [
-      'netns', 'exec', netns, 'gst-launch-1.0', '-v', '-e',
+      'netns', 'exec', netns, GST_LAUNCH, '-v', '-e',
       'udpsrc', `port=${port}`, `caps=${RTP_VP8_CAPS}`, '!',
       'rtpvp8depay', '!', 'vp8dec', '!', 'fakesink', 'sync=false', 'silent=false',
     ],
@@ -117,12 +118,12 @@ export function countDecodedFrames(netns: string, port: number): FrameCounter {
     const lines = pending.split('\n');
     pending = lines.pop()!;
     for (const l of lines) {
-      if (/last-message = chain/.test(l)) {
+      if (GST_FRAME_LINE.test(l)) {
         frames++;
         lastFrameAt = Date.now();
       } else {
         log += l + '\n';
-        if (/Setting pipeline to PLAYING/.test(l)) {
+        if (GST_PLAYING_LINE.test(l)) {
           clearTimeout(readyTimer);
           markReady();
         }

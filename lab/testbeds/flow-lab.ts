@@ -12,17 +12,17 @@
  * Overlay addresses: 10.99.0.0/24, source .1, VM stand-in .20; the stream goes to the
  * overlay broadcast 10.99.0.255 (sink or swim: only a path's flows carry it anywhere).
  */
-import type { Inventory } from '../../lab';
-import { NS_PREFIX } from '../../lab/names';
-import { sh } from '../../lab/sh';
+import type { Inventory } from '../inventory';
+import { NS_PREFIX } from '../names';
+import { sh } from '../sh';
 import type { ConnectionSpec } from '../../providers/exec/connection';
 import { provider as bridgeProvider } from '../../providers/ovs-bridge/provider';
 import { provider as tunnelProvider } from '../../providers/gre-tunnel/provider';
 import { provider as pathProvider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
-import { labConnection } from '../../stacks/lab-connections';
-import { LabHosts } from './lab';
-import { UdpRelay } from './stream';
+import { labConnection } from '../connections';
+import { LabHosts } from './lab-hosts';
+import { UdpRelay } from '../stream/measure';
 
 export const PATCH_OFPORT = 1;
 export const SOURCE_OFPORT = 2;

@@ -28,19 +28,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { loadTopologyFile } from '../components/topology';
-import { OVERLAY_PREFIX, SOURCE_IP, SOURCE_PORT_NAME } from '../components/streaming-tree/ports';
-import { LabError, messageOf } from './errors';
-import { readInventory, type Inventory, type InventoryHypervisor, type InventoryReceiver } from './inventory';
-import { LabSite, repoRoot } from './names';
-import { sh } from './sh';
-import { which } from './tools';
-import { StreamAgent, type AgentLine } from './stream/agent';
-import { RECEIVER_SCRIPT, SENDER_SCRIPT } from './stream/scripts';
-import { GST_FRAME_LINE, GST_LAUNCH, GST_PLAYING_LINE, gstReceiverArgv, gstSenderArgv, type GstVideo } from './stream/gst';
+import { loadTopologyFile } from '../../components/topology';
+import { OVERLAY_PREFIX, SOURCE_IP, SOURCE_PORT_NAME } from '../../components/streaming-tree/ports';
+import { LabError, messageOf } from '../errors';
+import { readInventory, type Inventory, type InventoryHypervisor, type InventoryReceiver } from '../inventory';
+import { LabSite, repoRoot } from '../names';
+import { sh } from '../sh';
+import { which } from '../tools';
+import { StreamAgent, type AgentLine } from './agent';
+import { RECEIVER_SCRIPT, SENDER_SCRIPT } from './scripts';
+import { GST_FRAME_LINE, GST_LAUNCH, GST_PLAYING_LINE, gstReceiverArgv, gstSenderArgv, type GstVideo } from './gst';
 
-export { STREAM_MAGIC, STREAM_HEADER_BYTES } from './stream/scripts';
-export type { GstVideo } from './stream/gst';
+export { STREAM_MAGIC, STREAM_HEADER_BYTES } from './scripts';
+export type { GstVideo } from './gst';
 
 export const DEFAULT_STREAM_PORT = 5004;
 /** Where numbered datagrams go: the overlay's broadcast address (10.99.255.255). */
