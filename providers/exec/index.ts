@@ -4,7 +4,17 @@
  * from here only.
  */
 export * from './errors';
-export type { CommandResult, CommandRunner, RunOptions } from './runner';
+export type {
+  CommandResult,
+  CommandRunner,
+  CommandStream,
+  RunOptions,
+  StreamExit,
+  StreamHandlers,
+  StreamOptions,
+} from './runner';
+export { LineBuffer, MAX_STREAM_LINE } from './lines';
+export { lifelineArgv } from './lifeline';
 export { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
 export {
   connectionProblems,
