@@ -15,6 +15,7 @@ import { getRunner } from '../providers/exec/pool';
 import { dumpFlowStats, dumpGroups, type DumpedFlowStats, type DumpedGroup } from '../providers/ovs/ofctl';
 import { parseBridgeName } from '../providers/ovs/values';
 import { parseJobInfo } from '../providers/libvirt/jobinfo';
+import { domJobInfoText, listAllDomains } from '../providers/libvirt/virsh';
 import { classifyCpu, cpuPercent, parseProcStat, type CpuLevel, type CpuSample, type CpuThresholds } from './cpu';
 import { judgeSwitch, type SegmentStatus } from './hop-judge';
 import type { Link, ModelHop, ModelHost, ModelNode, ModelPath, ModelSwitch, NodeRole, StackModel } from './model';
@@ -22,7 +23,6 @@ import {
   jobProgress,
   LIST_INTERFACES_ARGV,
   parseInterfaces,
-  parseVirshList,
   TUNNEL_TYPES,
   type InterfaceRow,
   type JobProgress,
@@ -238,18 +238,17 @@ export async function probeHost(
   const jobs: Record<string, JobProgress> = {};
   if (options.withVirsh) {
     work.push(
-      runner
-        .run(['virsh', 'list', '--all'], { timeoutMs: left() })
-        .then(async (r) => {
-          domains = parseVirshList(r.stdout);
+      listAllDomains(runner, left())
+        .then(async (listed) => {
+          domains = listed;
           await Promise.all(
-            domains
+            listed
               .filter((d) => d.state === 'running' || d.state === 'paused')
               .map((d) =>
-                runner.run(['virsh', 'domjobinfo', d.name], { timeoutMs: left(), okExitCodes: [0, 1] }).then(
-                  (j) => {
-                    if (j.exitCode !== 0) return;
-                    const p = jobProgress(parseJobInfo(j.stdout));
+                domJobInfoText(runner, d.name, left()).then(
+                  (text) => {
+                    if (text === undefined) return;
+                    const p = jobProgress(parseJobInfo(text));
                     if (p) jobs[d.name] = p;
                   },
                   () => undefined, // a domain that left meanwhile (migrated away) has no job here
