@@ -31,7 +31,7 @@
  */
 import { parseArgs } from 'node:util';
 import { labDown, labUp } from '../lab';
-import { closeAll } from '../providers/exec/pool';
+import { closeAll } from '../providers/exec';
 import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../test/helpers/failover-lab';
 import { requireLabPrerequisites } from '../test/helpers/lab';
 import { UdpReceiver, UdpSender, analyse, nowUs, sleep, type ReceiverReport } from '../test/helpers/stream';

@@ -25,7 +25,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { labDown, labUp } from '../lab';
-import { closeAll } from '../providers/exec/pool';
+import { closeAll } from '../providers/exec';
 import { provider as pathProvider } from '../providers/flow-path/provider';
 import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../test/helpers/flow-lab';
 import { requireLabPrerequisites } from '../test/helpers/lab';

@@ -3,13 +3,18 @@
  * progress, the Interface rows of `ovs-vsctl --format=json list Interface`, and the per-path
  * packet counters in an `ovs-ofctl dump-flows` (see pathHopCounters for which flow counts).
  */
-import type { DumpedFlowStats } from '../providers/ovs/ofctl';
-import { parseOvsdbTables, decodeOptionalInteger, decodeOptionalString, decodeStringMap } from '../providers/ovs/ovsdb-json';
+import {
+  type DumpedFlowStats,
+  parseOvsdbTables,
+  decodeOptionalInteger,
+  decodeOptionalString,
+  decodeStringMap,
+} from '../providers/ovs';
 import { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, parseMarkers } from '../providers/flow-path/plan';
-import type { JobInfo } from '../providers/libvirt/jobinfo';
+import type { JobInfo } from '../providers/libvirt';
 
 // The virsh list parser lives with the one virsh layer; re-exported for monitor's callers.
-export { parseVirshList, type ListedDomain } from '../providers/libvirt/virsh';
+export { parseVirshList, type ListedDomain } from '../providers/libvirt';
 
 export interface JobProgress {
   readonly type: string;

@@ -10,12 +10,9 @@
  * StatusCollector keeps the previous CPU sample and counters, so repeated collections
  * (`--watch`, the dashboard) need no extra CPU wait and give packet rates.
  */
-import type { CommandRunner } from '../providers/exec/runner';
-import { getRunner } from '../providers/exec/pool';
-import { dumpFlowStats, dumpGroups, type DumpedFlowStats, type DumpedGroup } from '../providers/ovs/ofctl';
-import { parseBridgeName } from '../providers/ovs/values';
-import { parseJobInfo } from '../providers/libvirt/jobinfo';
-import { domJobInfoText, listAllDomains } from '../providers/libvirt/virsh';
+import { type CommandRunner, getRunner } from '../providers/exec';
+import { dumpFlowStats, dumpGroups, type DumpedFlowStats, type DumpedGroup, parseBridgeName } from '../providers/ovs';
+import { parseJobInfo, domJobInfoText, listAllDomains } from '../providers/libvirt';
 import { classifyCpu, cpuPercent, parseProcStat, type CpuLevel, type CpuSample, type CpuThresholds } from './cpu';
 import { judgeSwitch, type SegmentStatus } from './hop-judge';
 import type { Link, ModelHop, ModelHost, ModelNode, ModelPath, ModelSwitch, NodeRole, StackModel } from './model';

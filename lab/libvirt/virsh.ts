@@ -8,12 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ValidationError } from '../../providers/exec/errors';
+import { ValidationError } from '../../providers/exec';
 import { sh, ShResult } from '../sh';
 import { DOMAIN_NAME_RE, GUEST_TROUBLE_RE } from '../../providers/libvirt/domain';
+import { parseDomainNames, parseDomStateLine, parseJobInfo, virshArgv, type JobInfo } from '../../providers/libvirt';
 import type { LibvirtdHandle } from './daemon';
-import { parseJobInfo, type JobInfo } from '../../providers/libvirt/jobinfo';
-import { parseDomainNames, parseDomStateLine, virshArgv } from '../../providers/libvirt/virsh';
 export { parseJobInfo, type JobInfo };
 
 type Daemon = Pick<LibvirtdHandle, 'name' | 'uri'>;

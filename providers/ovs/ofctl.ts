@@ -15,8 +15,7 @@
  * OVS omits cookie=0, table=0 and priority=32768, prints no header with --no-stats, and the
  * `OFPST_FLOW reply` header otherwise; the parser restores the defaults.
  */
-import { RemoteCommandError, ValidationError } from '../exec/errors';
-import { CommandRunner } from '../exec/runner';
+import { RemoteCommandError, ValidationError, CommandRunner } from '../exec';
 import { Flow, actionsToOfctl, flowToOfctl, matchToOfctl } from './flow';
 import {
   Group,

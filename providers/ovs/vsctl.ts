@@ -15,8 +15,7 @@
  * Reads use `--format=json` with `--if-exists list <Table> <name>`: a missing row is an empty
  * `data` list with exit 0 (no stderr matching), any non-zero exit is a real error.
  */
-import { RemoteCommandError, ValidationError } from '../exec/errors';
-import { CommandRunner } from '../exec/runner';
+import { RemoteCommandError, ValidationError, CommandRunner } from '../exec';
 import {
   OvsdbJsonError,
   OvsdbTable,
