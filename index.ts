@@ -32,4 +32,4 @@ export { FlowPath } from './providers/flow-path/resource';
 export type { FlowPathArgs, HopArgs, BackupHopArgs } from './providers/flow-path/types';
 export { MigratedDomain } from './providers/migrated-domain/resource';
 export type { MigratedDomainArgs, MigrationSettings, MigrationReport } from './providers/migrated-domain/types';
-export type { ConnectionSpec, JumpHostSpec } from './providers/exec/connection';
+export type { ConnectionSpec, JumpHostSpec } from './providers/exec';

@@ -31,7 +31,7 @@
  */
 import { parseArgs } from 'node:util';
 import { labDown, labUp } from '../lab';
-import { closeAll } from '../providers/exec/pool';
+import { closeAll } from '../providers/exec';
 import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../lab/testbeds/failover-lab';
 import { requireLabPrerequisites } from '../lab/tools';
 import { UdpReceiver, UdpSender, analyse, nowUs, sleep, type ReceiverReport } from '../lab/stream/measure';

@@ -26,7 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { projectRoot as repoRoot } from '../contracts';
 import { labDown, labUp } from '../lab';
-import { closeAll } from '../providers/exec/pool';
+import { closeAll } from '../providers/exec';
 import { provider as pathProvider } from '../providers/flow-path/provider';
 import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../lab/testbeds/flow-lab';
 import { requireLabPrerequisites } from '../lab/tools';

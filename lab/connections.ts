@@ -3,7 +3,7 @@
  * host key, the lab's private key file, reached through the underlay namespace (the root
  * namespace has no address on the lab LAN).
  */
-import type { ConnectionSpec } from '../providers/exec/connection';
+import type { ConnectionSpec } from '../providers/exec';
 import { readInventory, type Inventory } from './inventory';
 import { ProgramInputError } from '../components/streaming-tree/program-errors';
 

@@ -12,7 +12,7 @@ import { LabSite } from './names';
 import { deleteNamespaces, listLabNamespaces, namespacePids } from './netns';
 import { PidRegistry, isAlive, procInfo, readPidFile, terminate } from './procs';
 import { requireRoot, which } from './tools';
-import { ToolMissingError } from '../providers/exec/errors';
+import { ToolMissingError } from '../providers/exec';
 
 export interface LabDownOptions {
   readonly log?: (line: string) => void;

@@ -8,7 +8,7 @@ import { Inventory, readInventory } from './inventory';
 import { LabSite, ovsEnv } from './names';
 import { sh, shInherit } from './sh';
 import { which } from './tools';
-import { ToolMissingError } from '../providers/exec/errors';
+import { ToolMissingError } from '../providers/exec';
 
 export interface LabExecOptions {
   /** Text for the command's standard input. */

@@ -1,11 +1,14 @@
 /**
- * Runs host programs for the lab: argv arrays only (never a shell), a timeout on every
- * command, and errors that carry the command, its exit code and its stderr
- * (RemoteCommandError with host "local" or the namespace the command ran in).
+ * Runs host programs for the lab: a thin wrapper over the product's LocalRunner
+ * (providers/exec/local.ts: argv only, never a shell, a timeout on every command that kills
+ * the command's whole process group, errors that carry the command, its exit code and its
+ * stderr as RemoteCommandError with host "local" or where the command ran). This module adds
+ * only the lab's conventions: a 15 s default timeout, extra environment merged over the
+ * process's, `okCodes: 'any'`, and a missing program reported as a RemoteCommandError.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { RemoteCommandError } from '../providers/exec/errors';
+import { LocalRunner, RemoteCommandError, ToolMissingError } from '../providers/exec';
 
 export interface ShOptions {
   /** Kill the command after this long; default 15 s. */
@@ -29,40 +32,27 @@ export interface ShResult {
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 /** Runs argv[0] with argv[1..]; resolves when it exits with an ok code, else throws. */
-export function sh(argv: readonly string[], options: ShOptions = {}): Promise<ShResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('sh: empty argv');
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const okCodes = options.okCodes ?? [0];
+export async function sh(argv: readonly string[], options: ShOptions = {}): Promise<ShResult> {
+  if (!argv[0]) throw new Error('sh: empty argv');
   const where = options.where ?? 'local';
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      file,
-      args,
-      {
-        timeout: timeoutMs,
-        killSignal: 'SIGKILL',
-        maxBuffer: 16 * 1024 * 1024,
-        env: options.env ? { ...process.env, ...options.env } : process.env,
-        encoding: 'utf8',
-      },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ stdout, stderr, code: 0 });
-        const e = error as NodeJS.ErrnoException & { code?: unknown; killed?: boolean; signal?: string | null };
-        if (typeof e.code === 'number' && (okCodes === 'any' || okCodes.includes(e.code))) {
-          return resolve({ stdout, stderr, code: e.code });
-        }
-        let detail: string | undefined;
-        if (e.killed || e.signal) detail = `killed by ${e.signal ?? 'signal'} after ${timeoutMs} ms timeout or signal`;
-        else if (typeof e.code === 'string') detail = e.code === 'ENOENT' ? `${file} not found` : e.message;
-        reject(
-          new RemoteCommandError(where, argv, typeof e.code === 'number' ? e.code : null, stderr, stdout, detail),
-        );
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    else child.stdin?.end();
-  });
+  const runner = new LocalRunner({ host: where, env: options.env ? { ...process.env, ...options.env } : process.env });
+  const okCodes = options.okCodes ?? [0];
+  try {
+    const r = await runner.run(argv, {
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(options.input !== undefined ? { stdin: options.input } : {}),
+      ...(okCodes !== 'any' ? { okExitCodes: okCodes } : {}),
+    });
+    return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode };
+  } catch (e) {
+    // 'any': every exit status is a result; only a timeout or a signal (no exit code) throws.
+    if (okCodes === 'any' && e instanceof RemoteCommandError && e.exitCode !== null) {
+      return { stdout: e.stdout, stderr: e.stderr, code: e.exitCode };
+    }
+    // The lab's callers handle one error class for a command that could not run.
+    if (e instanceof ToolMissingError) throw new RemoteCommandError(where, argv, null, '', '', `${argv[0]} not found`);
+    throw e;
+  }
 }
 
 /** Runs argv with the given stdio inherited; resolves with the exit code (128+n for signal n). */
@@ -72,6 +62,7 @@ export function shInherit(
 ): Promise<number> {
   const [file, ...args] = argv;
   if (!file) throw new Error('sh: empty argv');
+  // Not a CommandRunner job: the user's terminal is handed to the command (`vpm lab exec`).
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: 'inherit',

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ToolMissingError } from '../providers/exec/errors';
+import { ToolMissingError } from '../providers/exec';
 
 export const LAB_TOOLS = [
   'ovsdb-tool',

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
-import { closeAll } from '../providers/exec/pool';
+import { closeAll } from '../providers/exec';
 import { loadStack } from './stack';
 import { formatStatus, shouldReloadModel, StatusCollector, type StatusReport } from './status';
 

@@ -10,7 +10,7 @@
  * Counters: each segment's shared table-0 flow counts what the switch forwarded for it (a
  * `group type=all` runs every bucket for every packet; see parse.ts pathHopCounters).
  */
-import type { DumpedFlowStats, DumpedGroup } from '../providers/ovs/ofctl';
+import type { DumpedFlowStats, DumpedGroup } from '../providers/ovs';
 import { missingParts } from '../providers/flow-path/plan';
 import type { ModelSwitch } from './model';
 import type { SegmentCounters } from './parse';

@@ -9,7 +9,7 @@
  * else the topology's `host` of the node on that connection, else the node id. Two specs
  * that reach the same sshd (same address, port and namespace) are one host.
  */
-import type { ConnectionSpec } from '../providers/exec/connection';
+import type { ConnectionSpec } from '../providers/exec';
 import { planSwitches, type SwitchPlan } from '../providers/flow-path/plan';
 import type { FlowPathInputs } from '../providers/flow-path/types';
 import { revealSecret, type StateResource } from './pulumi';

@@ -3,30 +3,18 @@
  * progress, the Interface rows of `ovs-vsctl --format=json list Interface`, and the per-path
  * packet counters in an `ovs-ofctl dump-flows` (see pathHopCounters for which flow counts).
  */
-import type { DumpedFlowStats } from '../providers/ovs/ofctl';
-import { parseOvsdbTables, decodeOptionalInteger, decodeOptionalString, decodeStringMap } from '../providers/ovs/ovsdb-json';
+import {
+  type DumpedFlowStats,
+  parseOvsdbTables,
+  decodeOptionalInteger,
+  decodeOptionalString,
+  decodeStringMap,
+} from '../providers/ovs';
 import { BACKUP_PRIORITY, MARKER_TABLE, PATH_PRIORITY, cookiesEqual as sameCookie, parseMarkers, sharedCookieText } from '../contracts';
-import type { JobInfo } from '../providers/libvirt/jobinfo';
+import type { JobInfo } from '../providers/libvirt';
 
-export interface ListedDomain {
-  /** libvirt's id while running, else null. */
-  readonly id: number | null;
-  readonly name: string;
-  /** running, paused, shut off, ... */
-  readonly state: string;
-}
-
-/** Parses `virsh list --all` (header, dashes, ` Id   Name   State` rows). */
-export function parseVirshList(text: string): ListedDomain[] {
-  const out: ListedDomain[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '' || /^\s*Id\s+Name\s+State\s*$/.test(line) || /^-+$/.test(line.trim())) continue;
-    const m = /^\s*(\d+|-)\s+(\S+)\s+(\S.*?)\s*$/.exec(line);
-    if (!m) throw new Error(`unexpected virsh list line ${JSON.stringify(line)}`);
-    out.push({ id: m[1] === '-' ? null : Number(m[1]), name: m[2], state: m[3] });
-  }
-  return out;
-}
+// The virsh list parser lives with the one virsh layer; re-exported for monitor's callers.
+export { parseVirshList, type ListedDomain } from '../providers/libvirt';
 
 export interface JobProgress {
   readonly type: string;

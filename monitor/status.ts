@@ -10,11 +10,9 @@
  * StatusCollector keeps the previous CPU sample and counters, so repeated collections
  * (`--watch`, the dashboard) need no extra CPU wait and give packet rates.
  */
-import type { CommandRunner } from '../providers/exec/runner';
-import { getRunner } from '../providers/exec/pool';
-import { dumpFlowStats, dumpGroups, type DumpedFlowStats, type DumpedGroup } from '../providers/ovs/ofctl';
-import { parseBridgeName } from '../providers/ovs/values';
-import { parseJobInfo } from '../providers/libvirt/jobinfo';
+import { type CommandRunner, getRunner } from '../providers/exec';
+import { dumpFlowStats, dumpGroups, type DumpedFlowStats, type DumpedGroup, parseBridgeName } from '../providers/ovs';
+import { parseJobInfo, domJobInfoText, listAllDomains } from '../providers/libvirt';
 import { classifyCpu, cpuPercent, parseProcStat, type CpuLevel, type CpuSample, type CpuThresholds } from './cpu';
 import { judgeSwitch, type SegmentStatus } from './hop-judge';
 import type { Link, ModelHop, ModelHost, ModelNode, ModelPath, ModelSwitch, NodeRole, StackModel } from './model';
@@ -22,7 +20,6 @@ import {
   jobProgress,
   LIST_INTERFACES_ARGV,
   parseInterfaces,
-  parseVirshList,
   TUNNEL_TYPES,
   type InterfaceRow,
   type JobProgress,
@@ -238,18 +235,17 @@ export async function probeHost(
   const jobs: Record<string, JobProgress> = {};
   if (options.withVirsh) {
     work.push(
-      runner
-        .run(['virsh', 'list', '--all'], { timeoutMs: left() })
-        .then(async (r) => {
-          domains = parseVirshList(r.stdout);
+      listAllDomains(runner, left())
+        .then(async (listed) => {
+          domains = listed;
           await Promise.all(
-            domains
+            listed
               .filter((d) => d.state === 'running' || d.state === 'paused')
               .map((d) =>
-                runner.run(['virsh', 'domjobinfo', d.name], { timeoutMs: left(), okExitCodes: [0, 1] }).then(
-                  (j) => {
-                    if (j.exitCode !== 0) return;
-                    const p = jobProgress(parseJobInfo(j.stdout));
+                domJobInfoText(runner, d.name, left()).then(
+                  (text) => {
+                    if (text === undefined) return;
+                    const p = jobProgress(parseJobInfo(text));
                     if (p) jobs[d.name] = p;
                   },
                   () => undefined, // a domain that left meanwhile (migrated away) has no job here

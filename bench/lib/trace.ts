@@ -14,7 +14,7 @@
  * hosts (phases overlap where one host is still on bridges while another is on tunnels).
  */
 import * as fs from 'node:fs';
-import type { TraceLine } from '../../providers/exec/trace';
+import type { TraceLine } from '../../providers/exec';
 import type { Inventory } from '../../lab/inventory';
 
 export type Phase = 'bridges' | 'tunnels' | 'paths';

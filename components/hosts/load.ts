@@ -9,8 +9,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parseDocument } from 'yaml';
-import type { ConnectionSpec } from '../../providers/exec/connection';
-import { connectionProblems } from '../../providers/exec/connection-check';
+import { type ConnectionSpec, connectionProblems } from '../../providers/exec';
 import type { GuestImage, TreeHost } from '../streaming-tree/component';
 import { HostsFileSchema, type HostEntry, type HostsFile } from './schema';
 

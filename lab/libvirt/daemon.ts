@@ -25,7 +25,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { ToolMissingError, ValidationError } from '../../providers/exec/errors';
+import { ToolMissingError, ValidationError } from '../../providers/exec';
 import { sh } from '../sh';
 import { guestCacheDir } from './guest';
 

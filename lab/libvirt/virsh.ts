@@ -1,16 +1,19 @@
 /**
  * virsh against a lab libvirtd (through its UNIX socket, from any namespace): define/start,
- * state, live migration and its job statistics, and the guest's console log. Output is
- * parsed strictly; failures throw RemoteCommandError with virsh's message.
+ * state, live migration and its job statistics, and the guest's console log. The argv and
+ * the parsers are the product's one virsh layer (providers/libvirt/virsh.ts) with the
+ * daemon's URI; this module adds what only the lab does (a define from a file in the
+ * daemon's directory, bandwidth-capped or direct migration, console logs). Failures throw
+ * RemoteCommandError with virsh's message.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ValidationError } from '../../providers/exec/errors';
+import { ValidationError } from '../../providers/exec';
 import { sh, ShResult } from '../sh';
 import { DOMAIN_NAME_RE } from '../../providers/libvirt/domain';
 import { GUEST_TROUBLE_RE } from './guest';
+import { parseDomainNames, parseDomStateLine, parseJobInfo, virshArgv, type JobInfo } from '../../providers/libvirt';
 import type { LibvirtdHandle } from './daemon';
-import { parseJobInfo, type JobInfo } from '../../providers/libvirt/jobinfo';
 export { parseJobInfo, type JobInfo };
 
 type Daemon = Pick<LibvirtdHandle, 'name' | 'uri'>;
@@ -23,7 +26,7 @@ function checkName(name: string): void {
 
 /** Runs `virsh -c <daemon's uri> ...args`. */
 export function virsh(d: Daemon, args: readonly string[], opts: { timeoutMs?: number; okCodes?: number[]; input?: string } = {}): Promise<ShResult> {
-  return sh(['virsh', '-q', '-c', d.uri, ...args], { timeoutMs: opts.timeoutMs ?? 30_000, okCodes: opts.okCodes, input: opts.input, where: `libvirtd ${d.name}` });
+  return sh(virshArgv(args, { uri: d.uri, quiet: true }), { timeoutMs: opts.timeoutMs ?? 30_000, okCodes: opts.okCodes, input: opts.input, where: `libvirtd ${d.name}` });
 }
 
 /** Defines (persistently) a domain from XML; returns its name. */
@@ -53,7 +56,7 @@ export async function domainState(d: Daemon, name: string): Promise<string | und
     if (/failed to get domain|Domain not found/i.test(r.stderr)) return undefined;
     throw new Error(`virsh domstate ${name} on ${d.name} failed: ${r.stderr.trim()}`);
   }
-  const state = r.stdout.trim().split('\n')[0]?.trim();
+  const state = parseDomStateLine(r.stdout);
   if (!state) throw new Error(`virsh domstate ${name} on ${d.name} printed nothing`);
   return state;
 }
@@ -61,7 +64,7 @@ export async function domainState(d: Daemon, name: string): Promise<string | und
 /** Names of the domains a daemon has (running only, or all defined). */
 export async function listDomains(d: Daemon, opts: { all?: boolean } = {}): Promise<string[]> {
   const r = await virsh(d, ['list', '--name', ...(opts.all ? ['--all'] : [])]);
-  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  return parseDomainNames(r.stdout);
 }
 
 /**

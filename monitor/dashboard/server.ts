@@ -24,7 +24,7 @@ import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { loadStack } from '../stack';
-import type { CommandRunner } from '../../providers/exec/runner';
+import type { CommandRunner } from '../../providers/exec';
 import type { CpuThresholds } from '../cpu';
 import type { ModelHost, StackModel } from '../model';
 import { shouldReloadModel, StatusCollector, type StatusReport } from '../status';

@@ -13,7 +13,7 @@
  * print nothing in JSON mode, so times are those of reception.
  */
 import { LineBuffer } from './lines';
-import { decodeAtom, decodeStringMap, OvsdbJsonError } from '../../providers/ovs/ovsdb-json';
+import { decodeAtom, decodeStringMap, OvsdbJsonError } from '../../providers/ovs';
 import type { RawEvent } from './types';
 
 /** The Interface columns `vpm watch` follows. */

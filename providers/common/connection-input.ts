@@ -6,7 +6,7 @@
  * when it opens the SSH connection.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionSpec } from '../exec';
 
 export type ConnectionWithoutKey = Omit<ConnectionSpec, 'privateKey' | 'passphrase'>;
 

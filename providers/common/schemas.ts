@@ -3,8 +3,8 @@
  * CheckFailure reads as "<property>: <message>" and tells the user the fix.
  */
 import { z } from 'zod';
-import { connectionProblems, privateKeyProblem } from '../exec/connection-check';
-import { NAME_PATTERN } from '../ovs/values';
+import { connectionProblems, privateKeyProblem } from '../exec';
+import { NAME_PATTERN } from '../ovs';
 
 export const ifaceName = (what: string) =>
   z

@@ -1,14 +1,31 @@
 /**
- * Host access for every VPM provider: the CommandRunner contract, its SSH, local and
- * recording implementations, the connection pool, and the error classes. Providers import
- * from here only.
+ * Host access for every VPM module: the CommandRunner contract (run and stream), its SSH,
+ * local and recording implementations, the connection pool, and the error classes. Modules
+ * outside providers/exec import from here only. (Unit tests of exec's internals, and tests
+ * that jest.spyOn a module's exports, import the files themselves.)
+ *
+ * Loading this barrel loads the SSH runner (ssh2). That is fine for every importer: the
+ * resources Pulumi serialises capture only lazyProvider's two strings
+ * (providers/common/lazy-provider.ts) and load their implementation, and so this module, at
+ * run time in the provider process, which needs the SSH runner anyway.
  */
 export * from './errors';
-export type { CommandResult, CommandRunner, RunOptions } from './runner';
-export { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
+export type {
+  CommandResult,
+  CommandRunner,
+  CommandStream,
+  RunOptions,
+  StreamExit,
+  StreamHandlers,
+  StreamOptions,
+} from './runner';
+export { LineBuffer, MAX_STREAM_LINE } from './lines';
+export { lifelineArgv } from './lifeline';
+export { CONNECTION_DEFAULTS, type ConnectionSpec, type JumpHostSpec } from './connection';
 export {
   connectionProblems,
   isValidHost,
+  privateKeyProblem,
   Redacted,
   resolveConnection,
   type AuthMethod,
@@ -30,3 +47,4 @@ export {
 export { closeAll, getRunner, hostLockKey, poolKey, poolSize, withHostLock } from './pool';
 export { Semaphore } from './semaphore';
 export { findExecutable, requireExecutable } from './which';
+export type { TraceLine } from './trace';

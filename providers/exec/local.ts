@@ -6,13 +6,15 @@
  *
  * Each command runs in its own process group, so a timeout kills the whole group: killing
  * only the direct child would leave e.g. the `sleep` of `sh -c 'sleep 30'` holding our pipes
- * open (and the command "running") until it finished by itself.
+ * open (and the command "running") until it finished by itself. A streamed command is
+ * stopped the same way: SIGTERM to its group, SIGKILL after STOP_GRACE_MS.
  */
 import { spawn } from 'node:child_process';
 import { RemoteCommandError, ToolMissingError } from './errors';
 import { commandTimeout, finishCommand, timeoutError } from './outcome';
 import { quote, validateArgv } from './quote';
-import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import type { CommandResult, CommandRunner, CommandStream, RunOptions, StreamExit, StreamHandlers, StreamOptions } from './runner';
+import { STOP_GRACE_MS, streamOutput, streamStartTimeout } from './stream-output';
 
 export interface LocalRunnerOptions {
   /** Name used in messages; default "local". */
@@ -105,6 +107,63 @@ export class LocalRunner implements CommandRunner {
       child.stdin.on('error', () => undefined);
       if (options?.stdin !== undefined) child.stdin.end(options.stdin, 'utf8');
       else child.stdin.end();
+    });
+  }
+
+  async stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream> {
+    validateArgv(argv);
+    quote(argv); // same argument rules as SshRunner, see run()
+    streamStartTimeout(options); // starting is immediate here; the value is only checked
+    const full = [...this.prefix, ...argv];
+
+    return new Promise<CommandStream>((resolve, reject) => {
+      const child = spawn(full[0], full.slice(1), {
+        stdio: ['ignore', 'pipe', 'pipe'], // like the SSH stream: the command reads no input
+        env: this.options.env ?? process.env,
+        cwd: this.options.cwd,
+        detached: true, // own process group, see the module header
+      });
+      const output = streamOutput(handlers);
+      let stopping = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const exited = new Promise<StreamExit>((done) => {
+        child.on('close', (code, signal) => {
+          clearTimeout(killTimer);
+          output.end();
+          done({ exitCode: code, ...(signal ? { signal } : {}), stopped: stopping });
+        });
+      });
+      const signalGroup = (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          child.kill(signal); // the group may be gone already
+        }
+      };
+      const stop = (): Promise<StreamExit> => {
+        if (!stopping) {
+          stopping = true;
+          signalGroup('SIGTERM');
+          killTimer = setTimeout(() => {
+            signalGroup('SIGKILL');
+            // A process that left the group could hold our pipes: do not wait for them.
+            child.stdout.destroy();
+            child.stderr.destroy();
+          }, STOP_GRACE_MS);
+        }
+        return exited;
+      };
+      child.stdout.on('data', (d: Buffer) => output.stdout(d));
+      child.stderr.on('data', (d: Buffer) => output.stderr(d));
+      child.once('spawn', () => resolve({ exited, stop }));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        // Before 'spawn' this rejects; afterwards (a failed kill) the promise is settled already.
+        reject(
+          e.code === 'ENOENT'
+            ? new ToolMissingError(full[0], this.host, `'${full[0]}' was not found on PATH; install it or fix PATH`)
+            : e,
+        );
+      });
     });
   }
 

@@ -17,7 +17,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { CONNECTION_DEFAULTS, type ConnectionSpec } from './connection';
 import { resolveConnection, type ResolvedConnection } from './connection-check';
-import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import type { CommandResult, CommandRunner, CommandStream, RunOptions, StreamHandlers, StreamOptions } from './runner';
 import { traceCommand } from './trace';
 import { RemoteCommandError } from './errors';
 import { SshRunner, type SshRunnerOptions } from './ssh';
@@ -78,6 +78,10 @@ export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): Com
             throw e;
           },
         );
+    },
+    stream(argv: readonly string[], handlers: StreamHandlers, streamOptions?: StreamOptions): Promise<CommandStream> {
+      if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
+      return shared().stream(argv, handlers, streamOptions);
     },
     // The connection belongs to the pool: closing a handle only retires the handle.
     close(): Promise<void> {

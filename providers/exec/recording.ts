@@ -4,15 +4,22 @@
  * scripted list of responses or from a handler. It applies the real runners' rules (argv
  * validation, NUL rejection, okExitCodes -> RemoteCommandError), so a provider that passes
  * its unit tests fails the same way against a real host.
+ *
+ * `stream` is recorded the same way (with `stream: true`): the scripted stdout and stderr are
+ * delivered to the handlers, then the stream exits with the scripted exit code; an Error
+ * answer makes it fail to start.
  */
 import { finishCommand } from './outcome';
 import { quote, validateArgv } from './quote';
-import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import type { CommandResult, CommandRunner, CommandStream, RunOptions, StreamExit, StreamHandlers, StreamOptions } from './runner';
+import { streamOutput, streamStartTimeout } from './stream-output';
 
 export interface RecordedCall {
   readonly argv: readonly string[];
   readonly stdin?: string;
   readonly options?: RunOptions;
+  /** True for a call of `stream` (a streamed command). */
+  readonly stream?: true;
 }
 
 /**
@@ -59,6 +66,45 @@ export class RecordingRunner implements CommandRunner {
       ...(options?.stdin !== undefined ? { stdin: options.stdin } : {}),
       ...(options !== undefined ? { options } : {}),
     };
+    const response = await this.answer(call);
+    if (response instanceof Error) throw response;
+    const result: CommandResult = {
+      stdout: response.stdout ?? '',
+      stderr: response.stderr ?? '',
+      exitCode: response.exitCode ?? 0,
+    };
+    return finishCommand(this.host, argv, result, options);
+  }
+
+  async stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream> {
+    validateArgv(argv);
+    quote(argv);
+    streamStartTimeout(options);
+    const response = await this.answer({ argv: [...argv], stream: true });
+    if (response instanceof Error) throw response;
+    let stopped = false;
+    const exited = (async (): Promise<StreamExit> => {
+      await Promise.resolve(); // deliver after stream() has returned, as a real host would
+      const output = streamOutput(handlers);
+      if (!stopped) {
+        output.stdout(response.stdout ?? '');
+        output.stderr(response.stderr ?? '');
+      }
+      output.end();
+      return { exitCode: stopped ? null : (response.exitCode ?? 0), stopped };
+    })();
+    return {
+      exited,
+      stop: () => {
+        stopped = true;
+        return exited;
+      },
+    };
+  }
+
+  /** Records the call and finds its scripted answer. */
+  private async answer(call: RecordedCall): Promise<ScriptedResponse> {
+    const argv = call.argv;
     const index = this.calls.length;
     this.calls.push(call);
 
@@ -73,13 +119,7 @@ export class RecordingRunner implements CommandRunner {
           'add one to `responses` or give a `handler`',
       );
     }
-    if (response instanceof Error) throw response;
-    const result: CommandResult = {
-      stdout: response.stdout ?? '',
-      stderr: response.stderr ?? '',
-      exitCode: response.exitCode ?? 0,
-    };
-    return finishCommand(this.host, argv, result, options);
+    return response;
   }
 
   async close(): Promise<void> {

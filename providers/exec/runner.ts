@@ -1,6 +1,10 @@
 /**
  * The one interface through which VPM touches a host. Commands are argv arrays; the
  * implementation (SSH or local) does all quoting in one place (see quote.ts).
+ *
+ * Two ways to run a command: `run` waits for it to end and returns its output; `stream`
+ * hands its output over as it comes (a watcher such as `virsh event --loop`), until the
+ * command exits or the caller stops it.
  */
 
 export interface CommandResult {
@@ -18,11 +22,60 @@ export interface RunOptions {
   readonly okExitCodes?: readonly number[];
 }
 
+/** Callbacks of a streamed command; each is optional. */
+export interface StreamHandlers {
+  /** stdout as it arrives, decoded as UTF-8 (chunks split anywhere, but never inside a character). */
+  onStdout?(text: string): void;
+  /**
+   * Each complete stdout line, without its newline. Lines longer than MAX_STREAM_LINE are
+   * dropped (lines.ts), so a host cannot grow the reader's buffer; a last line without a
+   * newline is delivered when the command ends.
+   */
+  onLine?(line: string): void;
+  /** stderr as it arrives (UTF-8). */
+  onStderr?(text: string): void;
+}
+
+export interface StreamOptions {
+  /**
+   * How long starting may take (waiting for a session slot; over SSH the connect is bounded by
+   * the connection's own timeout and attempts). Default 60 s. The command itself has no
+   * timeout: it runs until it exits or `stop()` is called.
+   */
+  readonly startTimeoutMs?: number;
+}
+
+/** How a streamed command ended. */
+export interface StreamExit {
+  /** Its exit status, or null when it was ended by a signal or the connection was lost. */
+  readonly exitCode: number | null;
+  /** The signal that ended it, when known. */
+  readonly signal?: string;
+  /** True when it ended because `stop()` was called. */
+  readonly stopped: boolean;
+  /** Why it ended without an exit status (e.g. "the connection was lost"). */
+  readonly reason?: string;
+}
+
+/** A running streamed command. */
+export interface CommandStream {
+  /** Resolves (never rejects) once the command has ended and its output was delivered. */
+  readonly exited: Promise<StreamExit>;
+  /** Ends the command and every process it started; resolves once it has ended. Idempotent. */
+  stop(): Promise<StreamExit>;
+}
+
 export interface CommandRunner {
   /** A name for messages (host or "local"). */
   readonly host: string;
   /** Runs argv; throws RemoteCommandError unless the exit code is in okExitCodes. */
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /**
+   * Starts argv and hands its output to `handlers` as it arrives. Resolves once the command
+   * runs; rejects when it cannot be started (connection, host key, missing program). The
+   * command reads no standard input.
+   */
+  stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream>;
   /** Releases the connection (pooled runners may keep it for other users). */
   close(): Promise<void>;
 }

@@ -19,6 +19,10 @@
  *   that changes nothing) goes over the connection from an unref'd timer; with no answer for
  *   3 intervals the connection is marked dead and closed, so the next run reconnects instead
  *   of waiting out its timeout on a half-open socket (NAT and firewall state expire).
+ * - `stream` runs a long-lived command (a watcher) on its own session channel of the same
+ *   connection, behind a lifeline (lifeline.ts): ending the channel's stdin ends the remote
+ *   command, and so does the connection dropping. It holds a session slot and keeps the
+ *   socket ref'd while it runs; it is never restarted here (the caller decides).
  * - If the connection drops while idle, the next run reconnects (same retry logic). Commands
  *   in flight when it drops fail; none is re-run.
  * - With `jump`, VPM first logs in to the jump host (its own pinned key) and carries the
@@ -40,11 +44,13 @@ import { resolveConnection, type ResolvedConnection, type ResolvedJump } from '.
 import { ConnectionError, HostKeyMismatchError, RemoteCommandError, ToolMissingError, ValidationError } from './errors';
 import { hostKeyAlgorithms, verifyHostKey, type PinnedKey } from './hostkey';
 import { killableArgv, StderrWithPgid } from './killable';
+import { lifelineArgv } from './lifeline';
 import { commandTimeout, finishCommand, timeoutError } from './outcome';
 import { quote, validateArgv } from './quote';
 import { DEFAULT_BACKOFF, withConnectRetry, type BackoffPolicy } from './retry';
-import type { CommandResult, CommandRunner, RunOptions } from './runner';
+import type { CommandResult, CommandRunner, CommandStream, RunOptions, StreamExit, StreamHandlers, StreamOptions } from './runner';
 import { Semaphore, SlotTimeoutError } from './semaphore';
+import { STOP_GRACE_MS, streamOutput, streamStartTimeout } from './stream-output';
 import { requireExecutable } from './which';
 
 /** Session channels open at once per connection: sshd's MaxSessions (default 10) minus a margin. */
@@ -176,6 +182,65 @@ export class SshRunner implements CommandRunner {
       }
     } finally {
       this.hold(-1);
+    }
+  }
+
+  async stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream> {
+    validateArgv(argv);
+    const command = quote(lifelineArgv(argv));
+    const startMs = streamStartTimeout(options);
+    if (this.closed) throw new Error(`the SSH runner for ${this.host} is closed; get a new one from the pool`);
+
+    this.hold(+1); // held until the stream has ended, so Node cannot exit under it
+    let running = false;
+    try {
+      let release: () => void;
+      try {
+        release = await this.sessions.acquire(startMs);
+      } catch (e) {
+        if (!(e instanceof SlotTimeoutError)) throw e;
+        throw new RemoteCommandError(
+          this.host,
+          argv,
+          null,
+          '',
+          '',
+          `timed out after ${startMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`,
+        );
+      }
+      // As in run(): `release` passes to openStream once a channel is being opened.
+      let live: Live;
+      try {
+        live = await this.connect();
+      } catch (e) {
+        release();
+        throw e;
+      }
+      let stream: CommandStream;
+      try {
+        stream = await this.openStream(live, argv, command, handlers, release);
+      } catch (err) {
+        if (!(err instanceof NotSentError)) throw err;
+        live.closed = true; // dead before the command was sent: reconnect once, as run() does
+        try {
+          live = await this.connect();
+        } catch (e) {
+          release();
+          throw e;
+        }
+        stream = await this.openStream(live, argv, command, handlers, release).catch((e2: unknown) => {
+          if (e2 instanceof NotSentError) {
+            release();
+            throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${e2.message})`);
+          }
+          throw e2;
+        });
+      }
+      running = true;
+      void stream.exited.then(() => this.hold(-1));
+      return stream;
+    } finally {
+      if (!running) this.hold(-1);
     }
   }
 
@@ -551,6 +616,71 @@ export class SshRunner implements CommandRunner {
         await new Promise((r) => setTimeout(r, 200 * (i + 1)));
       }
     })().finally(() => this.hold(-1));
+  }
+
+  /** Starts one streamed command on a fresh session channel. `release` frees the session slot. */
+  private openStream(
+    live: Live,
+    argv: readonly string[],
+    command: string,
+    handlers: StreamHandlers,
+    release: () => void,
+  ): Promise<CommandStream> {
+    return new Promise<CommandStream>((resolve, reject) => {
+      try {
+        live.client.exec(command, (openErr, ch) => {
+          if (openErr) {
+            release();
+            reject(
+              new RemoteCommandError(
+                this.host,
+                argv,
+                null,
+                '',
+                '',
+                live.closed ? 'the connection was lost before the command started' : `could not start the command: ${openErr.message}`,
+              ),
+            );
+            return;
+          }
+          const output = streamOutput(handlers);
+          let stopping = false;
+          let closeTimer: NodeJS.Timeout | undefined;
+          const exited = new Promise<StreamExit>((done) => {
+            // ssh2 closes every channel when the connection goes, so this always comes.
+            ch.on('close', (code: number | null | undefined, signal?: string) => {
+              clearTimeout(closeTimer);
+              release();
+              output.end();
+              const exitCode = typeof code === 'number' ? code : null;
+              const reason =
+                exitCode !== null || signal ? undefined : live.closed ? 'the connection was lost' : 'the channel closed without an exit status';
+              done({ exitCode, ...(signal ? { signal } : {}), stopped: stopping, ...(reason ? { reason } : {}) });
+            });
+          });
+          ch.on('data', (d: Buffer) => output.stdout(d));
+          ch.stderr.on('data', (d: Buffer) => output.stderr(d));
+          ch.on('error', () => undefined); // surfaced through 'close'
+          const stop = (): Promise<StreamExit> => {
+            if (!stopping) {
+              stopping = true;
+              try {
+                ch.end(); // EOF on the remote stdin: the lifeline ends the command
+              } catch {
+                // the channel is closing already
+              }
+              // sshd closes the channel once the command has gone; if it does not, close it.
+              closeTimer = setTimeout(() => ch.close(), STOP_GRACE_MS);
+            }
+            return exited;
+          };
+          resolve({ exited, stop });
+        });
+      } catch (e) {
+        // "Not connected", thrown synchronously: the command was never sent (see exec()).
+        reject(new NotSentError(e instanceof Error ? e.message : String(e)));
+      }
+    });
   }
 
   /** Runs one command on a fresh session channel. `release` frees the session slot. */

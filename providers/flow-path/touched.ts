@@ -9,7 +9,7 @@
  * same way as the hops' own.
  */
 import type { ConnectionWithoutKey } from '../common/connection-input';
-import type { BundleOps } from '../ovs/ofctl';
+import type { BundleOps } from '../ovs';
 import { switchKey } from './plan';
 import type { FlowPathInputs } from './types';
 

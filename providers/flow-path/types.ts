@@ -4,7 +4,7 @@
  * port numbers are fixed (StreamingTree fixes them), preview shows the exact flows.
  */
 import type * as pulumi from '@pulumi/pulumi';
-import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionSpec } from '../exec';
 import type { ConnectionWithoutKey } from '../common/connection-input';
 
 export interface HopArgs {

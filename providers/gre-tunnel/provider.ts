@@ -12,11 +12,19 @@ import { OWNER_KEY, keepOwner } from '../common/owner';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import type { CommandRunner } from '../exec/runner';
-import { getRunner, withHostLock } from '../exec/pool';
-import { tnlNeighSet } from '../ovs/appctl';
-import { VsctlTxn, portInfo } from '../ovs/vsctl';
-import { deterministicName, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, parseOfPortNumber } from '../ovs/values';
+import { getRunner, withHostLock, type CommandRunner } from '../exec';
+import {
+  VsctlTxn,
+  deterministicName,
+  macInUse,
+  parseBridgeName,
+  parseInterfaceName,
+  parseIpv4,
+  parseMac,
+  parseOfPortNumber,
+  portInfo,
+  tnlNeighSet,
+} from '../ovs';
 import type { GreTunnelInputs, GreTunnelOutputs, TunnelEnd } from './types';
 
 const END = z
@@ -101,8 +109,7 @@ async function removeEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelE
 }
 
 async function underlayMac(runner: CommandRunner, end: TunnelEnd): Promise<string> {
-  const r = await runner.run(['ovs-vsctl', '--timeout=10', 'get', 'Interface', parseBridgeName(end.underlayBridge, 'underlayBridge'), 'mac_in_use']);
-  return parseMac(r.stdout.trim().replace(/^"|"$/g, ''), 'mac_in_use');
+  return macInUse(runner, parseBridgeName(end.underlayBridge, 'underlayBridge'));
 }
 
 /**

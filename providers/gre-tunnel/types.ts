@@ -4,7 +4,7 @@
  * otherwise ovs/values deterministicName("gre-", [remote IP, key]) — stable, <= 15 chars.
  */
 import type * as pulumi from '@pulumi/pulumi';
-import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionSpec } from '../exec';
 import type { ConnectionWithoutKey } from '../common/connection-input';
 
 export interface TunnelEndArgs {

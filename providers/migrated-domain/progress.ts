@@ -6,8 +6,8 @@
  * switch-over.
  */
 import { mib, type ProgressSink } from '../common/progress';
-import type { CommandRunner } from '../exec/runner';
-import { activeJob } from '../libvirt/virsh';
+import type { CommandRunner } from '../exec';
+import { activeJob } from '../libvirt';
 import type { MigrationReport } from './types';
 
 export const PROGRESS_INTERVAL_MS = 1000;

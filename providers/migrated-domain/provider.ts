@@ -24,10 +24,9 @@ import { joinConnection, type ConnectionWithoutKey } from '../common/connection-
 import { PROVIDER_VERSION } from '../common/version';
 import { keepOwner } from '../common/owner';
 import * as schemas from '../common/schemas';
-import type { CommandRunner } from '../exec/runner';
-import { getRunner, withHostLock } from '../exec/pool';
+import { type CommandRunner, getRunner, withHostLock } from '../exec';
 import { DOMAIN_NAME_RE, domainXml } from '../libvirt/domain';
-import { MIGRATION_URI, completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt/virsh';
+import { MIGRATION_URI, completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt';
 import { waitUntilGuestAnswers } from './readiness';
 import { ensureTap, removeTap, VM_TAP_PREFIX } from './tap';
 import { endLine, startLine, watchMigration } from './progress';

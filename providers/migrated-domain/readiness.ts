@@ -13,12 +13,24 @@
  * The flow is removed afterwards in every case. The probe's address must be on the guest's
  * subnet and unused (the component picks one); the port, addresses and timeout are inputs.
  */
-import type { CommandRunner } from '../exec/runner';
+import type { CommandRunner } from '../exec';
 import { fnv1a32 } from '../common/hash';
-import { act, type Flow } from '../ovs/flow';
-import { addFlowsBundle, delFlowsByCookie, dumpFlowStats, packetOut } from '../ovs/ofctl';
-import { arpRequestHex, udpPacketHex } from '../ovs/packet';
-import { parseBridgeName, parseCookie, parseIpv4, parseOfPortNumber, parseUdpPort, type Cookie } from '../ovs/values';
+import {
+  act,
+  type Flow,
+  addFlowsBundle,
+  delFlowsByCookie,
+  dumpFlowStats,
+  packetOut,
+  arpRequestHex,
+  udpPacketHex,
+  parseBridgeName,
+  parseCookie,
+  parseIpv4,
+  parseOfPortNumber,
+  parseUdpPort,
+  type Cookie,
+} from '../ovs';
 import type { DomainNetwork } from './types';
 
 export interface ReadinessProbe {

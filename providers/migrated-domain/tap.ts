@@ -9,10 +9,9 @@
  * tap device is refused before anything happens: `network.tap: eth0` once put the host's NIC
  * into br1 (fail_mode secure) and a later delete ran `ip tuntap del` on it.
  */
-import type { CommandRunner } from '../exec/runner';
+import type { CommandRunner } from '../exec';
 import { OWNER_KEY } from '../common/owner';
-import { VsctlTxn, portInfo } from '../ovs/vsctl';
-import { parseBridgeName, parseInterfaceName, parseOfPortNumber } from '../ovs/values';
+import { VsctlTxn, portInfo, parseBridgeName, parseInterfaceName, parseOfPortNumber } from '../ovs';
 import type { DomainNetwork } from './types';
 
 /** The prefix every VM tap name carries, so a VM can never be given a host's own interface. */

@@ -5,7 +5,7 @@
  * a path installed beforehand already delivers to it when the VM resumes.
  */
 import type * as pulumi from '@pulumi/pulumi';
-import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionSpec } from '../exec';
 import type { ConnectionWithoutKey } from '../common/connection-input';
 
 export interface DomainNetwork {

@@ -13,11 +13,25 @@ import { OWNER_KEY, cookieFor, keepOwner } from '../common/owner';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import type { CommandRunner } from '../exec/runner';
-import { getRunner, withHostLock } from '../exec/pool';
-import { flowToOfctl, type Flow } from '../ovs/flow';
-import { VsctlTxn, VPM_PROTOCOLS, bridgeInfo, portInfo, type OfProtocol } from '../ovs/vsctl';
-import { parseBridgeName, parseCookie, parseInterfaceName, parseOfPortNumber } from '../ovs/values';
+import { getRunner, withHostLock, type CommandRunner } from '../exec';
+import {
+  VsctlTxn,
+  VPM_PROTOCOLS,
+  addForeignFlow,
+  bridgeInfo,
+  delForeignFlowStrict,
+  delForeignFlowsByCookie,
+  dumpForeignFlows,
+  matchField,
+  outputsToPort,
+  parseBridgeName,
+  parseCookie,
+  parseInterfaceName,
+  parseOfPortNumber,
+  portInfo,
+  type Flow,
+  type OfProtocol,
+} from '../ovs';
 import type { OvsBridgeInputs, OvsBridgeOutputs } from './types';
 
 const PROTOCOL = z.enum(['OpenFlow10', 'OpenFlow11', 'OpenFlow12', 'OpenFlow13', 'OpenFlow14', 'OpenFlow15'], {
@@ -151,8 +165,9 @@ async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Parti
   const internals = await Promise.all((p.internalPorts ?? []).map((i) => portInfo(runner, parseInterfaceName(i.name, 'internalPorts.name'))));
   const internalsOk = internals.every((info, k) => info?.bridge === p.name && info.ofport === p.internalPorts[k].ofport);
   // br0's static rule (by cookie) is part of what this resource owns.
-  const staticRule = await runner.run(['ovs-ofctl', 'dump-flows', p.patch.physicalBridge, `cookie=${cookieFor(p.owner)}/-1`], { okExitCodes: [0, 1] });
-  const staticOk = staticRule.exitCode === 0 && /actions=output:/.test(staticRule.stdout);
+  const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
+  const staticRule = await dumpForeignFlows(runner, physical, parseCookie(cookieFor(p.owner)), { missingOk: true });
+  const staticOk = staticRule !== undefined && staticRule.some(outputsToPort);
   const patchOk = staticOk && internalsOk && ovl?.bridge === p.name && phy?.bridge === p.patch.physicalBridge && ovl.options.peer === p.patch.physicalPort && phy.options.peer === p.patch.overlayPort;
   return {
     bridgeUuid: br.uuid,
@@ -176,8 +191,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs): Promise<OvsB
     throw new Error(`${hostOf(p)}: bridge "${p.name}" or its patch ports did not come up (ovs-vswitchd rejected them; see its log)`);
   }
   const cookie = cookieFor(p.owner);
-  const flow = flowToOfctl(staticFlow(cookie, seen.physicalPatchOfport, uplinkOfport), 'add');
-  await runner.run(['ovs-ofctl', 'add-flow', p.patch.physicalBridge, flow]);
+  await addForeignFlow(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), staticFlow(cookie, seen.physicalPatchOfport, uplinkOfport));
   await dropStaleStaticRules(runner, p, cookie, seen.physicalPatchOfport, uplinkOfport);
   return {
     ...p,
@@ -198,11 +212,14 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs): Promise<OvsB
  * in_port, strictly and after the new one is in, so the patch is never without its rule.
  */
 async function dropStaleStaticRules(runner: CommandRunner, p: OvsBridgeInputs, cookie: string, patchOfport: number, uplinkOfport: number): Promise<void> {
-  const ours = await runner.run(['ovs-ofctl', '--no-names', '--no-stats', 'dump-flows', p.patch.physicalBridge, `cookie=${cookie}/-1`]);
-  for (const m of ours.stdout.matchAll(/\bin_port=(\d+)/g)) {
-    const port = Number(m[1]);
+  const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
+  const ours = (await dumpForeignFlows(runner, physical, parseCookie(cookie), { bare: true })) ?? [];
+  for (const f of ours) {
+    const inPort = matchField(f, 'in_port');
+    if (inPort === undefined || !/^\d+$/.test(inPort)) continue;
+    const port = Number(inPort);
     if (port === patchOfport) continue;
-    await runner.run(['ovs-ofctl', '--strict', 'del-flows', p.patch.physicalBridge, flowToOfctl(staticFlow(cookie, port, uplinkOfport), 'strict-del')]);
+    await delForeignFlowStrict(runner, physical, staticFlow(cookie, port, uplinkOfport));
   }
 }
 
@@ -216,7 +233,7 @@ async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void
   if (!txn.isEmpty) await txn.run(runner);
   const phys = await bridgeInfo(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'));
   if (phys) {
-    await runner.run(['ovs-ofctl', 'del-flows', p.patch.physicalBridge, `cookie=${cookieFor(p.owner)}/-1`]);
+    await delForeignFlowsByCookie(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseCookie(cookieFor(p.owner)));
   }
 }
 

@@ -5,7 +5,7 @@
  * the leaf rewrites eth_src to br0's own MAC).
  */
 import type * as pulumi from '@pulumi/pulumi';
-import type { ConnectionSpec } from '../exec/connection';
+import type { ConnectionSpec } from '../exec';
 import type { ConnectionWithoutKey } from '../common/connection-input';
 
 export interface PatchArgs {

@@ -8,8 +8,7 @@
  * interface without BFD exits 2 ("no such bfd object"), so `bfdShow` always reads the full
  * `bfd/show` and filters, which needs no error-text matching.
  */
-import { RemoteCommandError } from '../exec/errors';
-import { CommandRunner } from '../exec/runner';
+import { RemoteCommandError, CommandRunner } from '../exec';
 import { BridgeName, Ipv4, Mac, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, show } from './values';
 
 export const APPCTL_TIMEOUT_MS = 15_000;

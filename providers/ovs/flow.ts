@@ -31,7 +31,7 @@
  * them and match every port); set_field ip_* needs dl_type ip; at least one action, and drop
  * only alone; no unknown match keys or action types.
  */
-import { ValidationError } from '../exec/errors';
+import { ValidationError } from '../exec';
 import {
   Cookie,
   GroupId,

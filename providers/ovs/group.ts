@@ -23,7 +23,7 @@
  * actions name an absent group is refused (OFPBAC_BAD_OUT_GROUP). So idempotent callers read
  * the group first (dumpGroups) and order bundles group-before-flow.
  */
-import { ValidationError } from '../exec/errors';
+import { ValidationError } from '../exec';
 import { Action, Problem, checkActions } from './flow';
 import { BucketId, GroupId, OfPortNumber, collect, parseBucketId, parseGroupId, parseOfPortNumber, show } from './values';
 

@@ -9,3 +9,4 @@ export * from './ofctl';
 export * from './ovsdb-json';
 export * from './vsctl';
 export * from './appctl';
+export * from './packet';

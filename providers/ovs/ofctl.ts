@@ -15,8 +15,7 @@
  * OVS omits cookie=0, table=0 and priority=32768, prints no header with --no-stats, and the
  * `OFPST_FLOW reply` header otherwise; the parser restores the defaults.
  */
-import { RemoteCommandError, ValidationError } from '../exec/errors';
-import { CommandRunner } from '../exec/runner';
+import { RemoteCommandError, ValidationError, CommandRunner } from '../exec';
 import { Flow, actionsToOfctl, flowToOfctl, matchToOfctl } from './flow';
 import {
   Group,
@@ -406,4 +405,81 @@ export async function packetOut(runner: CommandRunner, bridge: BridgeName, packe
   await runner.run([...OFCTL, 'packet-out', bridgeArg(bridge), `in_port=CONTROLLER,packet=${packetHex},actions=output:${port}`], {
     timeoutMs: OFCTL_TIMEOUT_MS,
   });
+}
+
+/**
+ * `ovs-ofctl` at OVS's default OpenFlow version (no `-O`), for a bridge VPM does not create:
+ * the hypervisor's physical bridge (OvsBridge's `patch.physicalBridge`), whose `protocols`
+ * VPM does not set and which need not list OpenFlow15. Only single-table, group-free flows of
+ * one owner go there (OvsBridge's static rule), so the default version is enough. These
+ * commands keep OVS's default timeout handling: the runner's own (60 s).
+ */
+export const OFCTL_DEFAULT_VERSION: readonly string[] = ['ovs-ofctl'];
+
+export interface ForeignDumpOptions {
+  /** `--no-names --no-stats` (numbers, no counters); default: as OVS prints by default. */
+  readonly bare?: boolean;
+  /** A missing bridge (exit 1) gives undefined instead of an error. */
+  readonly missingOk?: boolean;
+}
+
+/**
+ * The flows of one owner cookie on a bridge VPM does not create:
+ * `ovs-ofctl [--no-names --no-stats] dump-flows <bridge> cookie=0x../-1`.
+ */
+export async function dumpForeignFlows(
+  runner: CommandRunner,
+  bridge: BridgeName,
+  cookie: Cookie,
+  options: ForeignDumpOptions = {},
+): Promise<DumpedFlow[] | undefined> {
+  const argv = [
+    ...OFCTL_DEFAULT_VERSION,
+    ...(options.bare ? ['--no-names', '--no-stats'] : []),
+    'dump-flows',
+    bridgeArg(bridge),
+    `cookie=${ownerCookie(cookie)}/-1`,
+  ];
+  const result = await runner.run(argv, options.missingOk ? { okExitCodes: [0, 1] } : undefined);
+  if (result.exitCode !== 0) return undefined;
+  try {
+    return options.bare ? parseDumpFlows(result.stdout) : parseDumpFlowStats(result.stdout);
+  } catch (e) {
+    if (e instanceof OfctlParseError) {
+      throw new RemoteCommandError(runner.host, argv, result.exitCode, result.stderr, result.stdout, e.message);
+    }
+    throw e;
+  }
+}
+
+/** `ovs-ofctl add-flow <bridge> <flow>` on a bridge VPM does not create. */
+export async function addForeignFlow(runner: CommandRunner, bridge: BridgeName, flow: Flow): Promise<void> {
+  await runner.run([...OFCTL_DEFAULT_VERSION, 'add-flow', bridgeArg(bridge), flowToOfctl(flow, 'add')]);
+}
+
+/** `ovs-ofctl --strict del-flows <bridge> <match>`: exactly this flow, on a bridge VPM does not create. */
+export async function delForeignFlowStrict(runner: CommandRunner, bridge: BridgeName, flow: Flow): Promise<void> {
+  await runner.run([...OFCTL_DEFAULT_VERSION, '--strict', 'del-flows', bridgeArg(bridge), flowToOfctl(flow, 'strict-del')]);
+}
+
+/** `ovs-ofctl del-flows <bridge> cookie=0x../-1` on a bridge VPM does not create. Succeeds when none exist. */
+export async function delForeignFlowsByCookie(runner: CommandRunner, bridge: BridgeName, cookie: Cookie): Promise<void> {
+  await runner.run([...OFCTL_DEFAULT_VERSION, 'del-flows', bridgeArg(bridge), `cookie=${ownerCookie(cookie)}/-1`]);
+}
+
+/**
+ * The value of one field in a dumped flow's match (`in_port` of `udp,in_port=3,tp_dst=5004`
+ * is "3"); undefined when the match does not set it.
+ */
+export function matchField(flow: Pick<DumpedFlow, 'matchText'>, field: string): string | undefined {
+  for (const token of flow.matchText.split(',')) {
+    const eq = token.indexOf('=');
+    if (eq > 0 && token.slice(0, eq) === field) return token.slice(eq + 1);
+  }
+  return undefined;
+}
+
+/** True when the flow's actions output to a port (`output:N` anywhere in them). */
+export function outputsToPort(flow: Pick<DumpedFlow, 'actionsText'>): boolean {
+  return /(^|,)output:/.test(flow.actionsText);
 }

@@ -14,7 +14,7 @@
  * always there, so two different part lists never meet on the same readable text.
  */
 import { createHash } from 'crypto';
-import { ValidationError } from '../exec/errors';
+import { ValidationError } from '../exec';
 
 declare const brand: unique symbol;
 /** A primitive that has passed its parse function. */

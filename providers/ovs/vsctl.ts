@@ -15,8 +15,7 @@
  * Reads use `--format=json` with `--if-exists list <Table> <name>`: a missing row is an empty
  * `data` list with exit 0 (no stderr matching), any non-zero exit is a real error.
  */
-import { RemoteCommandError, ValidationError } from '../exec/errors';
-import { CommandRunner } from '../exec/runner';
+import { RemoteCommandError, ValidationError, CommandRunner } from '../exec';
 import {
   OvsdbJsonError,
   OvsdbTable,
@@ -33,10 +32,12 @@ import {
   BridgeName,
   InterfaceName,
   Ipv4,
+  Mac,
   OfPortNumber,
   parseBridgeName,
   parseInterfaceName,
   parseIpv4,
+  parseMac,
   parseOfPortNumber,
   show,
 } from './values';
@@ -452,4 +453,15 @@ export async function portInfo(runner: CommandRunner, name: InterfaceName): Prom
   } catch (e) {
     return fail(e);
   }
+}
+
+/**
+ * The MAC address an interface uses now (`ovs-vsctl --timeout=10 get Interface <name>
+ * mac_in_use`; a bridge's own interface has the bridge's name). OVS prints it as a quoted
+ * OVSDB string.
+ */
+export async function macInUse(runner: CommandRunner, name: InterfaceName | BridgeName): Promise<Mac> {
+  const iface = parseInterfaceName(name, 'interface');
+  const r = await runner.run(['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, 'get', 'Interface', iface, 'mac_in_use']);
+  return parseMac(r.stdout.trim().replace(/^"|"$/g, ''), 'mac_in_use');
 }

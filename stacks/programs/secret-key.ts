@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
 import { OvsBridge } from '../../providers/ovs-bridge/resource';
 import { GreTunnel } from '../../providers/gre-tunnel/resource';
-import type { ConnectionSpec } from '../../providers/exec/connection';
+import type { ConnectionSpec } from '../../providers/exec';
 import { labConnections } from '../../lab/connections';
 
 export default async function program(): Promise<Record<string, unknown>> {

@@ -205,7 +205,7 @@ describe('dashboard exposure', () => {
   const source = (hosts = 0) => ({
     model: model(hosts),
     thresholds: { warn: 50, crit: 80 },
-    runnerFor: () => ({ host: 'x', run: () => Promise.reject(new Error('offline')), close: async () => undefined }),
+    runnerFor: () => ({ host: 'x', run: () => Promise.reject(new Error('offline')), stream: () => Promise.reject(new Error('offline')), close: async () => undefined }),
   });
   let d: Dashboard | undefined;
   afterEach(async () => {

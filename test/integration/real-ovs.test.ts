@@ -13,12 +13,12 @@
  * Missing OVS binaries FAIL this test with what to install; it never skips. The daemons it
  * started are stopped by the PIDs in their pidfiles, nothing else.
  */
-import { execFile, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { RemoteCommandError, ToolMissingError } from '../../providers/exec/errors';
-import { CommandResult, CommandRunner, RunOptions } from '../../providers/exec/runner';
+import { LocalRunner } from '../../providers/exec';
 import {
   BridgeName,
   BucketId,
@@ -78,33 +78,6 @@ function findTool(name: string): string | undefined {
   return undefined;
 }
 
-/** A minimal local CommandRunner for this test: execFile, no shell, env pointing at the temp OVS. */
-class LocalRunner implements CommandRunner {
-  readonly host = 'local-test-ovs';
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
-
-  run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    return new Promise((resolve, reject) => {
-      const child = execFile(
-        argv[0],
-        argv.slice(1),
-        { env: this.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-          const result = { stdout: String(stdout), stderr: String(stderr), exitCode: code ?? -1 };
-          if (code !== null && (options.okExitCodes ?? [0]).includes(code)) resolve(result);
-          else reject(new RemoteCommandError(this.host, argv, code, result.stderr, result.stdout, err && code === null ? err.message : undefined));
-        },
-      );
-      // A command that does not read stdin may exit first: EPIPE then is no error, the exit code is.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(options.stdin ?? '');
-    });
-  }
-
-  async close(): Promise<void> {}
-}
-
 let dir = '';
 let env: NodeJS.ProcessEnv = {};
 let runner: LocalRunner;
@@ -161,7 +134,8 @@ beforeAll(async () => {
   if (!fs.existsSync(SCHEMA)) throw new ToolMissingError('vswitch.ovsschema', SCHEMA, INSTALL);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-ovs-'));
   env = { ...process.env, PATH, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir };
-  runner = new LocalRunner(env);
+  // The product's local runner (no shell), with env pointing at the temp OVS.
+  runner = new LocalRunner({ host: 'local-test-ovs', env });
   sh(['ovsdb-tool', 'create', path.join(dir, 'conf.db'), SCHEMA]);
   sh(['ovsdb-server', `--remote=punix:${path.join(dir, 'db.sock')}`, '--pidfile', '--log-file', '--detach', path.join(dir, 'conf.db')]);
   sh(['ovs-vsctl', '--no-wait', 'init']);

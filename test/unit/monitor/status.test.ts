@@ -212,7 +212,12 @@ describe('StatusCollector', () => {
   });
 
   test('an unreachable host is offline with the reason; its hops are "unreachable"; a host that hangs is offline within the bound', async () => {
-    const hang: CommandRunner = { host: 'h2', run: () => new Promise(() => undefined), close: async () => undefined };
+    const hang: CommandRunner = {
+      host: 'h2',
+      run: () => new Promise(() => undefined),
+      stream: () => new Promise(() => undefined),
+      close: async () => undefined,
+    };
     const runnerFor = (h: ModelHost): CommandRunner => {
       if (h.name === 'h1') return new RecordingRunner({ host: 'h1', handler: () => new ConnectionError('root@10.250.0.11:22', 2, new Error('Connection refused')) });
       if (h.name === 'h2') return hang;

@@ -1,6 +1,6 @@
 /** A tiny scripted CommandRunner for the OVS layer's unit tests: records argv/options, replays answers. */
 import { RemoteCommandError } from '../../../providers/exec/errors';
-import { CommandResult, CommandRunner, RunOptions } from '../../../providers/exec/runner';
+import { CommandResult, CommandRunner, CommandStream, RunOptions } from '../../../providers/exec/runner';
 
 export interface Call {
   readonly argv: readonly string[];
@@ -26,6 +26,10 @@ export class FakeRunner implements CommandRunner {
       throw new RemoteCommandError(this.host, argv, result.exitCode, result.stderr, result.stdout);
     }
     return result;
+  }
+
+  stream(argv: readonly string[]): Promise<CommandStream> {
+    return Promise.reject(new Error(`FakeRunner: the OVS layer streams nothing (asked for ${argv.join(' ')})`));
   }
 
   async close(): Promise<void> {}
