@@ -137,20 +137,7 @@ export class SshRunner implements CommandRunner {
     try {
       // From here on `release` must be called exactly once per path: exec takes it over as
       // soon as a channel is being opened (it frees the slot when the channel closes).
-      let release: () => void;
-      try {
-        release = await this.sessions.acquire(timeoutMs);
-      } catch (e) {
-        if (!(e instanceof SlotTimeoutError)) throw e;
-        throw new RemoteCommandError(
-          this.host,
-          argv,
-          null,
-          '',
-          '',
-          `timed out after ${timeoutMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`,
-        );
-      }
+      const release = await this.acquireSlot(argv, timeoutMs);
       const left = () => Math.max(1, deadline - Date.now());
       let live: Live;
       try {
@@ -185,6 +172,23 @@ export class SshRunner implements CommandRunner {
     }
   }
 
+  /** One of the connection's session slots, or a RemoteCommandError saying the command never started. */
+  private async acquireSlot(argv: readonly string[], waitMs: number): Promise<() => void> {
+    try {
+      return await this.sessions.acquire(waitMs);
+    } catch (e) {
+      if (!(e instanceof SlotTimeoutError)) throw e;
+      throw new RemoteCommandError(
+        this.host,
+        argv,
+        null,
+        '',
+        '',
+        `timed out after ${waitMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`,
+      );
+    }
+  }
+
   async stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream> {
     validateArgv(argv);
     const command = quote(lifelineArgv(argv));
@@ -194,20 +198,7 @@ export class SshRunner implements CommandRunner {
     this.hold(+1); // held until the stream has ended, so Node cannot exit under it
     let running = false;
     try {
-      let release: () => void;
-      try {
-        release = await this.sessions.acquire(startMs);
-      } catch (e) {
-        if (!(e instanceof SlotTimeoutError)) throw e;
-        throw new RemoteCommandError(
-          this.host,
-          argv,
-          null,
-          '',
-          '',
-          `timed out after ${startMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`,
-        );
-      }
+      const release = await this.acquireSlot(argv, startMs);
       // As in run(): `release` passes to openStream once a channel is being opened.
       let live: Live;
       try {
