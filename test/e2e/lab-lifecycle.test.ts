@@ -141,7 +141,19 @@ describe(`npm run lab always works again (lab ${SITE.prefix}*, stack ${STACK.nam
   });
 
   test('5. after a restart (namespaces gone): lab up refuses with the reset command; npm run lab resets and flows', async () => {
-    for (const ns of await labNamespaces()) must(await run('ip', ['netns', 'del', ns]), `ip netns del ${ns}`);
+    // A restart ends every process of the lab too (vswitchd, sshd, libvirtd and its QEMU):
+    // kill what runs in each namespace before deleting it, or the VM would outlive its lab.
+    for (const ns of await labNamespaces()) {
+      const pids = must(await run('ip', ['netns', 'pids', ns]), `ip netns pids ${ns}`).out.split('\n').map(Number).filter((p) => p > 0);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      must(await run('ip', ['netns', 'del', ns]), `ip netns del ${ns}`);
+    }
     const refused = await vpm('lab', 'up', '--stack', STACK.name);
     expect(refused.code).toBe(1);
     expect(refused.out).toContain(`stack "${STACK.name}" holds`);
