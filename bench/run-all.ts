@@ -26,8 +26,8 @@
  * a fresh private /tmp/vpmbench-lab-XXXXXX: lib/bench-env.ts), whose namespaces must not be in use. A lab that a benchmark leaves
  * behind (it crashed) is brought down before the next one starts.
  */
-import { pulumiArgv } from './lib/pulumi';
 import './lib/bench-env'; // first: picks the benchmarks' own lab before lab/names.ts loads
+import { pulumiArgv } from './lib/pulumi';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -687,6 +687,12 @@ async function main(): Promise<void> {
   if (values['report-only']) {
     for (const b of BENCHES) outcomes.push(earlier(b.name));
   } else {
+    // lab/names.ts fixes the prefix when it first loads: if anything imported it before
+    // lib/bench-env, this process would drive the developer's plain lab while its children use
+    // the benchmarks' own. Refuse rather than touch someone else's lab.
+    if (NS_PREFIX !== process.env.VPM_LAB_NS_PREFIX) {
+      throw new Error(`the benchmarks' lab prefix ${process.env.VPM_LAB_NS_PREFIX} was set after lab/names.ts loaded (${NS_PREFIX}): import './lib/bench-env' first in bench/run-all.ts`);
+    }
     log(`machine: ${m.cpus}, ${m.memory}, load ${m['load average at start']}; labs: namespaces ${NS_PREFIX}*, state ${LabPaths.default().dir}`);
     if (listLabNamespaces().length) {
       log(`a lab ${NS_PREFIX}* is already running: the benchmarks bring up their own; stop it (VPM_LAB_NS_PREFIX=${NS_PREFIX} VPM_LAB_DIR=${LabPaths.default().dir} npx vpm lab down) or choose another VPM_LAB_NS_PREFIX / VPM_LAB_DIR`);
