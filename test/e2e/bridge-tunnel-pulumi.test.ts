@@ -9,9 +9,9 @@
  */
 import * as fs from 'node:fs';
 import type { Inventory } from '../../lab';
-import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { requireBuilt } from '../helpers/serialised-provider';
-import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
+import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
+import { requireBuilt } from '../support/serialised-provider';
+import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from '../support/pulumi-stack';
 
 const PROGRAM = 'dist/stacks/programs/bridge-tunnel.js';
 const STACK = `e2e-bt-${process.pid}`;

@@ -11,23 +11,23 @@
  * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR. Needs root, the lab tools with
  * libvirt, the Pulumi CLI, /usr/bin/chromium and a fresh `npx tsc -p tsconfig.json`.
  */
-import { runPulumi } from '../helpers/pulumi-cli';
+import { runPulumi } from '../support/pulumi-cli';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LabError, labDown, labUp, type Inventory } from '../../lab';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
-import { Stack } from './helpers/pulumi-stack';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, requireBuilt, requireFresh } from '../support/serialised-provider';
+import { Stack } from '../support/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
 import { RecordingRunner } from '../../providers/exec/recording';
 import { buildModel } from '../../monitor/model';
 import { stackOutputsOf } from '../../monitor/pulumi';
 import { startDashboard } from '../../monitor/dashboard/server';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from '../../monitor/dashboard/page';
-import { exampleTopologies, widestReport } from '../helpers/dashboard-report';
+import { exampleTopologies, widestReport } from '../support/dashboard-report';
 import type { StatusReport } from '../../monitor/status';
 
 const STACK = `mon-e2e-${process.pid}`;

@@ -31,9 +31,9 @@ import { startReceiver, startSender, type ReceiverStats, type SenderStats } from
 import { DEFAULT_BFD } from '../../components/streaming-tree/component';
 import { closeAll } from '../../providers/exec/pool';
 import { FAILOVER_TOPOLOGY, FailoverLab } from '../../lab/testbeds/failover-lab';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PULUMI_CLI, Stack, changesOf, ok, stepsOf, summaryOf } from './helpers/pulumi-stack';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PULUMI_CLI, Stack, changesOf, ok, stepsOf, summaryOf } from '../support/pulumi-stack';
+import { requireFreshBuild } from '../support/tree-lab';
 
 const STACK = new Stack(`e2e-failover-${process.pid}`);
 const TOPOLOGY = path.join(os.tmpdir(), `vpm-e2e-failover-${process.pid}.yaml`);

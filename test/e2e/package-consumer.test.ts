@@ -16,9 +16,9 @@ import * as path from 'node:path';
 import { labDown, labUp, type Inventory } from '../../lab';
 import { LabPaths } from '../../lab/names';
 import { startReceiver, startSender, type ReceiverHandle, type ReceiverStats, type SenderHandle } from '../../lab/stream';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT } from '../helpers/pulumi-cli';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT } from '../support/pulumi-cli';
+import { requireFreshBuild } from '../support/tree-lab';
 
 jest.setTimeout(600_000);
 

@@ -12,16 +12,16 @@
  * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR (defaults: vpmlab-, .lab).
  * Needs root, the lab tools with libvirt, the Pulumi CLI and a fresh `npx tsc -p tsconfig.json`.
  */
-import { runPulumi } from '../helpers/pulumi-cli';
+import { runPulumi } from '../support/pulumi-cli';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabError, LabPaths, labDown, labUp, type Inventory } from '../../lab';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
-import { Stack } from '../e2e/helpers/pulumi-stack';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, requireBuilt, requireFresh } from '../support/serialised-provider';
+import { Stack } from '../support/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
 
 const STACK = `mon-it-${process.pid}`;

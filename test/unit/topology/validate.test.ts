@@ -3,7 +3,7 @@
  * message, plus the promise that every problem comes back in one throw.
  */
 import { parseTopology, TopologyError, type TopologyInput, type TopologyProblem } from '../../../components/topology';
-import { paperTopology } from './fixtures';
+import { paperTopology } from '../../support/topology-fixtures';
 
 /** Parse, expect a TopologyError, return its problems. */
 function problemsOf(input: unknown): readonly TopologyProblem[] {

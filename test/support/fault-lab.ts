@@ -4,7 +4,7 @@
  * the lab daemons a fault kills and restarts by PID (sshd, ovs-vswitchd) exactly as
  * lab/sshd.ts and lab/ovs.ts start them.
  *
- * Pulumi runs through test/helpers/pulumi-cli.ts (the plain CLI behind `npm run pulumi --`:
+ * Pulumi runs through test/support/pulumi-cli.ts (the plain CLI behind `npm run pulumi --`:
  * local file backend). Every process a background run starts is ended by its own PID (the
  * run's whole process tree, collected before the kill).
  */
@@ -16,8 +16,8 @@ import { ovsEnv } from '../../lab/names';
 import { isAlive, procInfo, readPidFile } from '../../lab/procs';
 import { sh } from '../../lab/sh';
 import { which } from '../../lab/tools';
-import { PROJECT_ROOT, PULUMI_CLI, runPulumi, spawnPulumi, type Run } from '../helpers/pulumi-cli';
-export { requireFresh } from '../helpers/serialised-provider';
+import { PROJECT_ROOT, PULUMI_CLI, runPulumi, spawnPulumi, type Run } from './pulumi-cli';
+export { requireFresh } from './serialised-provider';
 export { PROJECT_ROOT, PULUMI_CLI, type Run };
 
 /** The CLI on the project's backend; never throws: the exit code is part of the result. */

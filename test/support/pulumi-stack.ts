@@ -1,13 +1,13 @@
 /**
  * The real Pulumi CLI on one stack, for end-to-end tests: the plain CLI through the project's
- * pass-through (test/helpers/pulumi-cli.ts: local file backend, `--program` and `--json` as the
+ * pass-through (test/support/pulumi-cli.ts: local file backend, `--program` and `--json` as the
  * tests use them), results that keep the exit code and both outputs, the `--json` summary, and
  * the resource steps read from the CLI's own text (what preview/up printed, per resource).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stackConfigFile } from '../../../lab/stream';
-import { PROJECT_ROOT, PULUMI_CLI, runPulumi, type Run } from '../../helpers/pulumi-cli';
+import { stackConfigFile } from '../../lab/stream';
+import { PROJECT_ROOT, PULUMI_CLI, runPulumi, type Run } from './pulumi-cli';
 
 export { PROJECT_ROOT, PULUMI_CLI, type Run };
 
