@@ -16,19 +16,10 @@ import {
   quoteOvsdbString,
 } from '../../../providers/ovs/vsctl';
 import { FakeRunner } from './fake-runner';
+import { validationProblems as problems } from '../../support/expect';
 
 const br = (s: string) => s as BridgeName;
 const ifn = (s: string) => s as InterfaceName;
-
-function problems(f: () => unknown): Array<{ property: string; reason: string }> {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return [...(e as ValidationError).problems];
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('VsctlTxn', () => {
   test('one transaction for br1, its patch port and a GRE tunnel with BFD', () => {
