@@ -29,6 +29,7 @@ import { startDashboard } from '../../monitor/dashboard/server';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from '../../monitor/dashboard/page';
 import { exampleTopologies, widestReport } from '../support/dashboard-report';
 import type { StatusReport } from '../../monitor/status';
+import { ok } from '../support/expect';
 
 const STACK = `mon-e2e-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
@@ -57,11 +58,6 @@ function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 1
 }
 const pulumi = (...args: string[]) => runPulumi(args);
 const pulumiCli = (...args: string[]) => run(PULUMI_CLI, args, pulumiEnv());
-
-function ok(r: Run, what: string): Run {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`);
-  return r;
-}
 
 
 /** The backend's leftovers of this run's unique stack and its config file, after `stack rm`. */

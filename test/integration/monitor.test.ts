@@ -23,6 +23,7 @@ import { LabHosts, requireLabPrerequisites } from '../support/lab';
 import { PROJECT_ROOT, requireBuilt, requireFresh } from '../support/serialised-provider';
 import { Stack } from '../support/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
+import { ok } from '../support/expect';
 
 const STACK = `mon-it-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
@@ -61,11 +62,6 @@ function pulumiCli(...args: string[]): Promise<Run> {
   });
 }
 const vpm = (...args: string[]) => run('node', [VPM, ...args], 60_000);
-
-function ok(r: Run, what: string): Run {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`);
-  return r;
-}
 
 async function status(...extra: string[]): Promise<any> {
   const r = await vpm('status', '--stack', STACK, '--json', ...extra);

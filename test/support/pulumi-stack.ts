@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stackConfigFile } from '../../lab/stream';
+import { ok } from './expect';
 import { PROJECT_ROOT, PULUMI_CLI, runPulumi, type Run } from './pulumi-cli';
 
-export { PROJECT_ROOT, PULUMI_CLI, type Run };
+export { PROJECT_ROOT, PULUMI_CLI, ok, type Run };
 
 export interface Summary {
   changeSummary: Record<string, number>;
@@ -29,21 +30,13 @@ export function pulumi(args: readonly string[], timeoutMs = 180_000): Promise<Ru
   return runPulumi(args, { timeoutMs });
 }
 
-/** Fails with the CLI's own output when it did not exit 0. */
-export function ok(run: Run): Run {
-  if (run.code !== 0) {
-    throw new Error(`pulumi ${run.args.join(' ')} exited ${run.code}\n--- stdout ---\n${run.stdout.slice(-20_000)}\n--- stderr ---\n${run.stderr.slice(-20_000)}`);
-  }
-  return run;
-}
-
 /** The summary line that `--json` adds last (pulumi-cli.ts). */
 export function summaryOf(run: Run): Summary {
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Summary;
   } catch {
-    throw new Error(`no --json summary at the end of the output of pulumi ${run.args.join(' ')}:\n${run.stdout.slice(-5000)}`);
+    throw new Error(`no --json summary at the end of the output of pulumi ${run.args.join(' ')}:\n${run.stdout.slice(-5000)}\n${run.stderr.slice(-5000)}`);
   }
 }
 
