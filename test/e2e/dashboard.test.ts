@@ -12,7 +12,7 @@
  * libvirt, the Pulumi CLI, /usr/bin/chromium and a fresh `npx tsc -p tsconfig.json`.
  */
 import { runPulumi } from '../support/pulumi-cli';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -39,25 +39,9 @@ const SCREENSHOT = path.join(PROJECT_ROOT, 'bench', 'results', 'dashboard.png');
 const SOURCE_IP = '10.99.0.1';
 const PATH_NAME = 'h3-5004@h3';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pulumiEnv } = require('../../lab/setup/pulumi-env.js') as { pulumiEnv(): NodeJS.ProcessEnv };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env: env ?? process.env }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+/** Every Pulumi command through the one test runner (test/support/pulumi-cli.ts); plain commands with a 120 s limit. */
 const pulumi = (...args: string[]) => runPulumi(args);
-const pulumiCli = (...args: string[]) => run(PULUMI_CLI, args, pulumiEnv());
+const pulumiCli = (...args: string[]) => runPulumi(args, { timeoutMs: 120_000 });
 
 
 /** The backend's leftovers of this run's unique stack and its config file, after `stack rm`. */

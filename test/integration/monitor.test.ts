@@ -47,20 +47,9 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Run> {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pulumiEnv } = require('../../lab/setup/pulumi-env.js') as { pulumiEnv(): NodeJS.ProcessEnv };
-
-/** `up` & co. go through the driver (inline program); plain CLI commands straight to the binary (faster). */
+/** Every Pulumi command through the one test runner (test/support/pulumi-cli.ts); plain commands with a 60 s limit. */
 const pulumi = (...args: string[]) => runPulumi(args);
-function pulumiCli(...args: string[]): Promise<Run> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(PULUMI_CLI, args, { cwd: PROJECT_ROOT, env: pulumiEnv(), timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - t0 });
-    });
-  });
-}
+const pulumiCli = (...args: string[]) => runPulumi(args, { timeoutMs: 60_000 });
 const vpm = (...args: string[]) => run('node', [VPM, ...args], 60_000);
 
 async function status(...extra: string[]): Promise<any> {
