@@ -43,8 +43,7 @@ describe(`pulumi up/refresh/preview/destroy of the bridge-tunnel program (stack 
   afterAll(async () => {
     try {
       // A failed test must not leave a stack (or hosts) behind.
-      if (stackCreated && !destroyed) await program('destroy');
-      if (stackCreated && (await pulumi(['stack', 'rm', STACK, '--yes', '--force'])).code === 0) forgetStackFiles();
+      if (stackCreated) await new Stack(STACK).tearDown(!destroyed, '--program', PROGRAM);
     } finally {
       if (weStartedIt) await releaseLab();
     }

@@ -114,8 +114,7 @@ describe(`failover through the StreamingTree and pulumi up (stack ${STACK.name})
   afterAll(async () => {
     try {
       if (labStarted) await lab.restartVswitchd(RELAY).catch(() => undefined);
-      if (STACK.created && !destroyed && labStarted) await STACK.program('destroy');
-      if (STACK.created) await STACK.remove(true);
+      if (STACK.created) await STACK.tearDown(!destroyed && labStarted);
     } finally {
       await closeAll();
       fs.rmSync(TOPOLOGY, { force: true });

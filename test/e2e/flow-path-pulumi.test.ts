@@ -64,8 +64,7 @@ describe(`pulumi up/preview/refresh/destroy of the two-paths program (stack ${ST
 
   afterAll(async () => {
     try {
-      if (stackCreated && !destroyed) await program('destroy');
-      if (stackCreated && (await pulumi(['stack', 'rm', STACK, '--yes', '--force'])).code === 0) forgetStackFiles();
+      if (stackCreated) await new Stack(STACK).tearDown(!destroyed, '--program', PROGRAM);
     } finally {
       if (weStartedIt) await releaseLab();
     }

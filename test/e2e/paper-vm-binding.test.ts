@@ -147,8 +147,7 @@ describe(`paper stack: each path through its own VM, preview and status truthful
 
   afterAll(async () => {
     try {
-      if (STACK.created && !destroyed && labStarted) await STACK.program('destroy');
-      if (STACK.created) await STACK.remove(true);
+      if (STACK.created) await STACK.tearDown(!destroyed && labStarted);
     } finally {
       fs.rmSync(PREVIEW_MD, { force: true });
       if (labStarted) await labDown({ log: () => {} });

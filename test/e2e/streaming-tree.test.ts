@@ -111,8 +111,7 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
 
   afterAll(async () => {
     try {
-      if (STACK.created && !destroyed && labStarted) await STACK.program('destroy');
-      if (STACK.created) await STACK.remove(true);
+      if (STACK.created) await STACK.tearDown(!destroyed && labStarted);
     } finally {
       fs.rmSync(GROWN, { force: true });
       if (labStarted) await labDown({ log: () => {} });

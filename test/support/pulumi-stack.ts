@@ -112,6 +112,15 @@ export class Stack {
   }
 
   /**
+   * The teardown of a suite's stack: destroy what a failed test left behind (when `destroy`;
+   * `destroyFlags` as the suite's own destroy takes them, its result ignored), then `remove(true)`.
+   */
+  async tearDown(destroy: boolean, ...destroyFlags: string[]): Promise<void> {
+    if (destroy) await this.program('destroy', ...destroyFlags);
+    await this.remove(true);
+  }
+
+  /**
    * After `stack rm`, the file backend still keeps this stack's backups, history and lock
    * folder; remove them (only paths named after this unique stack) so runs do not pile up.
    */
