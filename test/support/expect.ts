@@ -1,7 +1,9 @@
 /**
  * Expectation helpers shared by the suites: a command that had to succeed (or fail), the
- * `{property, reason}` problems of a ValidationError, and "this test reached no host".
+ * `{property, reason}` problems of a ValidationError, the TopologyError a call throws, and
+ * "this test reached no host".
  */
+import { TopologyError } from '../../components/topology';
 import * as pool from '../../providers/exec/pool';
 import { SshRunner } from '../../providers/exec/ssh';
 import { ValidationError } from '../../providers/exec/errors';
@@ -41,6 +43,17 @@ export function validationProblems(f: () => unknown): Array<{ property: string; 
     return [...(e as ValidationError).problems];
   }
   throw new Error('expected a ValidationError');
+}
+
+/** Runs `f` and returns the TopologyError it throws (fails if it throws nothing or something else). */
+export function topologyErrorOf(f: () => unknown): TopologyError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof TopologyError) return e;
+    throw e;
+  }
+  throw new Error('expected a TopologyError');
 }
 
 /**
