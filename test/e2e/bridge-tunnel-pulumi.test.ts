@@ -9,9 +9,9 @@
  */
 import * as fs from 'node:fs';
 import type { Inventory } from '../../lab';
-import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { requireBuilt } from '../helpers/serialised-provider';
-import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
+import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
+import { requireBuilt } from '../support/serialised-provider';
+import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from '../support/pulumi-stack';
 
 const PROGRAM = 'dist/stacks/programs/bridge-tunnel.js';
 const STACK = `e2e-bt-${process.pid}`;
@@ -43,8 +43,7 @@ describe(`pulumi up/refresh/preview/destroy of the bridge-tunnel program (stack 
   afterAll(async () => {
     try {
       // A failed test must not leave a stack (or hosts) behind.
-      if (stackCreated && !destroyed) await program('destroy');
-      if (stackCreated && (await pulumi(['stack', 'rm', STACK, '--yes', '--force'])).code === 0) forgetStackFiles();
+      if (stackCreated) await new Stack(STACK).tearDown(!destroyed, '--program', PROGRAM);
     } finally {
       if (weStartedIt) await releaseLab();
     }

@@ -11,24 +11,25 @@
  * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR. Needs root, the lab tools with
  * libvirt, the Pulumi CLI, /usr/bin/chromium and a fresh `npx tsc -p tsconfig.json`.
  */
-import { runPulumi } from '../helpers/pulumi-cli';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { runPulumi } from '../support/pulumi-cli';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LabError, labDown, labUp, type Inventory } from '../../lab';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
-import { Stack } from './helpers/pulumi-stack';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, requireBuilt, requireFresh } from '../support/serialised-provider';
+import { Stack } from '../support/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
 import { RecordingRunner } from '../../providers/exec/recording';
 import { buildModel } from '../../monitor/model';
 import { stackOutputsOf } from '../../monitor/pulumi';
 import { startDashboard } from '../../monitor/dashboard/server';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from '../../monitor/dashboard/page';
-import { exampleTopologies, widestReport } from '../helpers/dashboard-report';
+import { exampleTopologies, widestReport } from '../support/dashboard-report';
 import type { StatusReport } from '../../monitor/status';
+import { ok } from '../support/expect';
 
 const STACK = `mon-e2e-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
@@ -38,30 +39,9 @@ const SCREENSHOT = path.join(PROJECT_ROOT, 'bench', 'results', 'dashboard.png');
 const SOURCE_IP = '10.99.0.1';
 const PATH_NAME = 'h3-5004@h3';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pulumiEnv } = require('../../lab/setup/pulumi-env.js') as { pulumiEnv(): NodeJS.ProcessEnv };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env: env ?? process.env }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+/** Every Pulumi command through the one test runner (test/support/pulumi-cli.ts); plain commands with a 120 s limit. */
 const pulumi = (...args: string[]) => runPulumi(args);
-const pulumiCli = (...args: string[]) => run(PULUMI_CLI, args, pulumiEnv());
-
-function ok(r: Run, what: string): Run {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`);
-  return r;
-}
+const pulumiCli = (...args: string[]) => runPulumi(args, { timeoutMs: 120_000 });
 
 
 /** The backend's leftovers of this run's unique stack and its config file, after `stack rm`. */

@@ -31,9 +31,9 @@ import { startReceiver, startSender, type ReceiverStats, type SenderStats } from
 import { DEFAULT_BFD } from '../../components/streaming-tree/component';
 import { closeAll } from '../../providers/exec/pool';
 import { FAILOVER_TOPOLOGY, FailoverLab } from '../../lab/testbeds/failover-lab';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PULUMI_CLI, Stack, changesOf, ok, stepsOf, summaryOf } from './helpers/pulumi-stack';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PULUMI_CLI, Stack, changesOf, ok, stepsOf, summaryOf } from '../support/pulumi-stack';
+import { requireFreshBuild } from '../support/tree-lab';
 
 const STACK = new Stack(`e2e-failover-${process.pid}`);
 const TOPOLOGY = path.join(os.tmpdir(), `vpm-e2e-failover-${process.pid}.yaml`);
@@ -114,8 +114,7 @@ describe(`failover through the StreamingTree and pulumi up (stack ${STACK.name})
   afterAll(async () => {
     try {
       if (labStarted) await lab.restartVswitchd(RELAY).catch(() => undefined);
-      if (STACK.created && !destroyed && labStarted) await STACK.program('destroy');
-      if (STACK.created) await STACK.remove(true);
+      if (STACK.created) await STACK.tearDown(!destroyed && labStarted);
     } finally {
       await closeAll();
       fs.rmSync(TOPOLOGY, { force: true });

@@ -11,9 +11,9 @@
  */
 import * as fs from 'node:fs';
 import type { Inventory } from '../../lab';
-import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { requireBuilt, requireFresh } from '../helpers/serialised-provider';
-import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from './helpers/pulumi-stack';
+import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
+import { requireBuilt, requireFresh } from '../support/serialised-provider';
+import { PULUMI_CLI, Stack, ok, pulumi, summaryOf } from '../support/pulumi-stack';
 import { UdpReceiver, UdpSender, analyse, killAll, type NetnsScript } from '../../lab/stream/measure';
 
 const PROGRAM = 'dist/stacks/programs/two-paths.js';
@@ -64,8 +64,7 @@ describe(`pulumi up/preview/refresh/destroy of the two-paths program (stack ${ST
 
   afterAll(async () => {
     try {
-      if (stackCreated && !destroyed) await program('destroy');
-      if (stackCreated && (await pulumi(['stack', 'rm', STACK, '--yes', '--force'])).code === 0) forgetStackFiles();
+      if (stackCreated) await new Stack(STACK).tearDown(!destroyed, '--program', PROGRAM);
     } finally {
       if (weStartedIt) await releaseLab();
     }

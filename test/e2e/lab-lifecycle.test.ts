@@ -19,9 +19,9 @@ import * as path from 'node:path';
 import { readInventory, type Inventory } from '../../lab/inventory';
 import { LabSite } from '../../lab/names';
 import { startReceiver, startSender } from '../../lab/stream';
-import { requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, PULUMI_CLI, Stack, ok, pulumi } from './helpers/pulumi-stack';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, PULUMI_CLI, Stack, ok, pulumi } from '../support/pulumi-stack';
+import { requireFreshBuild } from '../support/tree-lab';
 
 const STACK = new Stack(`tlife-${process.pid}`);
 const SITE = LabSite.forStack(STACK.name);

@@ -16,9 +16,10 @@ import * as path from 'node:path';
 import { labDown, labUp, type Inventory } from '../../lab';
 import { LabPaths } from '../../lab/names';
 import { startReceiver, startSender, type ReceiverHandle, type ReceiverStats, type SenderHandle } from '../../lab/stream';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT } from '../helpers/pulumi-cli';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT } from '../support/pulumi-cli';
+import { requireFreshBuild } from '../support/tree-lab';
+import { ok } from '../support/expect';
 
 jest.setTimeout(600_000);
 
@@ -40,11 +41,6 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
-}
-
-function ok(r: Run, what: string): Run {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-8000)}\n--- stderr ---\n${r.stderr.slice(-8000)}`);
-  return r;
 }
 
 /** The consumer's environment: the plain CLI on PATH, its own backend and home; nothing pointing into this repository but PATH. */

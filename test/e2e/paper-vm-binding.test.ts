@@ -2,7 +2,7 @@
  * Issue #19 end to end on the paper's own topology (stacks/topologies/paper.yaml: root on h1,
  * leaf l1 on h2 with leafvm1, relay x on h3, leaf l2 on h4 with leafvm2, the spare switch
  * pruned; both paths broadcast port 5004 on the lab LAN), with the real Pulumi CLI (through
- * test/e2e/helpers/pulumi-stack.ts), real VMs and a real numbered stream at receiver r1:
+ * test/support/pulumi-stack.ts), real VMs and a real numbered stream at receiver r1:
  *   1. up: r1 gets every datagram twice, once through each leaf VM; `vpm status --json` shows
  *      every hop ok (l2-5004@l2's backup join at l2 and its backup-only switch l1 included),
  *      and the counter of what came back from each VM rises for both;
@@ -27,9 +27,9 @@ import { labDown, labExec, labUp, type Inventory } from '../../lab';
 import { startReceiver, startSender, type ReceiverStats } from '../../lab/stream';
 import { vmOfports } from '../../components/streaming-tree/ports';
 import type { StatusReport } from '../../monitor/status';
-import { requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, PULUMI_CLI, Stack, ok, pulumi, stepsOf } from './helpers/pulumi-stack';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, PULUMI_CLI, Stack, ok, pulumi, stepsOf } from '../support/pulumi-stack';
+import { requireFreshBuild } from '../support/tree-lab';
 
 const STACK = new Stack(`e2e-paper-${process.pid}`);
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
@@ -147,8 +147,7 @@ describe(`paper stack: each path through its own VM, preview and status truthful
 
   afterAll(async () => {
     try {
-      if (STACK.created && !destroyed && labStarted) await STACK.program('destroy');
-      if (STACK.created) await STACK.remove(true);
+      if (STACK.created) await STACK.tearDown(!destroyed && labStarted);
     } finally {
       fs.rmSync(PREVIEW_MD, { force: true });
       if (labStarted) await labDown({ log: () => {} });

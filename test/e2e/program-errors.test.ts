@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeInventory, type Inventory } from '../../lab/inventory';
 import { hostsFileText } from '../../lab/hosts-file';
-import { PULUMI_CLI, Stack } from './helpers/pulumi-stack';
-import { requireFresh } from '../helpers/serialised-provider';
+import { PULUMI_CLI, Stack } from '../support/pulumi-stack';
+import { requireFresh } from '../support/serialised-provider';
 
 const STACK = new Stack(`prog-errors-${process.pid}`);
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-prog-errors-'));

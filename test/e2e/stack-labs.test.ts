@@ -19,9 +19,9 @@ import { readInventory, type Inventory } from '../../lab/inventory';
 import { LabSite } from '../../lab/names';
 import { listLabNamespaces } from '../../lab/netns';
 import { startReceiver, startSender } from '../../lab/stream';
-import { requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, PULUMI_CLI, Stack, ok } from './helpers/pulumi-stack';
-import { requireFreshBuild } from './helpers/tree-lab';
+import { requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, PULUMI_CLI, Stack, ok } from '../support/pulumi-stack';
+import { requireFreshBuild } from '../support/tree-lab';
 
 const RUN = process.pid.toString(36);
 const A = new Stack(`t16a-${RUN}`);
@@ -128,7 +128,7 @@ describe(`two stack labs side by side (stacks ${A.name}, ${B.name})`, () => {
     for (const s of [A, B]) ok(await s.program('up', '--yes', '--skip-preview'));
     // Each stack's state pins its own lab's host keys (the hosts file it defaulted to).
     for (const [s, site] of [[A, siteA], [B, siteB]] as const) {
-      const exported = ok(await (await import('./helpers/pulumi-stack')).pulumi(['stack', 'export', '--stack', s.name])).stdout;
+      const exported = ok(await (await import('../support/pulumi-stack')).pulumi(['stack', 'export', '--stack', s.name])).stdout;
       expect(exported).toContain(site.underlayNs);
       expect(exported).not.toContain((s === A ? siteB : siteA).underlayNs);
     }

@@ -32,9 +32,9 @@ import { labDown, labExec, labUp, type Inventory } from '../../lab';
 import { LabPaths } from '../../lab/names';
 import { hostUuidFor, readGuestManifest, startLibvirtd, stopLibvirtd } from '../../lab/libvirt';
 import { startReceiver, startSender, type ReceiverHandle, type ReceiverStats, type SenderHandle, type SenderStats } from '../../lab/stream';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PULUMI_CLI, Stack, changesOf, engineEvents, ok, sequenceOf, stepsOf, summaryOf, type Step } from './helpers/pulumi-stack';
-import { allDomains, domJobType, domState, plannedResources, requireFreshBuild, writeGrownTopology } from './helpers/tree-lab';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PULUMI_CLI, Stack, changesOf, engineEvents, ok, sequenceOf, stepsOf, summaryOf, type Step } from '../support/pulumi-stack';
+import { allDomains, domJobType, domState, plannedResources, requireFreshBuild, writeGrownTopology } from '../support/tree-lab';
 
 const STACK = new Stack(`e2e-tree-${process.pid}`);
 const VM = 'leafvm';
@@ -111,8 +111,7 @@ describe(`streaming tree on the lab: real pulumi, real streams (stack ${STACK.na
 
   afterAll(async () => {
     try {
-      if (STACK.created && !destroyed && labStarted) await STACK.program('destroy');
-      if (STACK.created) await STACK.remove(true);
+      if (STACK.created) await STACK.tearDown(!destroyed && labStarted);
     } finally {
       fs.rmSync(GROWN, { force: true });
       if (labStarted) await labDown({ log: () => {} });

@@ -8,13 +8,12 @@
  * state, v1's update never looked at h4, delete neither: h4 kept the path's group, bucket,
  * shared flow and marker for ever, and refresh reported nothing.
  */
-import * as pool from '../../providers/exec/pool';
-import * as appctl from '../../providers/ovs/appctl';
 import * as ofctl from '../../providers/ovs/ofctl';
 import { PartialStateError } from '../../providers/common/partial';
 import { provider } from '../../providers/flow-path/provider';
-import { applyOps, type SwitchState } from '../../providers/flow-path/plan';
-import type { FlowPathInputs, FlowPathOutputs } from '../../providers/flow-path/types';
+import type { SwitchState } from '../../providers/flow-path/plan';
+import type { FlowPathOutputs } from '../../providers/flow-path/types';
+import { checkedFlowPath, routeFlowPathToSwitches } from '../support/switch-model';
 
 const HOST_KEY = 'SHA256:' + 'A'.repeat(43);
 const conn = (n: number) => ({ host: `192.0.2.${n}`, hostKey: HOST_KEY, privateKeyPath: '/nonexistent/id_ed25519' });
@@ -32,20 +31,17 @@ beforeEach(() => {
   switches = new Map();
   failing = new Set();
   unreachable = new Set();
-  const reach = (runner: { host: string }) => {
-    const n = addr(runner.host);
-    if (unreachable.has(n)) throw new Error(`cannot connect to root@${runner.host}:22 after 10 attempts`);
-    return n;
-  };
-  jest.spyOn(pool, 'getRunner').mockImplementation((spec) => ({ host: spec.host, run: () => Promise.reject(new Error('no command may run')) }) as never);
-  jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined);
-  jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (r) => state(reach(r)).groups as ofctl.DumpedGroup[]);
-  jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (r) => state(reach(r)).flows as ofctl.DumpedFlow[]);
-  jest.spyOn(ofctl, 'applyBundle').mockImplementation(async (r, _br, ops) => {
-    const n = reach(r);
-    if (failing.has(n)) throw new Error(`ovs-ofctl bundle on ${r.host}: OFPBFC_MSG_FAILED`);
-    ofctl.bundleCommand('br1' as never, ops); // must serialise
-    switches.set(n, applyOps(state(n), ops));
+  routeFlowPathToSwitches({
+    reach: (host) => {
+      const n = addr(host);
+      if (unreachable.has(n)) throw new Error(`cannot connect to root@${host}:22 after 10 attempts`);
+      return n;
+    },
+    state,
+    set: (n, s) => switches.set(n, s),
+    beforeBundle: (n, host) => {
+      if (failing.has(n)) throw new Error(`ovs-ofctl bundle on ${host}: OFPBFC_MSG_FAILED`);
+    },
   });
 });
 afterEach(() => jest.restoreAllMocks());
@@ -60,11 +56,7 @@ const v1 = () => ({
 });
 const v2 = () => ({ ...v1(), hops: [hop('h1', 1, 2, 104), hop('h4', 4, 101, 103), hop('h3', 3, 104, 1)] });
 
-async function checked(args: Record<string, unknown>): Promise<FlowPathInputs> {
-  const r = (await provider.check!({}, args)) as { inputs?: FlowPathInputs; failures?: unknown[] };
-  if (r.failures?.length) throw new Error(JSON.stringify(r.failures));
-  return r.inputs!;
-}
+const checked = checkedFlowPath;
 
 /** The outputs the engine stores from a PartialStateError (its properties without __provider). */
 const stored = (e: PartialStateError) => {

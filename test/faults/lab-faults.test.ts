@@ -24,9 +24,9 @@
  */
 import * as fs from 'node:fs';
 import type { Inventory } from '../../lab';
-import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
+import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
 import { UdpReceiver, UdpSender, analyse, killAll, sleep, type NetnsScript } from '../../lab/stream/measure';
-import { PROVIDER_BUILD, PULUMI_CLI, Stack, changesOf, killSshd, lockFiles, ok, pendingOperations, removeEmptyAttrSidecars, requireFresh, restartVswitchd, startSshd, stateResources, type Run } from './fault-lab';
+import { PROVIDER_BUILD, PULUMI_CLI, Stack, changesOf, killSshd, lockFiles, ok, pendingOperations, removeEmptyAttrSidecars, requireFresh, restartVswitchd, startSshd, stateResources, type Run } from '../support/fault-lab';
 
 const PROGRAM = 'dist/stacks/programs/faults.js';
 const STACK = `flt-lab-${process.pid}`;

@@ -23,8 +23,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Inventory } from '../../lab';
 import { connectionProblems } from '../../providers/exec/connection-check';
-import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { PROVIDER_BUILD, PULUMI_CLI, Stack, failed, ok, requireFresh, stackFiles, stateResources, changesOf, type Run } from './fault-lab';
+import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
+import { PROVIDER_BUILD, PULUMI_CLI, Stack, failed, ok, requireFresh, stackFiles, stateResources, changesOf, type Run } from '../support/fault-lab';
 
 const PROGRAM = 'dist/stacks/programs/secret-key.js';
 const STACK = `flt-sec-${process.pid}`;

@@ -1,6 +1,6 @@
 /**
  * CommandRunner.stream over SSH against the SSH server inside the test process
- * (ssh-server.ts; no lab, no root): output arrives while the command runs, the command is
+ * (test/support/ssh-server.ts; no lab, no root): output arrives while the command runs, the command is
  * sent behind the lifeline, stop() is an EOF on the channel (what makes the lifeline end the
  * remote command), a dropped connection ends the stream with its reason, and `vpm watch`'s
  * RemoteStream runs over it. The real sshd and lifeline are proven on the lab by `vpm watch`
@@ -8,7 +8,7 @@
  */
 import { HostKeyMismatchError, SshRunner, lifelineArgv, quote } from '../../providers/exec';
 import { RemoteStream, type StreamState } from '../../monitor/events/ssh-stream';
-import { keyPair, startServer, type TestServer } from './ssh-server';
+import { keyPair, startServer, type TestServer } from '../support/ssh-server';
 
 const HOST = keyPair('ed25519');
 const OTHER = keyPair('ed25519');

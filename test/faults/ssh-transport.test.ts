@@ -1,5 +1,5 @@
 /**
- * Transport faults against an SSH server inside the test process (ssh-server.ts), issue 17
+ * Transport faults against an SSH server inside the test process (test/support/ssh-server.ts), issue 17
  * items 1, 5 and 8:
  *  - host-key algorithms follow the pin: an RSA or ECDSA pin matches a host that also has an
  *    ed25519 key; a type mismatch says so instead of inviting a re-pin;
@@ -14,7 +14,7 @@
 import { HostKeyMismatchError, RemoteCommandError, ValidationError } from '../../providers/exec/errors';
 import { closeAll, getRunner, poolSize } from '../../providers/exec/pool';
 import { SshRunner } from '../../providers/exec/ssh';
-import { keyPair, startServer, type TestServer } from './ssh-server';
+import { keyPair, startServer, type TestServer } from '../support/ssh-server';
 
 const HOST_ED = keyPair('ed25519');
 const HOST_RSA = keyPair('rsa');

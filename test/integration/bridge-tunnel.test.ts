@@ -1,7 +1,7 @@
 /**
  * OvsBridge and GreTunnel on the real lab (3 hypervisors), driven through the providers as
  * the engine runs them: the lazy provider objects of resource.ts, serialised and loaded back
- * the way @pulumi/pulumi does (test/helpers/serialised-provider.ts). Every effect is checked
+ * the way @pulumi/pulumi does (test/support/serialised-provider.ts). Every effect is checked
  * on the hosts themselves with `lab exec` (ovs-vsctl / ovs-ofctl / ovs-appctl / ping).
  *
  * Needs root, the lab tools and ping (`npm run setup`) and the compiled providers in dist/
@@ -11,8 +11,8 @@ import type { Inventory } from '../../lab';
 import { labConnection } from '../../lab/connections';
 import { provider as bridgeLazy } from '../../providers/ovs-bridge/resource';
 import { provider as tunnelLazy } from '../../providers/gre-tunnel/resource';
-import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
-import { nativeRequire, requireBuilt, serialise, type SerialisedProvider } from '../helpers/serialised-provider';
+import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
+import { nativeRequire, requireBuilt, serialise, type SerialisedProvider } from '../support/serialised-provider';
 import { PROVIDER_VERSION } from '../../providers/common/version';
 
 type Provider = SerialisedProvider['provider'];

@@ -18,7 +18,7 @@
 import { closeAll } from '../../providers/exec/pool';
 import { parseTopology } from '../../components/topology';
 import type { Inventory } from '../../lab';
-import { acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
+import { acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
 import { FailoverLab, STREAM_FROM, STREAM_TO, type LivePath } from '../../lab/testbeds/failover-lab';
 import { UdpReceiver, UdpSender, analyse, killAll, nowUs, sleep, type NetnsScript, type ReceiverReport } from '../../lab/stream/measure';
 

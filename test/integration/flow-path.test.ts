@@ -12,7 +12,7 @@ import { closeAll } from '../../providers/exec/pool';
 import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
 import type { Inventory } from '../../lab';
-import { acquireLab, releaseLab, requireLabPrerequisites } from '../helpers/lab';
+import { acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
 import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, SOURCE_OFPORT, STREAM_PORT, VM_OFPORT, type VmStandIn } from '../../lab/testbeds/flow-lab';
 import { UdpReceiver, UdpSender, analyse, killAll, nowUs, type NetnsScript } from '../../lab/stream/measure';
 import { countDecodedFrames, gstSendVp8, requireGstElements } from '../../lab/stream/gst-netns';

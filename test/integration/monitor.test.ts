@@ -12,17 +12,18 @@
  * Uses the lab named by VPM_LAB_NS_PREFIX / VPM_LAB_DIR (defaults: vpmlab-, .lab).
  * Needs root, the lab tools with libvirt, the Pulumi CLI and a fresh `npx tsc -p tsconfig.json`.
  */
-import { runPulumi } from '../helpers/pulumi-cli';
+import { runPulumi } from '../support/pulumi-cli';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabError, LabPaths, labDown, labUp, type Inventory } from '../../lab';
-import { LabHosts, requireLabPrerequisites } from '../helpers/lab';
-import { PROJECT_ROOT, requireBuilt, requireFresh } from '../helpers/serialised-provider';
-import { Stack } from '../e2e/helpers/pulumi-stack';
+import { LabHosts, requireLabPrerequisites } from '../support/lab';
+import { PROJECT_ROOT, requireBuilt, requireFresh } from '../support/serialised-provider';
+import { Stack } from '../support/pulumi-stack';
 import { UdpSender, killAll, type NetnsScript } from '../../lab/stream/measure';
+import { ok } from '../support/expect';
 
 const STACK = `mon-it-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
@@ -46,26 +47,10 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Run> {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pulumiEnv } = require('../../lab/setup/pulumi-env.js') as { pulumiEnv(): NodeJS.ProcessEnv };
-
-/** `up` & co. go through the driver (inline program); plain CLI commands straight to the binary (faster). */
+/** Every Pulumi command through the one test runner (test/support/pulumi-cli.ts); plain commands with a 60 s limit. */
 const pulumi = (...args: string[]) => runPulumi(args);
-function pulumiCli(...args: string[]): Promise<Run> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(PULUMI_CLI, args, { cwd: PROJECT_ROOT, env: pulumiEnv(), timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - t0 });
-    });
-  });
-}
+const pulumiCli = (...args: string[]) => runPulumi(args, { timeoutMs: 60_000 });
 const vpm = (...args: string[]) => run('node', [VPM, ...args], 60_000);
-
-function ok(r: Run, what: string): Run {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`);
-  return r;
-}
 
 async function status(...extra: string[]): Promise<any> {
   const r = await vpm('status', '--stack', STACK, '--json', ...extra);

@@ -4,7 +4,7 @@
  * dist/, so it lives here and not in test/unit (which needs no build, no root, no OVS).
  */
 import { provider as bridgeLazy } from '../../providers/ovs-bridge/resource';
-import { PROJECT_ROOT, requireBuilt, serialise } from '../helpers/serialised-provider';
+import { PROJECT_ROOT, requireBuilt, serialise } from '../support/serialised-provider';
 
 test('when the captured path is gone, the implementation is found by package name from the project folder', async () => {
   requireBuilt('dist/providers/ovs-bridge/provider.js');

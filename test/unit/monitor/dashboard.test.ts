@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { RecordingRunner } from '../../../providers/exec/recording';
-import { DUMP_GROUPS_BR1, plannedGroupsDump } from './groups-of-plan';
+import { DUMP_GROUPS_BR1, plannedGroupsDump } from '../../support/groups-of-plan';
 import { buildModel } from '../../../monitor/model';
 import { stackOutputsOf, type StateResource } from '../../../monitor/pulumi';
 import { hostAllowed, hostHeaderName, startDashboard, type Dashboard } from '../../../monitor/dashboard/server';

@@ -15,7 +15,7 @@ import { formatStatus, StatusCollector } from '../../../monitor/status';
 import { parseVirshList, parseInterfaces, pathHopCounters, jobProgress } from '../../../monitor/parse';
 import { parseDumpFlowStats } from '../../../providers/ovs/ofctl';
 import { parseJobInfo } from '../../../providers/libvirt/jobinfo';
-import { DUMP_GROUPS_BR1, plannedGroupsDump } from './groups-of-plan';
+import { DUMP_GROUPS_BR1, plannedGroupsDump } from '../../support/groups-of-plan';
 
 const FIX = path.join(__dirname, 'fixtures');
 const resources = (JSON.parse(fs.readFileSync(path.join(FIX, 'lab-stack.json'), 'utf8')) as { resources: StateResource[] }).resources;

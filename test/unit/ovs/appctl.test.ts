@@ -1,7 +1,7 @@
 import { RemoteCommandError, ValidationError } from '../../../providers/exec/errors';
 import { APPCTL_TIMEOUT_MS, bfdShow, parseBfdShow, parseTnlNeighShow, tnlNeighSet, tnlNeighShow } from '../../../providers/ovs/appctl';
 import { BridgeName, Ipv4, Mac } from '../../../providers/ovs/values';
-import { FakeRunner } from './fake-runner';
+import { scriptedRunner } from '../../support/runners';
 
 // Captured from OVS 3.1.
 const NEIGH = [
@@ -41,7 +41,7 @@ const BFD_BLOCK = (name: string, fwd: string, local: string, remote: string) =>
 
 describe('appctl', () => {
   test('tnlNeighSet argv; values validated before any command', async () => {
-    const r = new FakeRunner({ stdout: 'OK\n' });
+    const r = scriptedRunner({ stdout: 'OK\n' });
     await tnlNeighSet(r, 'br0' as BridgeName, '192.168.1.2' as Ipv4, '02:00:00:00:00:0A' as Mac);
     expect(r.calls).toEqual([
       { argv: ['ovs-appctl', 'tnl/neigh/set', 'br0', '192.168.1.2', '02:00:00:00:00:0a'], options: { timeoutMs: APPCTL_TIMEOUT_MS } },
@@ -54,7 +54,7 @@ describe('appctl', () => {
       { ip: '192.168.1.2', mac: '02:00:00:00:00:02', bridge: 'br0' },
       { ip: 'fe80::1', mac: '02:00:00:00:00:03', bridge: 'br0' },
     ]);
-    const r = new FakeRunner({ stdout: 'IP MAC Bridge\n====\n1.2.3.4 nonsense\n' });
+    const r = scriptedRunner({ stdout: 'IP MAC Bridge\n====\n1.2.3.4 nonsense\n' });
     await expect(tnlNeighShow(r)).rejects.toBeInstanceOf(RemoteCommandError);
   });
   test('bfd/show: all interfaces, or one by filtering', async () => {
@@ -65,14 +65,14 @@ describe('appctl', () => {
       { interface: 'gre-b', forwarding: true, localState: 'up', remoteState: 'up', localDiagnostic: 'No Diagnostic', remoteDiagnostic: 'No Diagnostic' },
     ]);
     expect(all[0].raw['Detect Multiplier']).toBe('3');
-    const r = new FakeRunner({ stdout: text }, { stdout: text }, { stdout: '' });
+    const r = scriptedRunner({ stdout: text }, { stdout: text }, { stdout: '' });
     expect((await bfdShow(r, 'gre-b')).map((s) => s.interface)).toEqual(['gre-b']);
     expect(await bfdShow(r, 'gre-zz')).toEqual([]);
     expect(await bfdShow(r)).toEqual([]);
     expect(r.calls.map((c) => c.argv)).toEqual([['ovs-appctl', 'bfd/show'], ['ovs-appctl', 'bfd/show'], ['ovs-appctl', 'bfd/show']]);
   });
   test('bfd/show garbage is a RemoteCommandError', async () => {
-    await expect(bfdShow(new FakeRunner({ stdout: '  Forwarding: true\n' }))).rejects.toThrow('unexpected bfd/show line');
-    await expect(bfdShow(new FakeRunner({ stdout: '---- x ----\n  Forwarding: maybe\n' }))).rejects.toThrow('not true/false');
+    await expect(bfdShow(scriptedRunner({ stdout: '  Forwarding: true\n' }))).rejects.toThrow('unexpected bfd/show line');
+    await expect(bfdShow(scriptedRunner({ stdout: '---- x ----\n  Forwarding: maybe\n' }))).rejects.toThrow('not true/false');
   });
 });

@@ -22,6 +22,7 @@ import {
   parseMac,
   parseUdpPort,
 } from '../../../providers/ovs/values';
+import { validationProblems as problems } from '../../support/expect';
 
 const cookie = parseCookie('0x1');
 const ip = (s: string) => parseIpv4(s);
@@ -35,16 +36,6 @@ const leaf: Flow = {
   match: { inPort: port(3), dlType: 'ip', nwProto: 17, nwDst: ip('10.0.0.1'), udpDst: parseUdpPort(5004) },
   actions: [act.setEthDst('02:00:00:00:00:01'), act.output(2)],
 };
-
-function problems(f: () => unknown): Array<{ property: string; reason: string }> {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return [...(e as ValidationError).problems];
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('flowToOfctl', () => {
   test('add: the text ovs-ofctl takes and dump-flows prints', () => {

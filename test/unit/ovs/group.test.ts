@@ -1,4 +1,3 @@
-import { ValidationError } from '../../../providers/exec/errors';
 import { act } from '../../../providers/ovs/flow';
 import {
   Bucket,
@@ -9,20 +8,11 @@ import {
   removeBucketToOfctl,
 } from '../../../providers/ovs/group';
 import { BucketId, GroupId, OfPortNumber } from '../../../providers/ovs/values';
+import { validationProblems as problems } from '../../support/expect';
 
 const g = (n: number) => n as GroupId;
 const b = (n: number) => n as BucketId;
 const p = (n: number) => n as OfPortNumber;
-
-function problems(f: () => unknown): Array<{ property: string; reason: string }> {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return [...(e as ValidationError).problems];
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('group texts', () => {
   test('add-group type=all with buckets', () => {

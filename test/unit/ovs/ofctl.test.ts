@@ -18,7 +18,7 @@ import {
   removeBuckets,
 } from '../../../providers/ovs/ofctl';
 import { BridgeName, BucketId, GroupId, OfPort, UdpPort, parseCookie, parseIpv4 } from '../../../providers/ovs/values';
-import { FakeRunner } from './fake-runner';
+import { callsOf, scriptedRunner } from '../../support/runners';
 
 const br1 = 'br1' as BridgeName;
 const c1 = parseCookie('0x1');
@@ -75,7 +75,7 @@ describe('parsers', () => {
     ]);
   });
   test('dump-flows with stats', async () => {
-    const r = new FakeRunner({ stdout: DUMP_STATS });
+    const r = scriptedRunner({ stdout: DUMP_STATS });
     expect(await dumpFlowStats(r, br1)).toEqual([
       expect.objectContaining({ cookie: '0x1', priority: 100, nPackets: 42, nBytes: 5208, durationSec: 12.015 }),
       expect.objectContaining({ table: 2, priority: 65535, nPackets: 0, durationSec: 0.094 }),
@@ -106,22 +106,22 @@ describe('parsers', () => {
     ]);
   });
   test('garbage becomes a RemoteCommandError carrying the command and output', async () => {
-    const r = new FakeRunner({ stdout: ' cookie=0x1, priority=1,udp in_port=3 actions=drop\n' });
+    const r = scriptedRunner({ stdout: ' cookie=0x1, priority=1,udp in_port=3 actions=drop\n' });
     const err = await dumpFlows(r, br1).catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toContain('dump-flows br1');
     expect(err.message).toContain('cannot parse ovs-ofctl output line');
     expect(err.stdout).toContain('udp in_port=3');
-    await expect(dumpFlows(new FakeRunner({ stdout: ' cookie=0x1, priority=1\n' }), br1)).rejects.toThrow('no "actions="');
-    await expect(dumpGroups(new FakeRunner({ stdout: ' group_id=5,type=all,bucket=actions=drop\n' }), br1)).rejects.toThrow('bucket_id');
+    await expect(dumpFlows(scriptedRunner({ stdout: ' cookie=0x1, priority=1\n' }), br1)).rejects.toThrow('no "actions="');
+    await expect(dumpGroups(scriptedRunner({ stdout: ' group_id=5,type=all,bucket=actions=drop\n' }), br1)).rejects.toThrow('bucket_id');
   });
 });
 
 describe('executors: exact argv and stdin', () => {
   test('addFlowsBundle: ONE --bundle add-flows with flows on stdin', async () => {
-    const r = new FakeRunner();
+    const r = scriptedRunner();
     await addFlowsBundle(r, br1, [fA, fB]);
-    expect(r.calls).toEqual([
+    expect(callsOf(r)).toEqual([
       {
         argv: ['ovs-ofctl', '-O', 'OpenFlow15', '--bundle', 'add-flows', 'br1', '-'],
         options: { stdin: `${A_TEXT}\ntable=1,priority=10,cookie=0x2,in_port=2,actions=group:5\n`, timeoutMs: OFCTL_TIMEOUT_MS },
@@ -129,16 +129,16 @@ describe('executors: exact argv and stdin', () => {
     ]);
   });
   test('addFlowsBundle of nothing runs nothing; bad flows never reach the runner', async () => {
-    const r = new FakeRunner();
+    const r = scriptedRunner();
     await addFlowsBundle(r, br1, []);
     await expect(addFlowsBundle(r, br1, [fA, { ...fB, priority: -1 }])).rejects.toThrow('flows[1].priority');
     await expect(addFlowsBundle(r, 'br1;x' as BridgeName, [fA])).rejects.toThrow(ValidationError);
     expect(r.calls).toEqual([]);
   });
   test('applyBundle with flows only: prefixed lines, deletes before adds', async () => {
-    const r = new FakeRunner();
+    const r = scriptedRunner();
     await applyBundle(r, br1, { add: [fB], delStrict: [fA], modify: [fA], delCookies: [c2] });
-    expect(r.calls).toEqual([
+    expect(callsOf(r)).toEqual([
       {
         argv: ['ovs-ofctl', '-O', 'OpenFlow15', '--bundle', 'add-flows', 'br1', '-'],
         options: {
@@ -178,14 +178,14 @@ describe('executors: exact argv and stdin', () => {
     });
   });
   test('applyBundle of nothing runs nothing', async () => {
-    const r = new FakeRunner();
+    const r = scriptedRunner();
     await applyBundle(r, br1, {});
     await applyBundle(r, br1, { add: [], delStrict: [] });
     expect(r.calls).toEqual([]);
     expect(() => bundleCommand(br1, { delCookies: [parseCookie(0)] })).toThrow('delCookies[0]');
   });
   test('delFlowsByCookie refuses 0 and all-ones', async () => {
-    const r = new FakeRunner();
+    const r = scriptedRunner();
     await delFlowsByCookie(r, br1, parseCookie(0xabc));
     expect(r.calls).toEqual([{ argv: ['ovs-ofctl', '-O', 'OpenFlow15', 'del-flows', 'br1', 'cookie=0xabc/-1'], options: opts }]);
     await expect(delFlowsByCookie(r, br1, parseCookie(0))).rejects.toThrow('unowned');
@@ -193,7 +193,7 @@ describe('executors: exact argv and stdin', () => {
     expect(r.calls).toHaveLength(1);
   });
   test('dumpFlows filters', async () => {
-    const r = new FakeRunner({ stdout: DUMP_NO_STATS }, { stdout: '' }, { stdout: '' }, { stdout: '' });
+    const r = scriptedRunner({ stdout: DUMP_NO_STATS }, { stdout: '' }, { stdout: '' }, { stdout: '' });
     expect(await dumpFlows(r, br1)).toHaveLength(7);
     expect(await dumpFlows(r, br1, { cookie: c1 })).toEqual([]);
     expect(await dumpFlows(r, br1, c1)).toEqual([]);
@@ -206,7 +206,7 @@ describe('executors: exact argv and stdin', () => {
     ]);
   });
   test('group executors', async () => {
-    const r = new FakeRunner({}, {}, {}, {}, { stdout: DUMP_GROUPS });
+    const r = scriptedRunner({}, {}, {}, {}, { stdout: DUMP_GROUPS });
     await addGroup(r, br1, { id: 5 as GroupId, type: 'all', buckets: [{ id: 1 as BucketId, actions: [act.output(10)] }] });
     await insertBuckets(r, br1, { groupId: 5 as GroupId, type: 'all', buckets: [{ id: 2 as BucketId, actions: [act.output(11)] }] });
     await removeBuckets(r, br1, 5 as GroupId, [1 as BucketId, 2 as BucketId]);
@@ -214,7 +214,7 @@ describe('executors: exact argv and stdin', () => {
     expect((await dumpGroups(r, br1, 5 as GroupId)).map((g) => g.id)).toEqual([7, 5, 6, 13]);
     await removeBuckets(r, br1, 5 as GroupId, []);
     const O = ['ovs-ofctl', '-O', 'OpenFlow15'];
-    expect(r.calls).toEqual([
+    expect(callsOf(r)).toEqual([
       { argv: [...O, 'add-group', 'br1', 'group_id=5,type=all,bucket=bucket_id:1,actions=output:10'], options: opts },
       { argv: [...O, 'insert-buckets', 'br1', 'group_id=5,command_bucket_id=last,bucket=bucket_id:2,actions=output:11'], options: opts },
       {
@@ -226,7 +226,7 @@ describe('executors: exact argv and stdin', () => {
     ]);
   });
   test('runner errors propagate unchanged', async () => {
-    const r = new FakeRunner({ exitCode: 1, stderr: 'ovs-ofctl: br1 is not a bridge or a socket' });
+    const r = scriptedRunner({ exitCode: 1, stderr: 'ovs-ofctl: br1 is not a bridge or a socket' });
     const err = await dumpFlows(r, br1).catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.exitCode).toBe(1);

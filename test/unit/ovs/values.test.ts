@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { ValidationError } from '../../../providers/exec/errors';
 import {
   NAME_PATTERN,
   cookieToBigInt,
@@ -19,15 +18,10 @@ import {
   parseOfPortNumber,
   parseUdpPort,
 } from '../../../providers/ovs/values';
+import { validationProblems } from '../../support/expect';
 
 function problemOf(f: () => unknown): { property: string; reason: string } {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return (e as ValidationError).problems[0];
-  }
-  throw new Error('expected a ValidationError');
+  return validationProblems(f)[0];
 }
 
 describe('names', () => {

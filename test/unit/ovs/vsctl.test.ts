@@ -15,20 +15,11 @@ import {
   portInfo,
   quoteOvsdbString,
 } from '../../../providers/ovs/vsctl';
-import { FakeRunner } from './fake-runner';
+import { scriptedRunner } from '../../support/runners';
+import { validationProblems as problems } from '../../support/expect';
 
 const br = (s: string) => s as BridgeName;
 const ifn = (s: string) => s as InterfaceName;
-
-function problems(f: () => unknown): Array<{ property: string; reason: string }> {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return [...(e as ValidationError).problems];
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('VsctlTxn', () => {
   test('one transaction for br1, its patch port and a GRE tunnel with BFD', () => {
@@ -125,7 +116,7 @@ describe('VsctlTxn', () => {
     expect(() => quoteOvsdbString('tab\there')).toThrow(ValidationError);
   });
   test('run uses the vsctl timeout plus a margin', async () => {
-    const r = new FakeRunner();
+    const r = scriptedRunner();
     await new VsctlTxn().delBridge(br('br1'), { ifExists: true }).run(r, { timeoutSec: 5 });
     expect(r.calls).toEqual([{ argv: ['ovs-vsctl', '--timeout=5', '--', '--if-exists', 'del-br', 'br1'], options: { timeoutMs: 10000 } }]);
   });
@@ -145,7 +136,7 @@ const IFACE_JSON =
 describe('reads', () => {
   const READ = ['ovs-vsctl', '--timeout=10', '--format=json'];
   test('bridgeInfo decodes the OVSDB JSON encoding', async () => {
-    const r = new FakeRunner({ stdout: BRIDGE_JSON });
+    const r = scriptedRunner({ stdout: BRIDGE_JSON });
     expect(await bridgeInfo(r, br('br1'))).toEqual({
       uuid: '264c2391-dc1a-4d3b-aecc-6959eaebf092',
       name: 'br1',
@@ -164,10 +155,10 @@ describe('reads', () => {
     ]);
   });
   test('absent rows are undefined; optional columns may be empty; one-element sets are bare', async () => {
-    expect(await bridgeInfo(new FakeRunner({ stdout: EMPTY('_uuid,name') }), br('nope'))).toBeUndefined();
+    expect(await bridgeInfo(scriptedRunner({ stdout: EMPTY('_uuid,name') }), br('nope'))).toBeUndefined();
     const bare =
       '{"data":[[["uuid","u"],"br2",["set",[]],"",["set",[]],"OpenFlow13",["map",[]],["map",[]]]],"headings":["_uuid","name","datapath_id","datapath_type","fail_mode","protocols","external_ids","other_config"]}\n';
-    expect(await bridgeInfo(new FakeRunner({ stdout: bare }), br('br2'))).toEqual({
+    expect(await bridgeInfo(scriptedRunner({ stdout: bare }), br('br2'))).toEqual({
       uuid: 'u',
       name: 'br2',
       datapathType: '',
@@ -177,15 +168,15 @@ describe('reads', () => {
     });
   });
   test('real errors are not "absent"', async () => {
-    const r = new FakeRunner({ exitCode: 1, stderr: 'ovs-vsctl: unix:/x/db.sock: database connection failed (No such file or directory)' });
+    const r = scriptedRunner({ exitCode: 1, stderr: 'ovs-vsctl: unix:/x/db.sock: database connection failed (No such file or directory)' });
     await expect(bridgeInfo(r, br('br1'))).rejects.toBeInstanceOf(RemoteCommandError);
-    const bad = new FakeRunner({ stdout: 'ovs-vsctl said something\n' });
+    const bad = scriptedRunner({ stdout: 'ovs-vsctl said something\n' });
     const err = await interfaceInfo(bad, ifn('x')).catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toContain('cannot decode ovs-vsctl JSON output');
   });
   test('interfaceInfo', async () => {
-    const r = new FakeRunner({ stdout: IFACE_JSON });
+    const r = scriptedRunner({ stdout: IFACE_JSON });
     expect(await interfaceInfo(r, ifn('gre-a'))).toEqual({
       uuid: '5a7c0c0e-7f3c-4b7e-9d0e-1d5c9c3e2a10',
       name: 'gre-a',
@@ -202,7 +193,7 @@ describe('reads', () => {
     const port = '{"data":[[["uuid","pu"],"gre-a",["map",[["vpm-owner","t1"]]]]],"headings":["_uuid","name","external_ids"]}\n';
     const bridges =
       '{"data":[["br1",["set",[["uuid","x1"],["uuid","pu"]]]],["br0",["uuid","x2"]]],"headings":["name","ports"]}\n';
-    const r = new FakeRunner({ stdout: port + IFACE_JSON + bridges });
+    const r = scriptedRunner({ stdout: port + IFACE_JSON + bridges });
     const info = await portInfo(r, ifn('gre-a'));
     expect(info).toEqual(
       expect.objectContaining({ uuid: 'pu', name: 'gre-a', bridge: 'br1', externalIds: { 'vpm-owner': 't1' }, type: 'gre', ofport: 20 }),
@@ -214,11 +205,11 @@ describe('reads', () => {
       '--', '--if-exists', '--columns=_uuid,name,type,options,ofport,ofport_request,external_ids,bfd,bfd_status,error', 'list', 'Interface', 'gre-a',
       '--', '--columns=name,ports', 'list', 'Bridge',
     ]);
-    const none = new FakeRunner({ stdout: EMPTY('_uuid') + EMPTY('_uuid') + bridges });
+    const none = scriptedRunner({ stdout: EMPTY('_uuid') + EMPTY('_uuid') + bridges });
     expect(await portInfo(none, ifn('gre-a'))).toBeUndefined();
   });
   test('listBridges', async () => {
-    const r = new FakeRunner({ stdout: 'br0\nbr1\n' });
+    const r = scriptedRunner({ stdout: 'br0\nbr1\n' });
     expect(await listBridges(r)).toEqual(['br0', 'br1']);
     expect(r.calls[0].argv).toEqual(['ovs-vsctl', '--timeout=10', 'list-br']);
   });

@@ -7,11 +7,10 @@
  * and on SshRunner.run see no call, and the connections point at an address where nothing
  * listens with a long connect timeout, yet every check returns at once.
  */
-import * as pool from '../../../providers/exec/pool';
-import { SshRunner } from '../../../providers/exec/ssh';
 import { UNKNOWN } from '../../../providers/common/check';
 import { provider as bridgeProvider } from '../../../providers/ovs-bridge/provider';
 import { provider as tunnelProvider } from '../../../providers/gre-tunnel/provider';
+import { expectNoHostTouched } from '../../support/expect';
 
 // A syntactically valid ed25519 public key line.
 const HOST_KEY =
@@ -36,24 +35,7 @@ const tunnelInputs = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-let spies: jest.SpyInstance[] = [];
-
-beforeEach(() => {
-  spies = [
-    jest.spyOn(pool, 'getRunner'),
-    jest.spyOn(pool, 'withHostLock'),
-    jest.spyOn(SshRunner.prototype, 'run').mockImplementation(() => {
-      throw new Error('check must not run a command');
-    }),
-  ];
-});
-
-afterEach(() => {
-  for (const s of spies) {
-    expect(s).not.toHaveBeenCalled();
-    s.mockRestore();
-  }
-});
+expectNoHostTouched();
 
 /** Runs check, asserts it was instant and leaked no secret; returns its result. */
 async function timedCheck(p: typeof bridgeProvider, news: Record<string, unknown>): Promise<CheckResult> {

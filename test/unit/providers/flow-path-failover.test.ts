@@ -9,8 +9,6 @@
  * The path: h1 (root) -> h2 (relay) -> h4 (leaf); backup around h2: h1 -> h3 -> h4.
  * GRE port toward hK is 100 + K; patch 1; source 2.
  */
-import * as pool from '../../../providers/exec/pool';
-import { SshRunner } from '../../../providers/exec/ssh';
 import { cookieFor } from '../../../providers/common/owner';
 import { actionsToOfctl, matchToOfctl } from '../../../providers/ovs/flow';
 import { bundleCommand, type BundleOps } from '../../../providers/ovs/ofctl';
@@ -35,6 +33,7 @@ import {
 } from '../../../providers/flow-path/plan';
 import { provider } from '../../../providers/flow-path/provider';
 import type { BackupHop, FlowPathInputs, Hop } from '../../../providers/flow-path/types';
+import { expectNoHostTouched } from '../../support/expect';
 
 const HOST_KEY =
   'ssh-ed25519 ' +
@@ -248,21 +247,7 @@ describe('bundles', () => {
 });
 
 describe('check: backups', () => {
-  let spies: jest.SpyInstance[] = [];
-  beforeEach(() => {
-    spies = [
-      jest.spyOn(pool, 'getRunner'),
-      jest.spyOn(SshRunner.prototype, 'run').mockImplementation(() => {
-        throw new Error('check must not run a command');
-      }),
-    ];
-  });
-  afterEach(() => {
-    for (const s of spies) {
-      expect(s).not.toHaveBeenCalled();
-      s.mockRestore();
-    }
-  });
+  expectNoHostTouched();
 
   const args = (over: Record<string, unknown> = {}) => {
     const p = path('fo');

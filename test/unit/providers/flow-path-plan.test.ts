@@ -5,8 +5,6 @@
  * receiver MAC, and check's refusals. A small switch simulator applies bundles the way OVS
  * does, so whole sequences (install A, install B, remove A, remove B) can be followed.
  */
-import * as pool from '../../../providers/exec/pool';
-import { SshRunner } from '../../../providers/exec/ssh';
 import { UNKNOWN } from '../../../providers/common/check';
 import { cookieFor } from '../../../providers/common/owner';
 import { actionsToOfctl, flowToOfctl, matchToOfctl } from '../../../providers/ovs/flow';
@@ -28,6 +26,7 @@ import {
 } from '../../../providers/flow-path/plan';
 import { provider } from '../../../providers/flow-path/provider';
 import type { FlowPathInputs, Hop } from '../../../providers/flow-path/types';
+import { expectNoHostTouched } from '../../support/expect';
 
 // A syntactically valid ed25519 public key line (as in check.test.ts).
 const HOST_KEY =
@@ -333,22 +332,7 @@ describe('receiverMacFor', () => {
 });
 
 describe('FlowPath check (no host is touched)', () => {
-  let spies: jest.SpyInstance[] = [];
-  beforeEach(() => {
-    spies = [
-      jest.spyOn(pool, 'getRunner'),
-      jest.spyOn(pool, 'withHostLock'),
-      jest.spyOn(SshRunner.prototype, 'run').mockImplementation(() => {
-        throw new Error('check must not run a command');
-      }),
-    ];
-  });
-  afterEach(() => {
-    for (const s of spies) {
-      expect(s).not.toHaveBeenCalled();
-      s.mockRestore();
-    }
-  });
+  expectNoHostTouched();
 
   const args = (over: Record<string, unknown> = {}) => ({
     pathId: 'h3-5004',

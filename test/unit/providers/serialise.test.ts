@@ -10,7 +10,7 @@
 import { provider as bridgeLazy } from '../../../providers/ovs-bridge/resource';
 import { provider as tunnelLazy } from '../../../providers/gre-tunnel/resource';
 import { lazyProvider } from '../../../providers/common/lazy-provider';
-import { PROJECT_ROOT, serialise } from '../../helpers/serialised-provider';
+import { PROJECT_ROOT, serialise } from '../../support/serialised-provider';
 
 const METHODS = ['check', 'diff', 'create', 'read', 'update', 'delete'];
 

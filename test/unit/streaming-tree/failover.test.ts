@@ -15,12 +15,10 @@ import { loadTopologyFile, parseTopology, type Topology } from '../../../compone
 import { flowPathArgs } from '../../../components/streaming-tree/flow-path-args';
 import { planTree, type HostFacts, type TreePlan } from '../../../components/streaming-tree/plan';
 import { PATCH_OFPORT, SOURCE_OFPORT } from '../../../components/streaming-tree/ports';
-import * as pool from '../../../providers/exec/pool';
-import * as appctl from '../../../providers/ovs/appctl';
-import * as ofctl from '../../../providers/ovs/ofctl';
-import { applyOps, type SwitchState } from '../../../providers/flow-path/plan';
+import type { SwitchState } from '../../../providers/flow-path/plan';
 import { provider } from '../../../providers/flow-path/provider';
-import type { FlowPathInputs, FlowPathOutputs } from '../../../providers/flow-path/types';
+import type { FlowPathOutputs } from '../../../providers/flow-path/types';
+import { checkedFlowPath, routeFlowPathToSwitches } from '../../support/switch-model';
 
 const TOPOLOGIES = join(__dirname, '../../../stacks/topologies');
 const HOSTS: Record<string, HostFacts> = Object.fromEntries(
@@ -254,27 +252,19 @@ class Fabric {
 
   /** Routes the provider's ovs-ofctl/appctl calls here. */
   install(): jest.SpyInstance[] {
-    const host = (runner: { host: string }) => hostOfAddress(runner.host);
-    return [
-      jest.spyOn(pool, 'getRunner').mockImplementation((spec) => ({ host: spec.host, run: () => Promise.reject(new Error('no command may run')) }) as never),
-      jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined),
-      jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (runner) => {
-        if (this.dead.has(host(runner))) throw new Error('timed out (the host is down)');
-        return this.state(host(runner)).groups as ofctl.DumpedGroup[];
-      }),
-      jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (runner) => {
-        if (this.dead.has(host(runner))) throw new Error('timed out (the host is down)');
-        return this.state(host(runner)).flows as ofctl.DumpedFlow[];
-      }),
-      jest.spyOn(ofctl, 'applyBundle').mockImplementation(async (runner, _bridge, ops) => {
-        const h = host(runner);
+    return routeFlowPathToSwitches({
+      reach: (address) => {
+        const h = hostOfAddress(address);
         if (this.dead.has(h)) throw new Error('timed out (the host is down)');
-        ofctl.bundleCommand('br1' as never, ops); // the text must serialise
-        this.switches.set(h, applyOps(this.state(h), ops));
+        return h;
+      },
+      state: (h) => this.state(h),
+      set: (h, s) => this.switches.set(h, s),
+      afterBundle: (h) => {
         this.touched.push(h);
         for (const check of this.afterBundle) check(h);
-      }),
-    ];
+      },
+    });
   }
 }
 
@@ -288,11 +278,7 @@ function pathArgs(plan: TreePlan, i: number, down: string[] = []): Record<string
   return { ...args, egress: { ...args.egress, receiverMac: p.receiver.mac ?? receiverMac(p.receiver.ip) } };
 }
 
-async function checked(args: Record<string, unknown>): Promise<FlowPathInputs> {
-  const r = (await provider.check!({}, args)) as { inputs?: FlowPathInputs; failures?: unknown[] };
-  if (r.failures?.length) throw new Error(JSON.stringify(r.failures));
-  return r.inputs!;
-}
+const checked = checkedFlowPath;
 
 type Live = { id: string; outs: FlowPathOutputs };
 const create = async (args: Record<string, unknown>): Promise<Live> => (await provider.create!(await checked(args))) as Live;

@@ -9,9 +9,10 @@
  * literals below guard the numbering scheme (ports.ts) against silent changes.
  */
 import { join } from 'node:path';
-import { loadTopologyFile, parseTopology, TopologyError, type Topology } from '../../../components/topology';
+import { loadTopologyFile, parseTopology, type Topology } from '../../../components/topology';
 import { planTree, type HostFacts, type TreePlan } from '../../../components/streaming-tree/plan';
 import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME, tunnelOfports, vmIp, vmMac, vmOfports } from '../../../components/streaming-tree/ports';
+import { topologyErrorOf } from '../../support/expect';
 
 const TOPOLOGIES = join(__dirname, '../../../stacks/topologies');
 const lab = () => loadTopologyFile(join(TOPOLOGIES, 'lab.yaml'));
@@ -33,16 +34,6 @@ function tunnelPort(plan: TreePlan, node: string, peer: string): number {
   throw new Error(`no tunnel ${node}-${peer} in the plan`);
 }
 
-/** Runs fn and returns the TopologyError it throws (fails if it throws nothing or something else). */
-function topologyErrorOf(fn: () => unknown): TopologyError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TopologyError) return e;
-    throw e;
-  }
-  throw new Error('expected a TopologyError');
-}
 
 describe('planTree on lab.yaml', () => {
   const plan = planTree(lab(), HOSTS);

@@ -3,55 +3,10 @@
  * 127.0.0.1 (the suites run the same text inside namespaces), and the one datagram protocol
  * (lab/stream/datagram.ts): a measure receiver reads the `vpm stream` sender's datagrams.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { MEASURE_SCRIPTS, analyse, type ReceiverReport } from '../../../lab/stream/measure';
 import { SENDER_SCRIPT } from '../../../lab/stream/scripts';
-import { STREAM_MAGIC } from '../../../lab/stream/datagram';
-
-/** One JSON line per command (measure.ts's control channel). */
-class Script {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private buf = '';
-  private readonly lines: any[] = [];
-  private waiters: Array<(l: any) => void> = [];
-
-  constructor(text: string, cfg: unknown) {
-    this.child = spawn(process.execPath, ['-e', text, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (d: string) => {
-      this.buf += d;
-      for (let i = this.buf.indexOf('\n'); i >= 0; i = this.buf.indexOf('\n')) {
-        const l = JSON.parse(this.buf.slice(0, i));
-        this.buf = this.buf.slice(i + 1);
-        const w = this.waiters.shift();
-        if (w) w(l);
-        else this.lines.push(l);
-      }
-    });
-  }
-
-  next(timeoutMs = 10_000): Promise<any> {
-    const l = this.lines.shift();
-    if (l) return Promise.resolve(l);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no line')), timeoutMs);
-      this.waiters.push((x) => {
-        clearTimeout(timer);
-        resolve(x);
-      });
-    });
-  }
-
-  async command(cmd: string): Promise<any> {
-    this.child.stdin.write(`${cmd}\n`);
-    return this.next();
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-}
+import { StreamScript, numberedDatagram } from '../../support/stream-script';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +18,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitCount(r: Script, n: number): Promise<void> {
+async function waitCount(r: StreamScript, n: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   while ((await r.command('stats')).count < n) {
     if (Date.now() > deadline) throw new Error(`fewer than ${n} datagrams`);
@@ -72,18 +27,18 @@ async function waitCount(r: Script, n: number): Promise<void> {
 }
 
 describe('measure scripts (lab/stream/measure.ts)', () => {
-  const running: Script[] = [];
+  const running: StreamScript[] = [];
   afterEach(() => running.splice(0).forEach((s) => s.kill()));
 
   test('sender -> receiver: every sequence number, in order, with send times; foreign datagrams counted apart', async () => {
     const port = await freePort();
-    const receiver = new Script(MEASURE_SCRIPTS.receiver, { port, address: '127.0.0.1' });
+    const receiver = new StreamScript(MEASURE_SCRIPTS.receiver, { port, address: '127.0.0.1' });
     running.push(receiver);
     expect(await receiver.next()).toEqual({ ready: true });
     const junk = dgram.createSocket('udp4');
     await new Promise<void>((r) => junk.send(Buffer.from('not ours, not ours!'), port, '127.0.0.1', () => r()));
     junk.close();
-    const sender = new Script(MEASURE_SCRIPTS.sender, { ip: '127.0.0.1', port, count: 50, intervalUs: 1000, size: 64 });
+    const sender = new StreamScript(MEASURE_SCRIPTS.sender, { ip: '127.0.0.1', port, count: 50, intervalUs: 1000, size: 64 });
     running.push(sender);
     expect(await sender.next()).toEqual({ ready: true });
     await waitCount(receiver, 50);
@@ -97,10 +52,10 @@ describe('measure scripts (lab/stream/measure.ts)', () => {
 
   test('the `vpm stream` sender (scripts.ts) speaks the same datagrams', async () => {
     const port = await freePort();
-    const receiver = new Script(MEASURE_SCRIPTS.receiver, { port, address: '127.0.0.1' });
+    const receiver = new StreamScript(MEASURE_SCRIPTS.receiver, { port, address: '127.0.0.1' });
     running.push(receiver);
     expect(await receiver.next()).toEqual({ ready: true });
-    const sender = new Script(SENDER_SCRIPT, { ip: '127.0.0.1', port, rate: 1000, count: 30, size: 100, progressMs: 0 });
+    const sender = new StreamScript(SENDER_SCRIPT, { ip: '127.0.0.1', port, rate: 1000, count: 30, size: 100, progressMs: 0 });
     running.push(sender);
     await waitCount(receiver, 30);
     const report: ReceiverReport = await receiver.command('report');
@@ -114,12 +69,10 @@ describe('measure scripts (lab/stream/measure.ts)', () => {
     const got: Buffer[] = [];
     sink.on('message', (m) => got.push(m));
     await new Promise<void>((r) => sink.bind(outPort, '127.0.0.1', () => r()));
-    const relay = new Script(MEASURE_SCRIPTS.relay, { port: relayPort, toIp: '127.0.0.1', toPort: outPort });
+    const relay = new StreamScript(MEASURE_SCRIPTS.relay, { port: relayPort, toIp: '127.0.0.1', toPort: outPort });
     running.push(relay);
     expect(await relay.next()).toEqual({ ready: true });
-    const b = Buffer.alloc(16);
-    b.writeUInt32BE(7, 0);
-    b.writeUInt32BE(STREAM_MAGIC, 4);
+    const b = numberedDatagram(7, 16);
     const src = dgram.createSocket('udp4');
     await new Promise<void>((r) => src.send(b, relayPort, '127.0.0.1', () => r()));
     src.close();

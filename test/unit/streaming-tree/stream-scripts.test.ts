@@ -4,76 +4,20 @@
  * counting unique sequence numbers, duplicates, losses from the first datagram received,
  * the longest gap between new sequence numbers; the sender's count and pacing.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { RECEIVER_SCRIPT, SENDER_SCRIPT, STREAM_MAGIC } from '../../../lab/stream/scripts';
-
-class Script {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private buf = '';
-  private readonly lines: any[] = [];
-  private waiters: Array<(l: any) => void> = [];
-
-  constructor(text: string, cfg: unknown) {
-    this.child = spawn(process.execPath, ['-e', text, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (d: string) => {
-      this.buf += d;
-      for (let i = this.buf.indexOf('\n'); i >= 0; i = this.buf.indexOf('\n')) {
-        const l = JSON.parse(this.buf.slice(0, i));
-        this.buf = this.buf.slice(i + 1);
-        const w = this.waiters.shift();
-        if (w) w(l);
-        else this.lines.push(l);
-      }
-    });
-  }
-
-  next(type: string, timeoutMs = 10_000): Promise<any> {
-    for (;;) {
-      const l = this.lines.shift();
-      if (!l) break;
-      if (l.type === type) return Promise.resolve(l);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} line`)), timeoutMs);
-      const w = (l: any) => {
-        if (l.type === type) {
-          clearTimeout(timer);
-          resolve(l);
-        } else this.waiters.unshift(w);
-      };
-      this.waiters.push(w);
-    });
-  }
-
-  send(cmd: string): void {
-    this.child.stdin.write(`${cmd}\n`);
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-}
+import { StreamScript, numberedDatagram } from '../../support/stream-script';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function datagram(seq: number): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt32BE(seq, 0);
-  b.writeUInt32BE(STREAM_MAGIC, 4);
-  b.writeDoubleBE(0, 8);
-  return b;
-}
-
 describe('stream receiver script', () => {
   const port = 40000 + (process.pid % 20000);
-  let receiver: Script;
+  let receiver: StreamScript;
   let socket: dgram.Socket;
-  const send = (seq: number) => new Promise<void>((r) => socket.send(datagram(seq), port, '127.0.0.1', () => r()));
+  const send = (seq: number) => new Promise<void>((r) => socket.send(numberedDatagram(seq), port, '127.0.0.1', () => r()));
 
   beforeEach(async () => {
-    receiver = new Script(RECEIVER_SCRIPT, { port, progressMs: 0, gapLogMs: 50 });
+    receiver = new StreamScript(RECEIVER_SCRIPT, { port, progressMs: 0, gapLogMs: 50 });
     await receiver.next('ready');
     socket = dgram.createSocket('udp4');
   });
@@ -122,7 +66,7 @@ describe('stream sender script', () => {
     const socket = dgram.createSocket('udp4');
     socket.on('message', (m) => m.readUInt32BE(4) === STREAM_MAGIC && seen.push(m.readUInt32BE(0)));
     await new Promise<void>((r) => socket.bind(port, '127.0.0.1', () => r()));
-    const sender = new Script(SENDER_SCRIPT, { ip: '127.0.0.1', port, rate: 1000, count: 300, size: 100, progressMs: 0 });
+    const sender = new StreamScript(SENDER_SCRIPT, { ip: '127.0.0.1', port, rate: 1000, count: 300, size: 100, progressMs: 0 });
     try {
       await sender.next('ready');
       const t0 = Date.now();

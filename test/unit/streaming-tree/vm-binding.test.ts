@@ -9,13 +9,14 @@
  *     refused with an error naming the field and the fix.
  */
 import { join } from 'node:path';
-import { loadTopologyFile, parseTopology, TopologyError, type TopologyInput } from '../../../components/topology';
+import { loadTopologyFile, parseTopology, type TopologyInput } from '../../../components/topology';
 import { flowPathArgs } from '../../../components/streaming-tree/flow-path-args';
 import { planTree, type HostFacts, type PlannedPath } from '../../../components/streaming-tree/plan';
 import { vmOfports } from '../../../components/streaming-tree/ports';
 import { planPath } from '../../../providers/flow-path/plan';
 import { provider } from '../../../providers/flow-path/provider';
 import type { FlowPathInputs } from '../../../providers/flow-path/types';
+import { topologyErrorOf } from '../../support/expect';
 
 const TOPOLOGIES = join(__dirname, '../../../stacks/topologies');
 const paper = () => loadTopologyFile(join(TOPOLOGIES, 'paper.yaml'));
@@ -28,13 +29,7 @@ const HOST_KEY =
   Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString('base64');
 
 function problemsOf(fn: () => unknown): { path: string; message: string }[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TopologyError) return e.problems.map((p) => ({ path: p.path, message: p.message }));
-    throw e;
-  }
-  throw new Error('expected a TopologyError');
+  return topologyErrorOf(fn).problems.map((p) => ({ path: p.path, message: p.message }));
 }
 
 /** The FlowPath inputs the provider's check computes for a planned path (no host contacted). */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { asTopology, loadTopologyFile, parseTopology, TopologyError, type Topology } from '../../../components/topology';
-import { paperTopology } from './fixtures';
+import { paperTopology } from '../../support/topology-fixtures';
 
 describe('asTopology', () => {
   it('returns a parsed topology itself (no second parse)', () => {

@@ -14,7 +14,7 @@ import {
   type TopologyNode,
   type TreeResult,
 } from '../../../components/topology';
-import { connectedGraphArb, linkKey, type RandomGraph } from './fixtures';
+import { connectedGraphArb, linkKey, type RandomGraph } from '../../support/topology-fixtures';
 
 const RUNS = { numRuns: 200 };
 

@@ -13,7 +13,7 @@ import {
   planPaths,
   TopologyError,
 } from '../../../components/topology';
-import { paperTopology } from './fixtures';
+import { paperTopology } from '../../support/topology-fixtures';
 
 const TOPOLOGIES = join(__dirname, '../../../stacks/topologies');
 

@@ -3,17 +3,12 @@
  * message, plus the promise that every problem comes back in one throw.
  */
 import { parseTopology, TopologyError, type TopologyInput, type TopologyProblem } from '../../../components/topology';
-import { paperTopology } from './fixtures';
+import { paperTopology } from '../../support/topology-fixtures';
+import { topologyErrorOf } from '../../support/expect';
 
 /** Parse, expect a TopologyError, return its problems. */
 function problemsOf(input: unknown): readonly TopologyProblem[] {
-  try {
-    parseTopology(input);
-  } catch (e) {
-    if (e instanceof TopologyError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a TopologyError');
+  return topologyErrorOf(() => parseTopology(input)).problems;
 }
 
 /** The paper topology with one edit applied (a deep copy, so tests do not share state). */

@@ -1,15 +1,16 @@
 /**
  * The real Pulumi CLI on one stack, for end-to-end tests: the plain CLI through the project's
- * pass-through (test/helpers/pulumi-cli.ts: local file backend, `--program` and `--json` as the
+ * pass-through (test/support/pulumi-cli.ts: local file backend, `--program` and `--json` as the
  * tests use them), results that keep the exit code and both outputs, the `--json` summary, and
  * the resource steps read from the CLI's own text (what preview/up printed, per resource).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stackConfigFile } from '../../../lab/stream';
-import { PROJECT_ROOT, PULUMI_CLI, runPulumi, type Run } from '../../helpers/pulumi-cli';
+import { stackConfigFile } from '../../lab/stream';
+import { ok } from './expect';
+import { PROJECT_ROOT, PULUMI_CLI, runPulumi, type Run } from './pulumi-cli';
 
-export { PROJECT_ROOT, PULUMI_CLI, type Run };
+export { PROJECT_ROOT, PULUMI_CLI, ok, type Run };
 
 export interface Summary {
   changeSummary: Record<string, number>;
@@ -29,21 +30,13 @@ export function pulumi(args: readonly string[], timeoutMs = 180_000): Promise<Ru
   return runPulumi(args, { timeoutMs });
 }
 
-/** Fails with the CLI's own output when it did not exit 0. */
-export function ok(run: Run): Run {
-  if (run.code !== 0) {
-    throw new Error(`pulumi ${run.args.join(' ')} exited ${run.code}\n--- stdout ---\n${run.stdout.slice(-20_000)}\n--- stderr ---\n${run.stderr.slice(-20_000)}`);
-  }
-  return run;
-}
-
 /** The summary line that `--json` adds last (pulumi-cli.ts). */
 export function summaryOf(run: Run): Summary {
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Summary;
   } catch {
-    throw new Error(`no --json summary at the end of the output of pulumi ${run.args.join(' ')}:\n${run.stdout.slice(-5000)}`);
+    throw new Error(`no --json summary at the end of the output of pulumi ${run.args.join(' ')}:\n${run.stdout.slice(-5000)}\n${run.stderr.slice(-5000)}`);
   }
 }
 
@@ -116,6 +109,15 @@ export class Stack {
       this.created = false;
       this.forgetFiles();
     } else if (!force) ok(r);
+  }
+
+  /**
+   * The teardown of a suite's stack: destroy what a failed test left behind (when `destroy`;
+   * `destroyFlags` as the suite's own destroy takes them, its result ignored), then `remove(true)`.
+   */
+  async tearDown(destroy: boolean, ...destroyFlags: string[]): Promise<void> {
+    if (destroy) await this.program('destroy', ...destroyFlags);
+    await this.remove(true);
   }
 
   /**

@@ -3,7 +3,7 @@
  * connected topologies (random spanning tree plus random extra edges, exactly one root).
  */
 import fc from 'fast-check';
-import type { Link, Role, TopologyInput, TopologyNode } from '../../../components/topology';
+import type { Link, Role, TopologyInput, TopologyNode } from '../../components/topology';
 
 /**
  * The paper's example (Fig. 6): leaf L1 hangs directly on root R, leaf L2 sits behind relay

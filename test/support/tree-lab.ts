@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { labExec, type Inventory } from '../../../lab';
-import { loadTopologyFile } from '../../../components/topology';
-import { planTree } from '../../../components/streaming-tree/plan';
+import { labExec, type Inventory } from '../../lab';
+import { loadTopologyFile } from '../../components/topology';
+import { planTree } from '../../components/streaming-tree/plan';
 import { PROJECT_ROOT } from './pulumi-stack';
 
 function libvirtUri(inventory: Inventory, host: string): string {

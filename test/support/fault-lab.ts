@@ -4,7 +4,7 @@
  * the lab daemons a fault kills and restarts by PID (sshd, ovs-vswitchd) exactly as
  * lab/sshd.ts and lab/ovs.ts start them.
  *
- * Pulumi runs through test/helpers/pulumi-cli.ts (the plain CLI behind `npm run pulumi --`:
+ * Pulumi runs through test/support/pulumi-cli.ts (the plain CLI behind `npm run pulumi --`:
  * local file backend). Every process a background run starts is ended by its own PID (the
  * run's whole process tree, collected before the kill).
  */
@@ -16,40 +16,15 @@ import { ovsEnv } from '../../lab/names';
 import { isAlive, procInfo, readPidFile } from '../../lab/procs';
 import { sh } from '../../lab/sh';
 import { which } from '../../lab/tools';
-import { PROJECT_ROOT, PULUMI_CLI, runPulumi, spawnPulumi, type Run } from '../helpers/pulumi-cli';
-export { requireFresh } from '../helpers/serialised-provider';
-export { PROJECT_ROOT, PULUMI_CLI, type Run };
+import { failed, ok } from './expect';
+import { PROJECT_ROOT, PULUMI_CLI, runPulumi as pulumi, spawnPulumi, type Run } from './pulumi-cli';
+import { changesOf as changesOfSummary, summaryOf } from './pulumi-stack';
+export { requireFresh } from './serialised-provider';
+export { PROJECT_ROOT, PULUMI_CLI, failed, ok, pulumi, summaryOf, type Run };
 
-/** The CLI on the project's backend; never throws: the exit code is part of the result. */
-export function pulumi(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return runPulumi(args, opts);
-}
-
-export function ok(run: Run): Run {
-  if (run.code !== 0) {
-    throw new Error(`pulumi ${run.args.join(' ')} exited ${run.code}\n--- stdout ---\n${run.stdout.slice(-15_000)}\n--- stderr ---\n${run.stderr.slice(-15_000)}`);
-  }
-  return run;
-}
-
-export function failed(run: Run): Run {
-  if (run.code === 0) throw new Error(`pulumi ${run.args.join(' ')} succeeded, but it had to fail\n--- stdout ---\n${run.stdout.slice(-10_000)}`);
-  return run;
-}
-
-/** The --json summary line (pulumi-cli.ts). */
-export function summaryOf(run: Run): { changeSummary: Record<string, number>; outputs?: Record<string, any> } {
-  const line = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new Error(`no --json summary at the end of the output of pulumi ${run.args.join(' ')}:\n${run.stdout.slice(-5000)}\n${run.stderr.slice(-5000)}`);
-  }
-}
-
-/** The changes of a summary, without "same". */
+/** The changes of a run's --json summary, without "same". */
 export function changesOf(run: Run): Record<string, number> {
-  return Object.fromEntries(Object.entries(summaryOf(run).changeSummary).filter(([k, v]) => k !== 'same' && v > 0));
+  return changesOfSummary(summaryOf(run));
 }
 
 /** Every PID below `root` (children, grandchildren...), from /proc; includes processes that left its group. */

@@ -5,8 +5,8 @@
  * VMs and tunnels. Whether status judges real groups right is shown by the tests on real
  * dumps (paper stack) and by removing a group here.
  */
-import { groupToOfctl, type Group } from '../../../providers/ovs/group';
-import type { StackModel } from '../../../monitor/model';
+import { groupToOfctl, type Group } from '../../providers/ovs/group';
+import type { StackModel } from '../../monitor/model';
 
 export const DUMP_GROUPS_BR1 = 'ovs-ofctl -O OpenFlow15 --no-names dump-groups br1';
 
