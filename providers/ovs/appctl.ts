@@ -4,12 +4,18 @@
  * must run with the default pidfile name (`--pidfile` without a path) and without --unixctl.
  *
  * OVS 3.1 facts: `tnl/neigh/set` answers "OK" and does not check that the bridge exists (the
- * BridgeName is validated here instead); a bad MAC exits 2. `bfd/show <iface>` of an
+ * BridgeName is validated here instead); a bad MAC exits 2. The tunnel neighbour cache has
+ * `set`, `show`, `flush` (every entry) and `aging`, and no per-entry delete
+ * (lib/tnl-neigh-cache.c): a "static" entry is an ordinary one that ages out after 900 s
+ * without a lookup, and a missing one is learned again by ARP while the first packets are
+ * dropped (LAB-NOTES: ~7 ms). `tnlNeighRelease` removes entries by flushing and setting the
+ * others again in one remote process. `bfd/show <iface>` of an
  * interface without BFD exits 2 ("no such bfd object"), so `bfdShow` always reads the full
  * `bfd/show` and filters, which needs no error-text matching.
  */
 import { RemoteCommandError, CommandRunner } from '../exec';
 import { BridgeName, Ipv4, Mac, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, show } from './values';
+import { tunnelRemoteIps } from './vsctl';
 
 export const APPCTL_TIMEOUT_MS = 15_000;
 
@@ -19,6 +25,8 @@ export interface TunnelNeighbour {
   readonly mac: Mac;
   /** As recorded; OVS does not check it is a bridge. */
   readonly bridge: string;
+  /** Expired, not yet swept (newer OVS prints "STALE" after such a row). */
+  readonly stale?: true;
 }
 
 export type BfdState = 'admin_down' | 'down' | 'init' | 'up';
@@ -68,20 +76,80 @@ export function parseTnlNeighShow(text: string): TunnelNeighbour[] {
   for (const line of lines) {
     const cols = line.trim().split(/\s+/);
     if (cols[0] === 'IP' || /^=+$/.test(cols[0])) continue;
-    if (cols.length !== 3) throw new AppctlParseError(`unexpected tnl/neigh/show line ${show(line)}`);
+    const stale = cols.length === 4 && cols[3] === 'STALE';
+    if (cols.length !== 3 && !stale) throw new AppctlParseError(`unexpected tnl/neigh/show line ${show(line)}`);
     let mac: Mac;
     try {
       mac = parseMac(cols[1]);
     } catch {
       throw new AppctlParseError(`bad MAC in tnl/neigh/show line ${show(line)}`);
     }
-    out.push({ ip: cols[0], mac, bridge: cols[2] });
+    out.push({ ip: cols[0], mac, bridge: cols[2], ...(stale ? { stale: true as const } : {}) });
   }
   return out;
 }
 
 export async function tnlNeighShow(runner: CommandRunner): Promise<TunnelNeighbour[]> {
   return runParsed(runner, ['ovs-appctl', 'tnl/neigh/show'], parseTnlNeighShow);
+}
+
+/** A tunnel neighbour entry VPM set: the underlay bridge it was set on and the neighbour's IP. */
+export interface NeighbourKey {
+  readonly bridge: BridgeName;
+  readonly ip: Ipv4;
+}
+
+export interface NeighbourRelease {
+  /** Entries the cache held for the released keys; gone now. */
+  readonly removed: readonly TunnelNeighbour[];
+  /** Released keys kept because a tunnel interface on the host still has that remote_ip. */
+  readonly stillUsed: readonly NeighbourKey[];
+  /**
+   * Entries that should have gone but were left, because removing them means flushing an
+   * entry this code cannot set again safely (a name or IP outside the checked forms).
+   */
+  readonly left: readonly TunnelNeighbour[];
+}
+
+/**
+ * Flush, then `tnl/neigh/set` each (bridge, ip, mac) triple of "$@", in ONE process on the
+ * host: the time without the other entries is that of a few local ovs-appctl runs, not of a
+ * round trip each. The values are positional parameters, never part of the script text. Every
+ * set is tried; the exit code is that of the last failure.
+ */
+export const NEIGH_REWRITE_SCRIPT =
+  'ovs-appctl tnl/neigh/flush >/dev/null || exit; rc=0; while [ $# -ge 3 ]; do ovs-appctl tnl/neigh/set "$1" "$2" "$3" >/dev/null || rc=$?; shift 3; done; exit $rc';
+
+/** The forms an entry must have to be set again: OVS's IPv4 or IPv6 text, a bridge-like name. */
+function canSetAgain(e: TunnelNeighbour): boolean {
+  const ip = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(e.ip) || (/^[0-9a-fA-F:.]+$/.test(e.ip) && e.ip.includes(':'));
+  return ip && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/.test(e.bridge);
+}
+
+/**
+ * Takes back the tunnel neighbour entries `keys` that their owner set (call it with the
+ * host's lock held, after the owner's own ports are gone). A key stays when any Interface on
+ * the host still has `options:remote_ip` = its IP: a GRE port (any owner, any bridge) that
+ * sends there needs it, so two tunnels or paths sharing a neighbour never take it from each
+ * other. Otherwise, since OVS has no per-entry delete, the cache is read, and only if it holds
+ * one of them it is flushed and every other live entry (learned or set, VPM's or not) is set
+ * again with its MAC, in one remote process (NEIGH_REWRITE_SCRIPT). An entry learned by ARP
+ * between the read and the flush is lost and learned again on its next use.
+ */
+export async function tnlNeighRelease(runner: CommandRunner, keys: readonly NeighbourKey[]): Promise<NeighbourRelease> {
+  const wanted = keys.map((k) => ({ bridge: parseBridgeName(k.bridge, 'bridge'), ip: parseIpv4(k.ip, 'ip') }));
+  if (wanted.length === 0) return { removed: [], stillUsed: [], left: [] };
+  const remotes = await tunnelRemoteIps(runner);
+  const stillUsed = wanted.filter((k) => remotes.has(k.ip));
+  const drop = wanted.filter((k) => !remotes.has(k.ip));
+  if (drop.length === 0) return { removed: [], stillUsed, left: [] };
+  const cache = await tnlNeighShow(runner);
+  const removed = cache.filter((e) => drop.some((k) => k.ip === e.ip && k.bridge === e.bridge));
+  if (removed.length === 0) return { removed: [], stillUsed, left: [] };
+  const rest = cache.filter((e) => !removed.includes(e) && !e.stale);
+  if (!rest.every(canSetAgain)) return { removed: [], stillUsed, left: removed };
+  await runner.run(['sh', '-c', NEIGH_REWRITE_SCRIPT, 'sh', ...rest.flatMap((e) => [e.bridge, e.ip, e.mac])], { timeoutMs: APPCTL_TIMEOUT_MS });
+  return { removed, stillUsed, left: [] };
 }
 
 const BFD_STATES: ReadonlySet<string> = new Set(['admin_down', 'down', 'init', 'up']);

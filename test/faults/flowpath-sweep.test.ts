@@ -39,6 +39,7 @@ beforeEach(() => {
   };
   jest.spyOn(pool, 'getRunner').mockImplementation((spec) => ({ host: spec.host, run: () => Promise.reject(new Error('no command may run')) }) as never);
   jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined);
+  jest.spyOn(appctl, 'tnlNeighRelease').mockResolvedValue({ removed: [], stillUsed: [], left: [] });
   jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (r) => state(reach(r)).groups as ofctl.DumpedGroup[]);
   jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (r) => state(reach(r)).flows as ofctl.DumpedFlow[]);
   jest.spyOn(ofctl, 'applyBundle').mockImplementation(async (r, _br, ops) => {

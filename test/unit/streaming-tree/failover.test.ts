@@ -258,6 +258,7 @@ class Fabric {
     return [
       jest.spyOn(pool, 'getRunner').mockImplementation((spec) => ({ host: spec.host, run: () => Promise.reject(new Error('no command may run')) }) as never),
       jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined),
+      jest.spyOn(appctl, 'tnlNeighRelease').mockResolvedValue({ removed: [], stillUsed: [], left: [] }),
       jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (runner) => {
         if (this.dead.has(host(runner))) throw new Error('timed out (the host is down)');
         return this.state(host(runner)).groups as ofctl.DumpedGroup[];
