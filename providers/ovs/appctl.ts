@@ -120,6 +120,9 @@ export interface NeighbourRelease {
 export const NEIGH_REWRITE_SCRIPT =
   'ovs-appctl tnl/neigh/flush >/dev/null || exit; rc=0; while [ $# -ge 3 ]; do ovs-appctl tnl/neigh/set "$1" "$2" "$3" >/dev/null || rc=$?; shift 3; done; exit $rc';
 
+/** ovs-appctl's words when no ovs-vswitchd answers (no pidfile, or its socket refuses). */
+const VSWITCHD_GONE = /ovs-appctl: cannot (read pidfile|connect to)/;
+
 /** The forms an entry must have to be set again: OVS's IPv4 or IPv6 text, a bridge-like name. */
 function canSetAgain(e: TunnelNeighbour): boolean {
   const ip = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(e.ip) || (/^[0-9a-fA-F:.]+$/.test(e.ip) && e.ip.includes(':'));
@@ -143,7 +146,14 @@ export async function tnlNeighRelease(runner: CommandRunner, keys: readonly Neig
   const stillUsed = wanted.filter((k) => remotes.has(k.ip));
   const drop = wanted.filter((k) => !remotes.has(k.ip));
   if (drop.length === 0) return { removed: [], stillUsed, left: [] };
-  const cache = await tnlNeighShow(runner);
+  let cache: TunnelNeighbour[];
+  try {
+    cache = await tnlNeighShow(runner);
+  } catch (e) {
+    // No ovs-vswitchd (stopped, killed): its cache died with it, a new one starts empty.
+    if (e instanceof RemoteCommandError && VSWITCHD_GONE.test(e.stderr)) return { removed: [], stillUsed, left: [] };
+    throw e;
+  }
   const removed = cache.filter((e) => drop.some((k) => k.ip === e.ip && k.bridge === e.bridge));
   if (removed.length === 0) return { removed: [], stillUsed, left: [] };
   const rest = cache.filter((e) => !removed.includes(e) && !e.stale);

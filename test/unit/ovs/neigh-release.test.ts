@@ -79,6 +79,15 @@ describe('tnlNeighRelease', () => {
     expect(r.argvs).toEqual([LIST_INTERFACE, SHOW]);
   });
 
+  test('no ovs-vswitchd on the host: no cache to take anything from', async () => {
+    const r = new RecordingRunner({
+      responses: [{ stdout: interfaces({}) }, { exitCode: 1, stderr: 'ovs-appctl: cannot connect to "/var/run/openvswitch/ovs-vswitchd.77.ctl" (Connection refused)\n' }],
+    });
+    expect(await tnlNeighRelease(r, [key('10.250.0.13')])).toEqual({ removed: [], stillUsed: [], left: [] });
+    const other = new RecordingRunner({ responses: [{ stdout: interfaces({}) }, { exitCode: 2, stderr: 'ovs-appctl: timed out\n' }] });
+    await expect(tnlNeighRelease(other, [key('10.250.0.13')])).rejects.toThrow(/timed out/);
+  });
+
   test('an entry that cannot be set again safely: nothing flushed, the entry named as left', async () => {
     const r = new RecordingRunner({
       responses: [
