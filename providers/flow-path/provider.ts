@@ -29,6 +29,7 @@ import { z } from 'zod';
 import { checkWith, containsUnknown, type CheckFailure } from '../common/check';
 import { joinConnection } from '../common/connection-input';
 import { cookieFor, keepOwner } from '../common/owner';
+import { progressSink } from '../common/progress';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import { type CommandRunner, getRunner, withHostLock } from '../exec';
@@ -236,7 +237,10 @@ async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): P
       if (down.has(h.hop.node) || ips.length === 0) return;
       await withHostLock(h.hop.connection, async () => {
         try {
-          await tnlNeighRelease(runnerFor(olds, h), ips.map((ip) => ({ bridge: parseBridgeName('br0', 'bridge'), ip: parseIpv4(ip, 'ip') })));
+          const { left } = await tnlNeighRelease(runnerFor(olds, h), ips.map((ip) => ({ bridge: parseBridgeName('br0', 'bridge'), ip: parseIpv4(ip, 'ip') })));
+          for (const e of left) {
+            progressSink().info(`path ${olds.pathId}: neighbour entry ${e.ip} on ${e.bridge} LEFT on ${h.hop.node} (flushing would lose an entry that cannot be set again; it ages out unused)`);
+          }
         } catch (err) {
           // Its ovs-vswitchd is gone: so is its neighbour cache.
           if (switchIsGone(err)) return;

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection } from '../common/connection-input';
 import { OWNER_KEY, keepOwner } from '../common/owner';
+import { progressSink } from '../common/progress';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
@@ -115,7 +116,10 @@ async function removeEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelE
 /** The end's port (if this tunnel owns it), then the neighbour entry this tunnel set there. */
 async function removeEndAndNeighbour(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<void> {
   await removeEnd(runner, p, end);
-  await tnlNeighRelease(runner, [{ bridge: parseBridgeName(end.underlayBridge, 'underlayBridge'), ip: parseIpv4(end.remoteIp, 'remoteIp') }]);
+  const { left } = await tnlNeighRelease(runner, [{ bridge: parseBridgeName(end.underlayBridge, 'underlayBridge'), ip: parseIpv4(end.remoteIp, 'remoteIp') }]);
+  for (const e of left) {
+    progressSink().info(`tunnel ${p.a.portName}/${p.b.portName}: neighbour entry ${e.ip} on ${e.bridge} LEFT on ${end.connection.host} (flushing would lose an entry that cannot be set again; it ages out unused)`);
+  }
 }
 
 async function underlayMac(runner: CommandRunner, end: TunnelEnd): Promise<string> {
