@@ -19,16 +19,22 @@
  * still records the switches it touched (PartialStateError), so the next up or destroy sweeps
  * them. The common case costs no extra dump: on a userspace datapath a dump holds up forwarding. A failed
  * create rolls back and names what it could not remove (common/rollback.ts).
+ *
+ * Tunnel neighbours: the entries a path seeds (`tnl/neigh/set` on br0) are released by delete,
+ * and by update on switches where the new version no longer seeds them; an entry stays while
+ * any tunnel on that host still sends to its IP, and the cache is flushed only when no tunnel
+ * on the host uses it (`tnlNeighRelease`).
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { checkWith, containsUnknown, type CheckFailure } from '../common/check';
 import { joinConnection } from '../common/connection-input';
 import { cookieFor, keepOwner } from '../common/owner';
+import { progressSink } from '../common/progress';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import { type CommandRunner, getRunner, withHostLock } from '../exec';
-import { tnlNeighSet, applyBundle, dumpFlows, dumpGroups, parseBridgeName, parseIpv4, parseMac } from '../ovs';
+import { tnlNeighRelease, tnlNeighSet, applyBundle, dumpFlows, dumpGroups, parseBridgeName, parseIpv4, parseMac } from '../ovs';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
 import { leftoverLine, merge, switchesOf, toProps, touchedOf, type Touched } from './touched';
@@ -202,14 +208,48 @@ function switchIsGone(err: unknown): boolean {
   return /not a bridge|no such bridge|is not a bridge|\.mgmt: failed to (open socket|connect) \(Connection refused\)/i.test(String(err));
 }
 
-async function seedNeighbours(runner: CommandRunner, plan: SwitchPlan, p: FlowPathInputs): Promise<void> {
+/** The tunnel neighbours the path seeds on a switch (its hop's and its backup hops'), first per IP. */
+function neighboursOf(plan: SwitchPlan, p: FlowPathInputs): Array<{ ip: string; mac: string }> {
   const seen = new Set<string>();
   const all = [...(plan.hop.neighbours ?? []), ...(p.backupHops ?? []).filter((b) => switchKey(b) === plan.key).flatMap((b) => b.neighbours ?? [])];
-  for (const n of all) {
-    if (seen.has(n.ip)) continue;
-    seen.add(n.ip);
+  return all.filter((n) => !seen.has(n.ip) && !!seen.add(n.ip));
+}
+
+async function seedNeighbours(runner: CommandRunner, plan: SwitchPlan, p: FlowPathInputs): Promise<void> {
+  for (const n of neighboursOf(plan, p)) {
     await tnlNeighSet(runner, parseBridgeName('br0', 'bridge'), parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac'));
   }
+}
+
+/**
+ * Takes back the neighbour entries `olds` seeded on each of its switches that `news` (absent:
+ * the path is deleted) does not seed there. `tnlNeighRelease` keeps any entry a tunnel on the
+ * host still sends to, which is the common case (paths go before their tunnels), so this is
+ * one OVSDB read per switch that seeded neighbours, and a flush only on a host with no tunnel left.
+ */
+async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): Promise<void> {
+  const kept = new Map((news ? planSwitches(news) : []).map((h) => [h.key, new Set(neighboursOf(h, news!).map((n) => n.ip))]));
+  const down = new Set([...(olds.down ?? []), ...(news?.down ?? [])]);
+  await Promise.all(
+    planSwitches(olds).map(async (h) => {
+      const ips = neighboursOf(h, olds)
+        .map((n) => n.ip)
+        .filter((ip) => !kept.get(h.key)?.has(ip));
+      if (down.has(h.hop.node) || ips.length === 0) return;
+      await withHostLock(h.hop.connection, async () => {
+        try {
+          const { left } = await tnlNeighRelease(runnerFor(olds, h), ips.map((ip) => ({ bridge: parseBridgeName('br0', 'bridge'), ip: parseIpv4(ip, 'ip') })));
+          for (const e of left) {
+            progressSink().info(`path ${olds.pathId}: neighbour entry ${e.ip} on ${e.bridge} kept on ${h.hop.node} (OVS cannot delete one entry and a flush would interrupt the tunnels still using the cache; unused, it ages out, and the host's last tunnel flushes it)`);
+          }
+        } catch (err) {
+          // Its ovs-vswitchd is gone: so is its neighbour cache.
+          if (switchIsGone(err)) return;
+          throw err;
+        }
+      });
+    }),
+  );
 }
 
 /** One switch, one bundle: this path's new part `next` in, its old part `prev` out (either may be absent). */
@@ -447,6 +487,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
       // holds up forwarding, so the common case adds none).
       const planned = new Set([...planSwitches(olds), ...planSwitches(news)].map((h) => h.key));
       await sweep(news.cookie, touched, news, news.down ?? [], (olds.missing ?? []).length > 0 ? new Set() : planned);
+      await releaseNeighbours(olds, news);
     } catch (err) {
       // The hosts hold an unknown mix of both versions: keep every switch touched, and mark
       // the path as not intact so the next up repairs it and sweeps them.
@@ -462,5 +503,6 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     // switch an earlier version touched. Nothing of this cookie may stay.
     await remove(props, undefined, true);
     await sweep(props.cookie, touchedOf(props), undefined, props.down ?? [], new Set(planSwitches(props).map((h) => h.key)));
+    await releaseNeighbours(props);
   },
 };

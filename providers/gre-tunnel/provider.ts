@@ -2,13 +2,18 @@
  * The GreTunnel provider. Create adds end A's port, then end B's (each one ovs-vsctl
  * transaction under that host's lock), then seeds each end's tunnel neighbour cache with the
  * other end's underlay MAC (LAB-NOTES: an empty cache loses the first ~7 ms of a stream).
- * If end B fails, end A is rolled back: a tunnel is one resource.
+ * If end B fails, end A is rolled back: a tunnel is one resource. Delete removes each end's
+ * port, then its neighbour entry unless another tunnel on that host still sends to the same
+ * remote; OVS can only flush the whole cache, so that happens only when no tunnel on the host
+ * uses it any more (`tnlNeighRelease`), else the unused entry ages out. A changed remote or
+ * underlay bridge replaces the tunnel, so the old entry goes with the old resource's delete.
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { checkWith } from '../common/check';
 import { joinConnection } from '../common/connection-input';
 import { OWNER_KEY, keepOwner } from '../common/owner';
+import { progressSink } from '../common/progress';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
@@ -23,6 +28,7 @@ import {
   parseMac,
   parseOfPortNumber,
   portInfo,
+  tnlNeighRelease,
   tnlNeighSet,
 } from '../ovs';
 import type { GreTunnelInputs, GreTunnelOutputs, TunnelEnd } from './types';
@@ -108,6 +114,15 @@ async function removeEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelE
   }
 }
 
+/** The end's port (if this tunnel owns it), then the neighbour entry this tunnel set there. */
+async function removeEndAndNeighbour(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<void> {
+  await removeEnd(runner, p, end);
+  const { left } = await tnlNeighRelease(runner, [{ bridge: parseBridgeName(end.underlayBridge, 'underlayBridge'), ip: parseIpv4(end.remoteIp, 'remoteIp') }]);
+  for (const e of left) {
+    progressSink().info(`tunnel ${p.a.portName}/${p.b.portName}: neighbour entry ${e.ip} on ${e.bridge} kept on ${end.connection.host} (OVS cannot delete one entry and a flush would interrupt the tunnels still using the cache; unused, it ages out, and the host's last tunnel flushes it)`);
+  }
+}
+
 async function underlayMac(runner: CommandRunner, end: TunnelEnd): Promise<string> {
   return macInUse(runner, parseBridgeName(end.underlayBridge, 'underlayBridge'));
 }
@@ -131,9 +146,13 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
     }
     // Seed each end's neighbour cache with the other end's underlay MAC.
     const macs = await Promise.all((['a', 'b'] as const).map((s) => underlayMac(runnerFor(p, s), p[s])));
+    // Under the host's lock: a release on the same host (read the cache, then flush it) must
+    // not run between its read and its flush.
     await Promise.all(
       (['a', 'b'] as const).map((s, i) =>
-        tnlNeighSet(runnerFor(p, s), parseBridgeName(p[s].underlayBridge, 'underlayBridge'), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(macs[1 - i], 'mac')),
+        withHostLock(p[s].connection, () =>
+          tnlNeighSet(runnerFor(p, s), parseBridgeName(p[s].underlayBridge, 'underlayBridge'), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(macs[1 - i], 'mac')),
+        ),
       ),
     );
   } catch (err) {
@@ -144,7 +163,7 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
       added.map((side) => ({
         what: `GRE port ${p[side].portName} on ${p[side].bridge}`,
         where: p[side].connection.host,
-        run: () => withHostLock(p[side].connection, () => removeEnd(runnerFor(p, side), p, p[side])),
+        run: () => withHostLock(p[side].connection, () => removeEndAndNeighbour(runnerFor(p, side), p, p[side])),
       })),
     );
   }
@@ -213,7 +232,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id, props: GreTunnelOutputs) {
     await Promise.all(
-      (['a', 'b'] as const).map((side) => withHostLock(props[side].connection, () => removeEnd(runnerFor(props, side), props, props[side]))),
+      (['a', 'b'] as const).map((side) => withHostLock(props[side].connection, () => removeEndAndNeighbour(runnerFor(props, side), props, props[side]))),
     );
   },
 };

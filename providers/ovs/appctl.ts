@@ -4,12 +4,18 @@
  * must run with the default pidfile name (`--pidfile` without a path) and without --unixctl.
  *
  * OVS 3.1 facts: `tnl/neigh/set` answers "OK" and does not check that the bridge exists (the
- * BridgeName is validated here instead); a bad MAC exits 2. `bfd/show <iface>` of an
+ * BridgeName is validated here instead); a bad MAC exits 2. The tunnel neighbour cache has
+ * `set`, `show`, `flush` (every entry) and `aging`, and no per-entry delete
+ * (lib/tnl-neigh-cache.c): a "static" entry is an ordinary one that ages out after 900 s
+ * without a lookup, and a missing one is learned again by ARP while the first packets are
+ * dropped (LAB-NOTES: ~7 ms). `tnlNeighRelease` removes entries by flushing and setting the
+ * others again in one remote process. `bfd/show <iface>` of an
  * interface without BFD exits 2 ("no such bfd object"), so `bfdShow` always reads the full
  * `bfd/show` and filters, which needs no error-text matching.
  */
 import { RemoteCommandError, CommandRunner } from '../exec';
 import { BridgeName, Ipv4, Mac, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, show } from './values';
+import { tunnelRemoteIps } from './vsctl';
 
 export const APPCTL_TIMEOUT_MS = 15_000;
 
@@ -19,6 +25,8 @@ export interface TunnelNeighbour {
   readonly mac: Mac;
   /** As recorded; OVS does not check it is a bridge. */
   readonly bridge: string;
+  /** Expired, not yet swept (newer OVS prints "STALE" after such a row). */
+  readonly stale?: true;
 }
 
 export type BfdState = 'admin_down' | 'down' | 'init' | 'up';
@@ -68,20 +76,79 @@ export function parseTnlNeighShow(text: string): TunnelNeighbour[] {
   for (const line of lines) {
     const cols = line.trim().split(/\s+/);
     if (cols[0] === 'IP' || /^=+$/.test(cols[0])) continue;
-    if (cols.length !== 3) throw new AppctlParseError(`unexpected tnl/neigh/show line ${show(line)}`);
+    const stale = cols.length === 4 && cols[3] === 'STALE';
+    if (cols.length !== 3 && !stale) throw new AppctlParseError(`unexpected tnl/neigh/show line ${show(line)}`);
     let mac: Mac;
     try {
       mac = parseMac(cols[1]);
     } catch {
       throw new AppctlParseError(`bad MAC in tnl/neigh/show line ${show(line)}`);
     }
-    out.push({ ip: cols[0], mac, bridge: cols[2] });
+    out.push({ ip: cols[0], mac, bridge: cols[2], ...(stale ? { stale: true as const } : {}) });
   }
   return out;
 }
 
 export async function tnlNeighShow(runner: CommandRunner): Promise<TunnelNeighbour[]> {
   return runParsed(runner, ['ovs-appctl', 'tnl/neigh/show'], parseTnlNeighShow);
+}
+
+/** A tunnel neighbour entry VPM set: the underlay bridge it was set on and the neighbour's IP. */
+export interface NeighbourKey {
+  readonly bridge: BridgeName;
+  readonly ip: Ipv4;
+}
+
+export interface NeighbourRelease {
+  /** Entries the cache held for the released keys; gone now. */
+  readonly removed: readonly TunnelNeighbour[];
+  /** Released keys kept because a tunnel interface on the host still has that remote_ip. */
+  readonly stillUsed: readonly NeighbourKey[];
+  /**
+   * Entries that should have gone but were left, because removing one means flushing the
+   * whole cache while other tunnels on the host still use entries in it (or send to addresses
+   * chosen per flow, `remote_ip=flow`). Unused, they age out; the last tunnel flushes them.
+   */
+  readonly left: readonly TunnelNeighbour[];
+}
+
+/** ovs-appctl's words when no ovs-vswitchd answers (no pidfile, or its socket refuses). */
+const VSWITCHD_GONE = /ovs-appctl: cannot (read pidfile|connect to)/;
+
+/**
+ * Takes back the tunnel neighbour entries `keys` that their owner set (call it with the
+ * host's lock held, after the owner's own ports are gone). A key stays when any Interface on
+ * the host still has `options:remote_ip` = its IP: a GRE port (any owner, any bridge) that
+ * sends there needs it, so two tunnels or paths sharing a neighbour never take it from each
+ * other. OVS 3.1 has no per-entry delete, only a flush of the whole cache, and a flush makes
+ * every tunnel on the host re-resolve its neighbour (packets dropped until the ARP reply). So
+ * the cache is flushed only when no entry left in it is used by a tunnel (remote_ip) on the
+ * host — in practice when the host's last tunnel goes, as in `destroy`. Otherwise the entries
+ * are reported as `left`: unused, OVS drops them after its idle time (15 min), and the host's
+ * last tunnel takes them with it.
+ */
+export async function tnlNeighRelease(runner: CommandRunner, keys: readonly NeighbourKey[]): Promise<NeighbourRelease> {
+  const wanted = keys.map((k) => ({ bridge: parseBridgeName(k.bridge, 'bridge'), ip: parseIpv4(k.ip, 'ip') }));
+  if (wanted.length === 0) return { removed: [], stillUsed: [], left: [] };
+  const remotes = await tunnelRemoteIps(runner);
+  const stillUsed = wanted.filter((k) => remotes.has(k.ip));
+  const drop = wanted.filter((k) => !remotes.has(k.ip));
+  if (drop.length === 0) return { removed: [], stillUsed, left: [] };
+  let cache: TunnelNeighbour[];
+  try {
+    cache = await tnlNeighShow(runner);
+  } catch (e) {
+    // No ovs-vswitchd (stopped, killed): its cache died with it, a new one starts empty.
+    if (e instanceof RemoteCommandError && VSWITCHD_GONE.test(e.stderr)) return { removed: [], stillUsed, left: [] };
+    throw e;
+  }
+  const removed = cache.filter((e) => drop.some((k) => k.ip === e.ip && k.bridge === e.bridge));
+  if (removed.length === 0) return { removed: [], stillUsed, left: [] };
+  // A flush would interrupt every tunnel still resolving through the cache: only when none is.
+  const inUse = remotes.has('flow') || cache.some((e) => !removed.includes(e) && !e.stale && remotes.has(e.ip));
+  if (inUse) return { removed: [], stillUsed, left: removed };
+  await runner.run(['ovs-appctl', 'tnl/neigh/flush'], { timeoutMs: APPCTL_TIMEOUT_MS });
+  return { removed, stillUsed, left: [] };
 }
 
 const BFD_STATES: ReadonlySet<string> = new Set(['admin_down', 'down', 'init', 'up']);

@@ -456,6 +456,24 @@ export async function portInfo(runner: CommandRunner, name: InterfaceName): Prom
 }
 
 /**
+ * The `options:remote_ip` of every Interface on the host (one `ovs-vsctl list Interface`):
+ * the tunnel remotes still configured, whatever bridge or owner holds them.
+ */
+export async function tunnelRemoteIps(runner: CommandRunner): Promise<Set<string>> {
+  const { tables, fail } = await readTables(runner, [['--columns=name,options', 'list', 'Interface']], 1);
+  try {
+    const ips = new Set<string>();
+    for (const row of tables[0].rows) {
+      const ip = decodeStringMap(row.options).remote_ip;
+      if (ip !== undefined) ips.add(ip);
+    }
+    return ips;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/**
  * The MAC address an interface uses now (`ovs-vsctl --timeout=10 get Interface <name>
  * mac_in_use`; a bridge's own interface has the bridge's name). OVS prints it as a quoted
  * OVSDB string.

@@ -12,6 +12,10 @@
  * {"h3":[5004],"h4":[5004]}. Path ids are `p<port>-<leaf>`, so a port that stays declared
  * keeps its resource while others are added and removed in the same `up`.
  *
+ * Config `vpm:keyedTunnels` (JSON, default []): extra tunnels with GRE key 7, e.g. ["h2-h4"]
+ * (`gre-h2-h4-k7` beside the tree's gre-h2-h4: the same neighbour entries) or ["h1-h3"] (no tree
+ * link: entries of their own); test/faults/neigh-faults.test.ts.
+ *
  * h4's bridge depends on the other three: the first resources are created on h1..h3 before
  * anything touches h4 (the fault "SSH dropped in the middle of up" kills h4's sshd then).
  *
@@ -30,7 +34,11 @@ export default async function program(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config('vpm');
   const declared = config.getObject<Record<string, number[]>>('paths') ?? { h3: [5004], h4: [5004] };
   // h4's bridge waits for h1..h3's (see the header).
-  const { path } = starOverlay((name, built) => (name === 'h4' ? [...built.values()] : []));
+  const { path, keyedTunnel } = starOverlay((name, built) => (name === 'h4' ? [...built.values()] : []));
+  for (const link of config.getObject<string[]>('keyedTunnels') ?? []) {
+    const [x, y] = link.split('-');
+    keyedTunnel(x, y, 7);
+  }
 
   const paths: FlowPath[] = [];
   for (const [leafName, ports] of Object.entries(declared)) {

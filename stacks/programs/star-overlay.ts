@@ -30,6 +30,11 @@ const NEEDS = 'a lab with hypervisors h1..h4 and receivers r1, r2 (run `vpm lab 
 export interface StarOverlay {
   readonly bridges: Map<string, OvsBridge>;
   readonly tunnels: GreTunnel[];
+  /**
+   * A second tunnel x-y beside the tree's, told apart by its GRE `key`: GreTunnel `gre-x-y-k<key>`,
+   * ports "gre-<peer>-k<key>" numbered 200 + K. It shares the tree tunnel's neighbour entries.
+   */
+  keyedTunnel(x: string, y: string, key: number): GreTunnel;
   /** One FlowPath along `chain` (root first) to `receiver`, for UDP `udpPort`. */
   path(name: string, pathId: string, chain: string[], receiver: string, udpPort: number): FlowPath;
 }
@@ -74,6 +79,11 @@ export function starOverlay(bridgeDependsOn: (name: string, built: Map<string, O
     return new GreTunnel(`gre-${x}-${y}`, { a: end(x, y), b: end(y, x) }, { dependsOn: [bridges.get(x)!, bridges.get(y)!] });
   });
 
+  const keyedTunnel = (x: string, y: string, key: number) => {
+    const end = (a: string, b: string) => ({ connection: connection(a), bridge: bridges.get(a)!.name, remoteIp: hv(b).ip, portName: `gre-${b}-k${key}`, ofport: 200 + Number(b.slice(1)) });
+    return new GreTunnel(`gre-${x}-${y}-k${key}`, { a: end(x, y), b: end(y, x), key }, { dependsOn: [bridges.get(x)!, bridges.get(y)!] });
+  };
+
   const path = (name: string, pathId: string, chain: string[], receiver: string, udpPort: number) => {
     const r = rcv(receiver);
     const leaf = hv(chain[chain.length - 1]);
@@ -94,5 +104,5 @@ export function starOverlay(bridgeDependsOn: (name: string, built: Map<string, O
       { dependsOn: [...bridges.values(), ...tunnels] },
     );
   };
-  return { bridges, tunnels, path };
+  return { bridges, tunnels, keyedTunnel, path };
 }

@@ -54,6 +54,7 @@ beforeEach(() => {
       }),
   );
   jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined);
+  jest.spyOn(appctl, 'tnlNeighRelease').mockResolvedValue({ removed: [], stillUsed: [], left: [] });
   jest.spyOn(vsctl, 'bridgeInfo').mockImplementation(async (r, name) => {
     const h = host(r);
     if (h.txnsLeft <= 0) throw gone(r);

@@ -26,6 +26,7 @@ export function routeFlowPathToSwitches<K>(r: SwitchRouting<K>): jest.SpyInstanc
   return [
     jest.spyOn(pool, 'getRunner').mockImplementation((spec) => ({ host: spec.host, run: () => Promise.reject(new Error('no command may run')) }) as never),
     jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined),
+    jest.spyOn(appctl, 'tnlNeighRelease').mockResolvedValue({ removed: [], stillUsed: [], left: [] }),
     jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (runner) => r.state(r.reach(runner.host)).groups as ofctl.DumpedGroup[]),
     jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (runner) => r.state(r.reach(runner.host)).flows as ofctl.DumpedFlow[]),
     jest.spyOn(ofctl, 'applyBundle').mockImplementation(async (runner, _bridge, ops) => {
