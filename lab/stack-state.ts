@@ -11,7 +11,8 @@ import { checkStackName } from '../monitor/pulumi';
 import { repoRoot } from './names';
 
 interface PulumiEnvModule {
-  pulumiEnv(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv & { PULUMI_BACKEND_URL: string };
+  pulumiEnv(base?: NodeJS.ProcessEnv, stack?: string): NodeJS.ProcessEnv & { PULUMI_BACKEND_URL: string };
+  stackInArgs(args: readonly string[]): string | undefined;
   pulumiCli(): string;
   ensureBackendDir(env: NodeJS.ProcessEnv): void;
 }
@@ -31,7 +32,8 @@ function envModule(): PulumiEnvModule {
 export function runPulumi(args: readonly string[], timeoutMs = 600_000): Promise<CliRun> {
   const m = envModule();
   const cli = m.pulumiCli();
-  const env = m.pulumiEnv(process.env);
+  // The lab passphrase only for the lab's own stacks (like `npm run pulumi`).
+  const env = m.pulumiEnv(process.env, m.stackInArgs(args));
   m.ensureBackendDir(env);
   return new Promise((resolve) => {
     execFile(cli, [...args], { cwd: repoRoot(), env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {

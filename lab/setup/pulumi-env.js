@@ -32,12 +32,22 @@ function pulumiEnv(base = process.env, stack = undefined) {
   return env;
 }
 
-/** The stack a CLI argument list names (`--stack S`, `--stack=S`, `-s S`), or undefined. Reads, never rewrites. */
+/** `pulumi stack <verb> NAME` takes the stack as its first word (init, select, rm). */
+const STACK_NAME_VERBS = ['init', 'select', 'rm'];
+
+/**
+ * The stack a CLI argument list names (`--stack S`, `--stack=S`, `-s S`, or the NAME of
+ * `stack init|select|rm NAME`, an `org/` prefix dropped), or undefined. Reads, never rewrites.
+ */
 function stackInArgs(args) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if ((a === '--stack' || a === '-s') && i + 1 < args.length) return args[i + 1];
     if (a.startsWith('--stack=')) return a.slice('--stack='.length);
+  }
+  if (args[0] === 'stack' && STACK_NAME_VERBS.includes(args[1])) {
+    const name = args.slice(2).find((a) => !a.startsWith('-'));
+    if (name) return name.split('/').pop();
   }
   return undefined;
 }

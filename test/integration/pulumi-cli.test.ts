@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 
@@ -70,6 +71,24 @@ describe('the plain Pulumi CLI of this project', () => {
     } finally {
       await npmPulumi(['stack', 'rm', stack, '--yes', '--force', '--non-interactive'], process.env);
       fs.rmSync(path.join(ROOT, 'stacks', `Pulumi.${stack}.yaml`), { force: true });
+    }
+  });
+
+  test('a lab stack named as a word (`stack init lab`, as npm run lab does) gets the lab passphrase without any set', async () => {
+    // A backend of the test's own: the project's `lab` stack (a user's) is never touched.
+    const backend = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-labstack-'));
+    const env = { ...withoutPassphrase(), PULUMI_BACKEND_URL: `file://${backend}` };
+    try {
+      for (const args of [
+        ['stack', 'init', 'lab', '--non-interactive'],
+        ['stack', 'select', 'lab', '--non-interactive'],
+        ['stack', 'rm', 'lab', '--yes', '--force', '--preserve-config', '--non-interactive'],
+      ]) {
+        const r = await npmPulumi(args, env);
+        expect({ args, code: r.code, out: r.code === 0 ? '' : r.out }).toEqual({ args, code: 0, out: '' });
+      }
+    } finally {
+      fs.rmSync(backend, { recursive: true, force: true });
     }
   });
 
