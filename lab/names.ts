@@ -5,8 +5,9 @@
  * - the plain lab (`vpm lab up --hypervisors N`): prefix `vpmlab-`, directory `<repo>/.lab/`
  *   (repo = nearest ancestor of this file holding package.json); `$VPM_LAB_NS_PREFIX` and
  *   `$VPM_LAB_DIR` override both (the test suite uses this to get a lab of its own);
- * - a stack's lab (`vpm lab up --stack S`): prefix `s<name><hash>-` derived from S alone
- *   (stackLabPrefix: up to 5 of its letters/digits, 4 hex digits of its SHA-256, so `pr-42` is
+ * - a stack's lab (`vpm lab up --stack S`): prefix `s<name><hash>-` derived from S and the checkout
+ *   (stackLabPrefix: up to 5 of its letters/digits, 4 hex digits of the SHA-256 of the checkout's
+ *   path and the stack name, so two clones never share a lab, and `pr-42` is
  *   `spr42xxxx-`), directory `<repo>/.labs/S/`. Stack prefixes start with `s`, so they never
  *   equal the plain lab's or anyone's `vpm…-` prefix, and (one '-', at the end) no lab's
  *   namespaces ever start with another lab's prefix: `lab down` of one lab cannot see another's.
@@ -63,12 +64,13 @@ const STACK_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
  * case) + 4 hex digits of its SHA-256 + `-`. Readable (`lab` -> `slab…-`), stable, different
  * for stacks that share their first letters, and never one of the `vpm…-` prefixes.
  */
-export function stackLabPrefix(stack: string): string {
+export function stackLabPrefix(stack: string, root: string = repoRoot()): string {
   if (!STACK_RE.test(stack)) {
     throw new Error(`stack name ${JSON.stringify(stack)} is invalid: use letters, digits, _ . - (starting with a letter or digit)`);
   }
   const readable = stack.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 5);
-  const hash = createHash('sha256').update(stack).digest('hex').slice(0, 4);
+  // The checkout is part of the hash: two clones' `npm run lab` (both stack `lab`) get two labs.
+  const hash = createHash('sha256').update(`${path.resolve(root)}\0${stack}`).digest('hex').slice(0, 4);
   return `s${readable}${hash}-`;
 }
 
@@ -93,7 +95,7 @@ export class LabSite {
 
   /** Stack `stack`'s own lab: a prefix derived from its name, state in `<repo>/.labs/<stack>`. */
   static forStack(stack: string, root: string = repoRoot()): LabSite {
-    return new LabSite(stackLabPrefix(stack), new LabPaths(path.join(root, '.labs', stack)), stack);
+    return new LabSite(stackLabPrefix(stack, root), new LabPaths(path.join(root, '.labs', stack)), stack);
   }
 
   /**

@@ -19,12 +19,13 @@ describe('stack lab names', () => {
     expect(stackLabPrefix('pr-42')).toMatch(/^spr42[0-9a-f]{4}-$/);
     expect(stackLabPrefix('pr-42')).toBe(stackLabPrefix('pr-42'));
     expect(stackLabPrefix('pr-42')).not.toBe(stackLabPrefix('pr-4-2')); // same letters, other hash
+    expect(stackLabPrefix('lab', '/srv/a/vpm')).not.toBe(stackLabPrefix('lab', '/srv/b/vpm')); // two clones, two labs
     const site = LabSite.forStack('pr-42', '/repo');
     expect(site.paths.dir).toBe('/repo/.labs/pr-42');
     expect(site.paths.hostsFile).toBe('/repo/.labs/pr-42/hosts.yaml');
-    expect(site.underlayNs).toBe(`${stackLabPrefix('pr-42')}ul`);
-    expect(site.hypervisor(3)).toMatchObject({ name: 'h3', netns: `${stackLabPrefix('pr-42')}h3`, ip: '10.250.0.13' });
-    expect(site.receiver(1)).toMatchObject({ netns: `${stackLabPrefix('pr-42')}r1`, ip: '10.250.0.201' });
+    expect(site.underlayNs).toBe(`${stackLabPrefix('pr-42', '/repo')}ul`);
+    expect(site.hypervisor(3)).toMatchObject({ name: 'h3', netns: `${stackLabPrefix('pr-42', '/repo')}h3`, ip: '10.250.0.13' });
+    expect(site.receiver(1)).toMatchObject({ netns: `${stackLabPrefix('pr-42', '/repo')}r1`, ip: '10.250.0.201' });
   });
 
   test('every stack prefix is a valid prefix and none is a vpm…- prefix (plain lab, tests, other labs)', () => {
