@@ -139,13 +139,7 @@ export class SshRunner implements CommandRunner {
       // soon as a channel is being opened (it frees the slot when the channel closes).
       const release = await this.acquireSlot(argv, timeoutMs);
       const left = () => Math.max(1, deadline - Date.now());
-      let live: Live;
-      try {
-        live = await this.connect();
-      } catch (e) {
-        release();
-        throw e;
-      }
+      let live = await this.connectOrRelease(release);
       try {
         return await this.exec(live, argv, command, options, left(), release);
       } catch (err) {
@@ -153,12 +147,7 @@ export class SshRunner implements CommandRunner {
         // The connection turned out dead before the command was sent: reconnect once (with
         // the usual connect retries) and send it; nothing ran on the host yet.
         live.closed = true;
-        try {
-          live = await this.connect();
-        } catch (e) {
-          release();
-          throw e;
-        }
+        live = await this.connectOrRelease(release);
         return await this.exec(live, argv, command, options, left(), release).catch((e2: unknown) => {
           if (e2 instanceof NotSentError) {
             release();
@@ -169,6 +158,16 @@ export class SshRunner implements CommandRunner {
       }
     } finally {
       this.hold(-1);
+    }
+  }
+
+  /** The live connection; when there is none to be had, the session slot goes back first. */
+  private async connectOrRelease(release: () => void): Promise<Live> {
+    try {
+      return await this.connect();
+    } catch (e) {
+      release();
+      throw e;
     }
   }
 
@@ -200,25 +199,14 @@ export class SshRunner implements CommandRunner {
     try {
       const release = await this.acquireSlot(argv, startMs);
       // As in run(): `release` passes to openStream once a channel is being opened.
-      let live: Live;
-      try {
-        live = await this.connect();
-      } catch (e) {
-        release();
-        throw e;
-      }
+      let live = await this.connectOrRelease(release);
       let stream: CommandStream;
       try {
         stream = await this.openStream(live, argv, command, handlers, release);
       } catch (err) {
         if (!(err instanceof NotSentError)) throw err;
         live.closed = true; // dead before the command was sent: reconnect once, as run() does
-        try {
-          live = await this.connect();
-        } catch (e) {
-          release();
-          throw e;
-        }
+        live = await this.connectOrRelease(release);
         stream = await this.openStream(live, argv, command, handlers, release).catch((e2: unknown) => {
           if (e2 instanceof NotSentError) {
             release();
