@@ -431,6 +431,17 @@ export interface StreamAnalysis {
   delayMs: { min: number; median: number; max: number } | null;
 }
 
+/** The longest run of consecutive sequence numbers in a sorted list of lost ones. */
+export function longestRun(lost: readonly number[]): number {
+  let best = 0;
+  let run = 0;
+  lost.forEach((s, i) => {
+    run = i > 0 && s === lost[i - 1] + 1 ? run + 1 : 1;
+    best = Math.max(best, run);
+  });
+  return best;
+}
+
 export function analyse(r: ReceiverReport, from = 0, to?: number): StreamAnalysis {
   const last = to ?? (r.seqs.length ? Math.max(...r.seqs) : -1);
   const seen = new Set<number>();

@@ -25,7 +25,7 @@
 import * as fs from 'node:fs';
 import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
-import { UdpReceiver, UdpSender, analyse, killAll, sleep, type NetnsScript } from '../../lab/stream/measure';
+import { UdpReceiver, UdpSender, analyse, killAll, longestRun, sleep, type NetnsScript } from '../../lab/stream/measure';
 import { PROVIDER_BUILD, PULUMI_CLI, Stack, changesOf, killSshd, lockFiles, ok, pendingOperations, removeEmptyAttrSidecars, requireFresh, restartVswitchd, startSshd, stateResources, type Run } from '../support/fault-lab';
 
 const PROGRAM = 'dist/stacks/programs/faults.js';
@@ -84,17 +84,6 @@ function parseFlows(text: string): DumpedLine[] {
         ...(/metadata=(0x[0-9a-f]+)/.test(l) ? { metadata: /metadata=(0x[0-9a-f]+)/.exec(l)![1] } : {}),
       };
     });
-}
-
-/** The longest run of consecutive sequence numbers in a sorted list of lost ones. */
-function longestRun(lost: readonly number[]): number {
-  let best = 0;
-  let run = 0;
-  lost.forEach((s, i) => {
-    run = i > 0 && s === lost[i - 1] + 1 ? run + 1 : 1;
-    best = Math.max(best, run);
-  });
-  return best;
 }
 
 describe(`faults on the lab through the real CLI (stack ${STACK})`, () => {

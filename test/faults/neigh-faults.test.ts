@@ -20,9 +20,10 @@
  * of them missing FAILS the suite, it never skips.
  */
 import * as fs from 'node:fs';
+import { parseTnlNeighShow } from '../../providers/ovs';
 import type { Inventory } from '../../lab';
 import { LabHosts, acquireLab, releaseLab, requireLabPrerequisites } from '../support/lab';
-import { UdpReceiver, UdpSender, analyse, killAll, sleep, type NetnsScript } from '../../lab/stream/measure';
+import { UdpReceiver, UdpSender, analyse, killAll, longestRun, sleep, type NetnsScript } from '../../lab/stream/measure';
 import { PROVIDER_BUILD, PULUMI_CLI, Stack, changesOf, ok, requireFresh } from '../support/fault-lab';
 
 const PROGRAM = 'dist/stacks/programs/faults.js';
@@ -33,26 +34,6 @@ const BROADCAST = '10.99.0.255';
 const HOSTS = ['h1', 'h2', 'h3', 'h4'];
 
 jest.setTimeout(240_000);
-
-/** `tnl/neigh/show` rows: `IP MAC Bridge [STALE]`. */
-function parseNeigh(text: string): Array<{ ip: string; mac: string; bridge: string }> {
-  return text
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((c) => c.length >= 3 && c[0] !== 'IP' && !/^=+$/.test(c[0]))
-    .map((c) => ({ ip: c[0], mac: c[1], bridge: c[2] }));
-}
-
-/** The longest run of consecutive sequence numbers in a sorted list of lost ones. */
-function longestRun(lost: readonly number[]): number {
-  let best = 0;
-  let run = 0;
-  lost.forEach((s, i) => {
-    run = i > 0 && s === lost[i - 1] + 1 ? run + 1 : 1;
-    best = Math.max(best, run);
-  });
-  return best;
-}
 
 describe(`tunnel neighbour entries on the lab (stack ${STACK})`, () => {
   let inventory: Inventory;
@@ -66,7 +47,7 @@ describe(`tunnel neighbour entries on the lab (stack ${STACK})`, () => {
   /** The host's entries for hypervisors' underlay IPs on br0 (what VPM sets), as "ip bridge". */
   const vpmEntries = async (h: string): Promise<string[]> => {
     const hvIps = new Set(inventory.hypervisors.map((x) => x.ip));
-    return parseNeigh(await lab.must(h, ['ovs-appctl', 'tnl/neigh/show']))
+    return parseTnlNeighShow(await lab.must(h, ['ovs-appctl', 'tnl/neigh/show']))
       .filter((e) => hvIps.has(e.ip) && e.bridge === 'br0')
       .map((e) => `${e.ip} ${e.bridge}`)
       .sort();
@@ -156,6 +137,6 @@ describe(`tunnel neighbour entries on the lab (stack ${STACK})`, () => {
     ok(await stack.run('destroy'));
     await sleep(200);
     for (const h of HOSTS) expect({ h, entries: await vpmEntries(h) }).toEqual({ h, entries: [] });
-    figures.destroyed = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, parseNeigh(await lab.must(h, ['ovs-appctl', 'tnl/neigh/show'])).length])));
+    figures.destroyed = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, parseTnlNeighShow(await lab.must(h, ['ovs-appctl', 'tnl/neigh/show'])).length])));
   });
 });
