@@ -163,20 +163,15 @@ describe('event streams keep bounded buffers', () => {
   });
 });
 
+/** A stack model with hosts only (no tree, paths or VMs): what watch and the dashboard need here. */
+function modelWith(stack: string, hosts: unknown[]): StackModel {
+  return { stack, nodes: [], tree: [], redundancy: [], pruned: [], paths: [], vms: [], tunnels: [], hosts } as unknown as StackModel;
+}
+
 describe('the watch log never shows key text', () => {
   it('a state whose privateKeyPath holds a key: watch refuses to start, naming the field, without the key', async () => {
     const lines: string[] = [];
-    const model = {
-      stack: 's',
-      nodes: [],
-      tree: [],
-      redundancy: [],
-      pruned: [],
-      paths: [],
-      vms: [],
-      tunnels: [],
-      hosts: [{ name: 'h1', address: '127.0.0.1:9', connection: { host: '127.0.0.1', port: 9, hostKey: HOST_KEY, privateKeyPath: KEY, connectAttempts: 1 }, nodes: ['h1'], bridges: ['br1'] }],
-    } as unknown as StackModel;
+    const model = modelWith('s', [{ name: 'h1', address: '127.0.0.1:9', connection: { host: '127.0.0.1', port: 9, hostKey: HOST_KEY, privateKeyPath: KEY, connectAttempts: 1 }, nodes: ['h1'], bridges: ['br1'] }]);
     const events: VpmEvent[] = [];
     const err = await startWatch({ stack: 's', callbacks: [], model, log: (l) => lines.push(l), onEvent: (e) => events.push(e) }).then(
       async (w) => (await w.close(), undefined),
@@ -191,17 +186,10 @@ describe('the watch log never shows key text', () => {
 
 describe('dashboard exposure', () => {
   const model = (hosts = 0) =>
-    ({
-      stack: 'd',
-      nodes: [],
-      tree: [],
-      redundancy: [],
-      pruned: [],
-      paths: [],
-      vms: [],
-      tunnels: [],
-      hosts: Array.from({ length: hosts }, (_, i) => ({ name: `host-${i}-${'n'.repeat(200)}`, address: `192.0.2.${i % 250}:22`, connection: { host: `192.0.2.${i % 250}`, hostKey: HOST_KEY }, nodes: [`n${i}`], bridges: ['br1'] })),
-    }) as unknown as StackModel;
+    modelWith(
+      'd',
+      Array.from({ length: hosts }, (_, i) => ({ name: `host-${i}-${'n'.repeat(200)}`, address: `192.0.2.${i % 250}:22`, connection: { host: `192.0.2.${i % 250}`, hostKey: HOST_KEY }, nodes: [`n${i}`], bridges: ['br1'] })),
+    );
   const source = (hosts = 0) => ({
     model: model(hosts),
     thresholds: { warn: 50, crit: 80 },
