@@ -144,8 +144,9 @@ export async function tnlNeighRelease(runner: CommandRunner, keys: readonly Neig
   }
   const removed = cache.filter((e) => drop.some((k) => k.ip === e.ip && k.bridge === e.bridge));
   if (removed.length === 0) return { removed: [], stillUsed, left: [] };
-  // A flush would interrupt every tunnel still resolving through the cache: only when none is.
-  const inUse = remotes.has('flow') || cache.some((e) => !removed.includes(e) && !e.stale && remotes.has(e.ip));
+  // A flush would interrupt every tunnel still resolving through the cache: only when none is
+  // (the removed entries' IPs are no tunnel's remote, so they never count here).
+  const inUse = remotes.has('flow') || cache.some((e) => !e.stale && remotes.has(e.ip));
   if (inUse) return { removed: [], stillUsed, left: removed };
   await runner.run(['ovs-appctl', 'tnl/neigh/flush'], { timeoutMs: APPCTL_TIMEOUT_MS });
   return { removed, stillUsed, left: [] };
