@@ -20,6 +20,9 @@ import type { Inventory } from '../../lab/inventory';
 export type Phase = 'bridges' | 'tunnels' | 'paths';
 export const PHASES: Phase[] = ['bridges', 'tunnels', 'paths'];
 
+/** The phase of each resource kind a provider names in its trace tag. */
+const PHASE_OF_TAG: Record<string, Phase> = { bridge: 'bridges', tunnel: 'tunnels', path: 'paths' };
+
 export function readTrace(file: string): TraceLine[] {
   if (!fs.existsSync(file)) return [];
   return fs
@@ -28,6 +31,11 @@ export function readTrace(file: string): TraceLine[] {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as TraceLine)
     .sort((a, b) => a.t - b.t);
+}
+
+/** Does this trace line change the host? A batch does when one of its steps does. */
+export function isMutatingLine(line: Pick<TraceLine, 'argv' | 'steps'>): boolean {
+  return line.steps ? line.steps.some((s) => isMutating(s)) : isMutating(line.argv);
 }
 
 /** Does this command change the host (as opposed to reading it)? */
@@ -85,6 +93,10 @@ function classify(lines: TraceLine[]): Map<TraceLine, Phase> {
   for (const hostLines of byHost.values()) {
     const bridgeEnd = hostLines.findIndex((l) => l.argv[0] === 'ovs-ofctl' && l.argv[1] === 'add-flow' && l.argv[2] === 'br0');
     hostLines.forEach((l, i) => {
+      // Providers tag their commands with the resource kind (RunOptions.trace.tag); the
+      // guesses from the command words below are for traces of older versions.
+      const tagged = PHASE_OF_TAG[l.tag ?? ''];
+      if (tagged) return void out.set(l, tagged);
       const isPathCmd = (x?: TraceLine) => !!x && x.argv[0] === 'ovs-ofctl' && x.argv[1] === '-O';
       let phase: Phase;
       if (i <= bridgeEnd) phase = 'bridges';
@@ -142,7 +154,7 @@ export function summarise(lines: TraceLine[], runStart: number, runEnd: number, 
   }
   return {
     commands: lines.length,
-    mutating: lines.filter((l) => isMutating(l.argv)).length,
+    mutating: lines.filter((l) => isMutatingLine(l)).length,
     commandsPerHost: perHost,
     sshConnections: new Set(lines.map((l) => `${l.pid}|${l.host}`)).size,
     providerPids: [...new Set(lines.map((l) => l.pid))],

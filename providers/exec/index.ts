@@ -15,6 +15,7 @@ export type {
   CommandRunner,
   CommandStream,
   RunOptions,
+  TraceNote,
   StreamExit,
   StreamHandlers,
   StreamOptions,
@@ -48,3 +49,4 @@ export { closeAll, getRunner, hostLockKey, poolKey, poolSize, withHostLock } fro
 export { Semaphore } from './semaphore';
 export { findExecutable, requireExecutable } from './which';
 export type { TraceLine } from './trace';
+export { BatchStepError, GUARD_EXIT, runBatch, type BatchOptions, type BatchResult, type BatchStep } from './batch';

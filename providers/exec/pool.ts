@@ -72,9 +72,9 @@ export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): Com
       return shared()
         .run(argv, runOptions)
         .then(
-          (r) => (traceCommand(host, argv, startedAt, r.exitCode), r),
+          (r) => (traceCommand(host, argv, startedAt, r.exitCode, runOptions?.trace), r),
           (e: unknown) => {
-            traceCommand(host, argv, startedAt, e instanceof RemoteCommandError ? e.exitCode : null);
+            traceCommand(host, argv, startedAt, e instanceof RemoteCommandError ? e.exitCode : null, runOptions?.trace);
             throw e;
           },
         );

@@ -13,6 +13,7 @@ import { finishCommand } from './outcome';
 import { quote, validateArgv } from './quote';
 import type { CommandResult, CommandRunner, CommandStream, RunOptions, StreamExit, StreamHandlers, StreamOptions } from './runner';
 import { streamOutput, streamStartTimeout } from './stream-output';
+import { settleSteps, type BatchOptions, type BatchResult, type BatchStep } from './batch';
 
 export interface RecordedCall {
   readonly argv: readonly string[];
@@ -20,6 +21,8 @@ export interface RecordedCall {
   readonly options?: RunOptions;
   /** True for a call of `stream` (a streamed command). */
   readonly stream?: true;
+  /** For a step of a batch (runBatch): the batch's number, counted from 0 per runner. */
+  readonly batch?: number;
 }
 
 /**
@@ -51,6 +54,32 @@ export class RecordingRunner implements CommandRunner {
     this.host = options.host ?? 'recorded';
     this.responses = [...(options.responses ?? [])];
     this.handler = options.handler;
+  }
+
+  private batches = 0;
+
+  /** Round trips a real host would have seen: single commands, plus one per batch. */
+  get roundTrips(): number {
+    return this.calls.filter((c) => c.batch === undefined).length + this.batches;
+  }
+
+  /**
+   * A batch (runBatch), answered step by step: each step is recorded and answered like a
+   * single command (its `batch` field says which batch), with the batch's own rules.
+   */
+  async runSteps(steps: readonly BatchStep[], options: BatchOptions): Promise<BatchResult[]> {
+    const batch = this.batches++;
+    return settleSteps(this.host, steps, async (step) => {
+      const call: RecordedCall = {
+        argv: [...step.argv],
+        ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+        options: { ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.tag ? { trace: { tag: options.tag } } : {}) },
+        batch,
+      };
+      const response = await this.answer(call);
+      if (response instanceof Error) throw response;
+      return { stdout: response.stdout ?? '', stderr: response.stderr ?? '', exitCode: response.exitCode ?? 0 };
+    });
   }
 
   /** Shorthand: the argv of every call. */

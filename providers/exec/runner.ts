@@ -20,6 +20,19 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Exit codes that are not errors (default: only 0). */
   readonly okExitCodes?: readonly number[];
+  /** What the command trace (trace.ts) records for this command, besides its first words. */
+  readonly trace?: TraceNote;
+}
+
+/**
+ * For the optional command trace: `tag` names the kind of resource the command works for
+ * (e.g. "bridge", "tunnel", "path", "domain"), so an audit can group commands without guessing
+ * from their words; `steps` are the first words of each step of a batch (batch.ts), whose own
+ * argv is only `sh -c <script>`.
+ */
+export interface TraceNote {
+  readonly tag?: string;
+  readonly steps?: readonly (readonly string[])[];
 }
 
 /** Callbacks of a streamed command; each is optional. */
