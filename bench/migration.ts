@@ -34,7 +34,7 @@
  * this process (VPM_LAB_DIR, VPM_LAB_NS_PREFIX select the lab).
  */
 import { lastChanges, pulumiArgv, stackOutputs } from './lib/pulumi';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,7 +49,7 @@ import { labConnection } from '../lab/connections';
 import { ownerFor } from '../providers/common/owner';
 import { closeAll, getRunner } from '../providers/exec';
 import { completedJob, domainState, migrateLive } from '../providers/libvirt';
-import { ensureTap, removeTap } from '../providers/migrated-domain/tap';
+import { ensureTap, removeTap, setTapQueueLength } from '../providers/migrated-domain/tap';
 import { provider as flowPathProvider } from '../providers/flow-path/provider';
 import type { FlowPathInputs, FlowPathOutputs } from '../providers/flow-path/types';
 
@@ -57,7 +57,9 @@ const PROJECT = 'vpm';
 const BRIDGE = 'br1';
 
 interface Migration {
-  readonly kind: 'clone' | 'noclone';
+  readonly kind: 'clone' | 'noclone' | 'direct';
+  /** direct: the migration settings tried (variantName). */
+  readonly variant?: string;
   readonly run: number;
   readonly from: string;
   readonly to: string;
@@ -79,6 +81,10 @@ interface Migration {
   /** noclone: from the end of `virsh migrate` to the new path installed. */
   readonly pathAfterMs?: number;
   readonly gaps: { atMs: number; ms: number; beforeSeq: number }[];
+  /** Epoch ms of the sender's sequence number 0 and of the receiver's clock origin (gaps[].atMs). */
+  readonly clocks?: { senderT0: number; receiverT0: number };
+  /** The gap against the VM's pause (libvirt's lifecycle events); absent when not seen. */
+  readonly anatomy?: GapAnatomy;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,6 +151,39 @@ async function checkedPath(inputs: Record<string, unknown>): Promise<FlowPathInp
   return r.inputs as FlowPathInputs;
 }
 
+/**
+ * Migration settings tried side by side (kind direct): `name:key=value,...` separated by `;`.
+ * Keys: dt = max downtime ms, bw = bandwidth cap MiB/s, txq = the destination tap's queue
+ * length in frames during the migration, post = post-copy.
+ */
+interface Variant {
+  readonly name: string;
+  readonly downtimeMs?: number;
+  readonly bandwidthMiBs?: number;
+  readonly tapQueue?: number;
+  readonly postcopy?: boolean;
+}
+const DEFAULT_VARIANTS = 'default:;short-queue:txq=8;short-queue+bw:txq=8,bw=30,dt=5;postcopy:txq=8,post';
+
+export function parseVariants(text: string): Variant[] {
+  return text.split(';').filter(Boolean).map((spec) => {
+    const [name, body = ''] = spec.split(':');
+    const v: { -readonly [K in keyof Variant]: Variant[K] } = { name: name.trim() };
+    if (!/^[a-z0-9+_-]{1,20}$/.test(v.name)) throw new Error(`--variants: bad name ${JSON.stringify(name)}`);
+    for (const kv of body.split(',').filter(Boolean)) {
+      const [k, val] = kv.split('=');
+      const n = Number(val);
+      if (k === 'post') v.postcopy = true;
+      else if (!Number.isInteger(n) || n < 1) throw new Error(`--variants ${v.name}: ${k} needs a positive integer, got ${JSON.stringify(val)}`);
+      else if (k === 'dt') v.downtimeMs = n;
+      else if (k === 'bw') v.bandwidthMiBs = n;
+      else if (k === 'txq') v.tapQueue = n;
+      else throw new Error(`--variants ${v.name}: unknown key ${JSON.stringify(k)} (dt, bw, txq, post)`);
+    }
+    return v;
+  });
+}
+
 const RATE = 1000;
 const GAP_WINDOW = { beforeMs: 500, afterMs: 3000 };
 const LOSS_WINDOW_MS = 3000;
@@ -169,6 +208,67 @@ function watchResume(libvirtUri: string, domain: string): { stop: () => Promise<
   };
 }
 
+/** A libvirt lifecycle event with libvirtd's own timestamp (epoch ms). */
+interface LifecycleEvent {
+  readonly t: number;
+  readonly host: string;
+  readonly event: string;
+}
+
+/**
+ * Records lifecycle events (Suspended Migrated on the source, Resumed Migrated on the
+ * destination) from both libvirtds with their own timestamps: when the VM really stopped and
+ * ran again, to set beside the receiver's gap.
+ */
+function watchLifecycle(uris: Record<string, string>): { stop: () => Promise<LifecycleEvent[]> } {
+  const events: LifecycleEvent[] = [];
+  const children = Object.entries(uris).map(([host, uri]) => {
+    const child = spawn('virsh', ['-c', uri, 'event', '--loop', '--event', 'lifecycle', '--timestamp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})\+0000: event 'lifecycle' for domain '[^']*': (.*)$/.exec(l);
+        if (m) events.push({ t: Date.parse(`${m[1]}T${m[2]}Z`), host, event: m[3].trim() });
+      }
+    });
+    return child;
+  });
+  return {
+    async stop() {
+      await sleep(200); // events are delivered asynchronously
+      for (const c of children) c.kill('SIGTERM');
+      return events.sort((a, b) => a.t - b.t);
+    },
+  };
+}
+
+/**
+ * Where the receiver's migration gap sits against the VM's own stop and start: the VM's pause
+ * (source "Suspended Migrated" to destination "Resumed Migrated"), how long before the pause
+ * the gap began, and how long after the VM resumed the first new datagram arrived.
+ */
+interface GapAnatomy {
+  readonly pauseMs: number;
+  readonly gapStartToPauseMs: number;
+  readonly resumeToGapEndMs: number;
+}
+
+function anatomy(events: LifecycleEvent[], from: string, to: string, gaps: { atMs: number; ms: number }[], receiverT0: number): GapAnatomy | undefined {
+  const suspended = events.find((e) => e.host === from && e.event.startsWith('Suspended'));
+  const resumed = events.find((e) => e.host === to && e.event.startsWith('Resumed') && (!suspended || e.t >= suspended.t));
+  if (!suspended || !resumed) return undefined;
+  // The gap that spans the pause: the longest one ending after the VM resumed.
+  const spanning = gaps
+    .map((g) => ({ end: receiverT0 + g.atMs, start: receiverT0 + g.atMs - g.ms }))
+    .filter((g) => g.end >= resumed.t && g.start <= resumed.t + 1000)
+    .sort((a, b) => b.end - b.start - (a.end - a.start))[0];
+  if (!spanning) return undefined;
+  return { pauseMs: resumed.t - suspended.t, gapStartToPauseMs: suspended.t - spanning.start, resumeToGapEndMs: spanning.end - resumed.t };
+}
+
 interface Measured<T> {
   readonly result: T;
   readonly stats: ReceiverStats;
@@ -176,14 +276,18 @@ interface Measured<T> {
   readonly resumedAt?: number;
   readonly migrationGapMs: number | null;
   readonly lostNearResume: number | null;
+  /** Epoch ms of the sender's sequence number 0 and of the receiver's clock origin (gaps[].atMs). */
+  readonly clocks: { senderT0: number; receiverT0: number };
+  readonly events: LifecycleEvent[];
 }
 
 /**
  * Runs `step` under a 1 datagram/ms stream to `receiver` while watching for the VM to resume
  * on `destUri`'s libvirtd; returns the receiver's figures, whole and around the resume.
  */
-async function underStream<T>(inventory: Inventory, stack: string, receiver: string, watch: { libvirtUri: string; domain: string }, step: () => Promise<T>): Promise<Measured<T>> {
+async function underStream<T>(inventory: Inventory, stack: string, receiver: string, watch: { libvirtUri: string; domain: string; lifecycle?: Record<string, string> }, step: () => Promise<T>): Promise<Measured<T>> {
   const rcv = await startReceiver({ inventory, receiver, gapLogMs: 20 });
+  const lifecycle = watchLifecycle(watch.lifecycle ?? {});
   let snd: Awaited<ReturnType<typeof startSender>> | undefined;
   try {
     snd = await startSender({ inventory, stack, rate: RATE });
@@ -219,8 +323,9 @@ async function underStream<T>(inventory: Inventory, stack: string, receiver: str
         if (end >= resumedAt - GAP_WINDOW.beforeMs && end <= resumedAt + GAP_WINDOW.afterMs) migrationGapMs = Math.max(migrationGapMs ?? 0, g.ms);
       }
     }
-    return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, lostNearResume };
+    return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop() };
   } finally {
+    await lifecycle.stop();
     await snd?.stop().catch(() => undefined);
     await rcv.stop().catch(() => undefined);
   }
@@ -232,6 +337,7 @@ function row(m: Migration): string {
     m.kind.padEnd(7),
     String(m.run).padStart(3),
     `${m.from}->${m.to}`.padEnd(7),
+    (m.variant ?? '').padEnd(14),
     (m.migrationGapMs === null ? '<20' : f(m.migrationGapMs, 1)).padStart(8),
     f(m.lostNearResume).padStart(7),
     f(m.maxGapMs, 1).padStart(8),
@@ -241,21 +347,25 @@ function row(m: Migration): string {
     f(m.migrateMs).padStart(8),
     f(m.stepMs).padStart(8),
     f(m.pathAfterMs).padStart(9),
+    f(m.anatomy?.pauseMs).padStart(6),
+    f(m.anatomy?.gapStartToPauseMs).padStart(6),
+    f(m.anatomy?.resumeToGapEndMs).padStart(6),
   ].join(' ');
 }
-const HEADER = ['kind   ', 'run', 'move   ', 'mig gap', 'lost±3s', 'step gap', '  lost', '  dup', 'downtime', 'migr ms', 'step ms', 'path+ ms'].join(' ');
+const HEADER = ['kind   ', 'run', 'variant       ', 'move   ', 'mig gap', 'lost±3s', 'step gap', '  lost', '  dup', 'downtime', 'migr ms', 'step ms', 'path+ ms', ' pause', '  pre', '  post'].join(' ');
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<{ migrations: Migration[]; summary: Record<string, unknown> }> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { stack: { type: 'string', default: 'lab' }, runs: { type: 'string', default: '10' }, only: { type: 'string' } },
+    options: { stack: { type: 'string', default: 'lab' }, runs: { type: 'string', default: '10' }, only: { type: 'string' }, variants: { type: 'string', default: DEFAULT_VARIANTS } },
   });
   const stack = values.stack!;
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new Error('--runs must be an integer in 1..100');
-  const kinds = values.only ? [values.only] : ['clone', 'noclone'];
-  if (kinds.some((k) => k !== 'clone' && k !== 'noclone')) throw new Error('--only takes clone or noclone');
+  const kinds = values.only ? values.only.split(',') : ['clone', 'noclone'];
+  if (kinds.some((k) => k !== 'clone' && k !== 'noclone' && k !== 'direct')) throw new Error('--only takes clone, noclone or direct (comma-separated)');
+  const variants = parseVariants(values.variants!);
 
   const inventory = readInventory();
   if (!inventory.guest || inventory.hypervisors.some((h) => !h.migrationUri)) throw new Error('the lab runs no libvirt: `npx vpm lab up --stack lab --receivers 2`');
@@ -276,6 +386,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   console.log(`migration bench: stack ${stack}, VM ${vm.name} on ${startNode}, ${runs} migrations per kind between ${tree.pair.join(' and ')}, stream ${RATE} datagrams/s to ${receiver.name}, max downtime ${maxDowntimeMs} ms`);
   console.log(HEADER);
 
+  const lifecycleOf = (from: string, to: string) => ({ [from]: libvirtUriOf(from), [to]: libvirtUriOf(to) });
+  const anatomyOf = (events: LifecycleEvent[], from: string, to: string, gaps: { atMs: number; ms: number }[], receiverT0: number) => {
+    const a = anatomy(events, from, to, gaps, receiverT0);
+    return a ? { anatomy: a } : {};
+  };
   const migrations: Migration[] = [];
   let at = startNode;
   const otherOf = (n: string) => (n === tree.pair[0] ? tree.pair[1] : tree.pair[0]);
@@ -286,7 +401,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         await mustPulumi(['config', 'set', '--path', placementKey, to, '--stack', stack]);
         const t0 = Date.now();
         let stepMs = 0;
-        const { result, stats, sent, migrationGapMs, lostNearResume } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name }, async () => {
+        const { result, stats, sent, migrationGapMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(at, to) }, async () => {
           const r = await up(stack);
           stepMs = Date.now() - t0;
           return r;
@@ -295,11 +410,65 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         if (result.outputs?.vms?.[vm.name]?.node !== to || !lm) throw new Error(`clone run ${i}: ${vm.name} did not move to ${to}: ${JSON.stringify(result.outputs?.vms)}`);
         const m: Migration = {
           kind: 'clone', run: i, from: at, to, migrationGapMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
-          downtimeMs: lm.downtimeMs ?? null, stepMs, migrateMs: lm.wallMs ?? null, gaps: stats.gaps ?? [],
+          downtimeMs: lm.downtimeMs ?? null, stepMs, migrateMs: lm.wallMs ?? null, gaps: stats.gaps ?? [], clocks,
+          ...anatomyOf(events, at, to, stats.gaps ?? [], clocks.receiverT0),
         };
         migrations.push(m);
         console.log(row(m));
         at = to;
+      }
+    }
+    if (kinds.includes('direct')) {
+      const domainOwner = ownerFor(PROJECT, stack, `tree-vm-${vm.name}`);
+      // Round robin over the variants, so a slow spell of the machine hits them alike.
+      for (let i = 1; i <= runs; i++) {
+        for (const v of variants) {
+          const m = await directMigration(v, i, at);
+          migrations.push(m);
+          console.log(row(m));
+        }
+      }
+      async function directMigration(v: Variant, i: number, from: string): Promise<Migration> {
+        const to = otherOf(from);
+        const plan: TreePlan = planTree(tree.topology, tree.hosts, { [vm.name]: to });
+        const pv = plan.vms.find((x) => x.name === vm.name)!;
+        const pathTo = plan.paths.find((p) => p.nodes.includes(to))!;
+        const network = { bridge: BRIDGE, tap: pv.tap, ofport: pv.ofport, mac: pv.mac };
+        const src = getRunner(labConnection(inventory, tree.hostOf(from)));
+        const dst = getRunner(labConnection(inventory, tree.hostOf(to)));
+        const uriOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.migrationUri!;
+        const pathInputs = await checkedPath(benchPathInputs(pathTo, inventory, stack));
+        const settings = { allowUnencrypted: true /* the lab's closed underlay */, maxDowntimeMs: v.downtimeMs ?? maxDowntimeMs, ...(v.bandwidthMiBs ? { bandwidthMiBs: v.bandwidthMiBs } : {}), ...(v.postcopy ? { postcopy: true } : {}), timeoutMs: 120_000 };
+        let created: FlowPathOutputs | undefined;
+        let migrateMs = 0;
+        let stepMs = 0;
+        let downtimeMs: number | null = null;
+        try {
+          // The LIME order without the engine: the destination's port, the clone path to it,
+          // then the migration; the stack's own path to the source stays throughout.
+          await ensureTap(dst, network, domainOwner);
+          if (v.tapQueue) await setTapQueueLength(dst, network.tap, v.tapQueue);
+          created = (await flowPathProvider.create!(pathInputs)).outs as FlowPathOutputs;
+          const { stats, sent, migrationGapMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
+            const t0 = Date.now();
+            await migrateLive(src, vm.name, { destinationUri: uriOf(to), ...settings });
+            migrateMs = Date.now() - t0;
+            stepMs = migrateMs;
+            downtimeMs = (await completedJob(dst, vm.name))?.downtimeMs ?? null;
+          });
+          return {
+            kind: 'direct', variant: v.name, run: i, from, to, migrationGapMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
+            downtimeMs, stepMs, migrateMs, gaps: stats.gaps ?? [], clocks,
+            ...anatomyOf(events, from, to, stats.gaps ?? [], clocks.receiverT0),
+          };
+        } finally {
+          // Back where the stack's state has it (not measured), then the bench path and tap go.
+          if ((await domainState(dst, vm.name).catch(() => undefined)) === 'running') {
+            await migrateLive(dst, vm.name, { destinationUri: uriOf(from), allowUnencrypted: true, maxDowntimeMs, timeoutMs: 120_000 });
+          }
+          if (created) await flowPathProvider.delete!(created.pathId, created);
+          await removeTap(dst, network, domainOwner);
+        }
       }
     }
     if (kinds.includes('noclone')) {
@@ -321,7 +490,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         let stepMs = 0;
         let downtimeMs: number | null = null;
         try {
-          const { stats, sent, migrationGapMs, lostNearResume } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name }, async () => {
+          const { stats, sent, migrationGapMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
             const t0 = Date.now();
             await ensureTap(dst, network, domainOwner);
             const tm = Date.now();
@@ -335,7 +504,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
           });
           const m: Migration = {
             kind: 'noclone', run: i, from, to, migrationGapMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
-            downtimeMs, stepMs, migrateMs, pathAfterMs, gaps: stats.gaps ?? [],
+            downtimeMs, stepMs, migrateMs, pathAfterMs, gaps: stats.gaps ?? [], clocks,
+            ...anatomyOf(events, from, to, stats.gaps ?? [], clocks.receiverT0),
           };
           migrations.push(m);
           console.log(row(m));
@@ -356,7 +526,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   }
 
   const summarise = (kind: string) => {
-    const ms = migrations.filter((m) => m.kind === kind);
+    const ms = migrations.filter((m) => (m.variant ? `${m.kind} ${m.variant}` : m.kind) === kind);
     if (!ms.length) return undefined;
     const pick = (f: (m: Migration) => number | null | undefined) => ms.map(f).filter((v): v is number => typeof v === 'number');
     const stat = (xs: number[]) => ({ median: median(xs), max: xs.length ? Math.max(...xs) : NaN, min: xs.length ? Math.min(...xs) : NaN });
@@ -370,19 +540,24 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
       duplicates: stat(pick((m) => m.duplicates)),
       downtimeMs: stat(pick((m) => m.downtimeMs)),
       stepMs: stat(pick((m) => m.stepMs)),
+      // The VM's own pause (lifecycle events) and the gap's parts outside it.
+      pauseMs: stat(pick((m) => m.anatomy?.pauseMs)),
+      gapStartToPauseMs: stat(pick((m) => m.anatomy?.gapStartToPauseMs)),
+      resumeToGapEndMs: stat(pick((m) => m.anatomy?.resumeToGapEndMs)),
       ...(kind === 'noclone' ? { pathAfterMs: stat(pick((m) => m.pathAfterMs)) } : {}),
     };
   };
   const summary: Record<string, unknown> = {};
-  for (const k of kinds) summary[k] = summarise(k);
+  for (const k of kinds.filter((k) => k !== 'direct')) summary[k] = summarise(k);
+  if (kinds.includes('direct')) for (const v of variants) summary[`direct ${v.name}`] = summarise(`direct ${v.name}`);
 
   console.log('');
-  console.log('median / max    migration gap ms   lost ±3 s     step gap ms       step lost     downtime ms   step ms');
+  console.log('median / max    migration gap ms   lost ±3 s     step gap ms       step lost     downtime ms   step ms   pause ms   resume→gap end ms');
   const mm = (x: { median: number; max: number }, d = 0) => `${x.median.toFixed(d).padStart(7)} / ${x.max.toFixed(d).padEnd(7)}`;
-  for (const k of kinds) {
+  for (const k of Object.keys(summary)) {
     const s = summary[k] as ReturnType<typeof summarise>;
     if (!s) continue;
-    console.log(`${k.padEnd(8)}  ${mm(s.migrationGapMs, 1)}  ${mm(s.lostNearResume)}  ${mm(s.gapMs, 1)}  ${mm(s.lost)}  ${mm(s.downtimeMs)}  ${s.stepMs.median.toFixed(0).padStart(7)}`);
+    console.log(`${k.padEnd(8)}  ${mm(s.migrationGapMs, 1)}  ${mm(s.lostNearResume)}  ${mm(s.gapMs, 1)}  ${mm(s.lost)}  ${mm(s.downtimeMs)}  ${s.stepMs.median.toFixed(0).padStart(7)}  ${mm(s.pauseMs)}  ${mm(s.resumeToGapEndMs)}`);
   }
 
   const outDir = path.join(repoRoot(), 'bench', 'results');

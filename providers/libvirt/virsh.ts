@@ -116,6 +116,17 @@ export interface MigrateOptions {
   /** qemu+tcp:// (VM memory unauthenticated, in the clear) only when the hosts file allows it. */
   readonly allowUnencrypted?: boolean;
   readonly maxDowntimeMs?: number;
+  /**
+   * libvirt's migration bandwidth cap, MiB/s (`virsh migrate --bandwidth`). Capping it keeps
+   * the guest's dirty rate below the copy rate so the last round is small enough to fit the
+   * max downtime; uncapped, a TCG guest's last round under a stream overshoots it.
+   */
+  readonly bandwidthMiBs?: number;
+  /**
+   * Post-copy: after one pre-copy pass the VM runs on the destination and pulls the pages it
+   * still needs (`--postcopy --postcopy-after-precopy`; QEMU needs userfaultfd on the destination).
+   */
+  readonly postcopy?: boolean;
   readonly timeoutMs: number;
 }
 
@@ -132,17 +143,26 @@ export async function migrateLive(runner: CommandRunner, domain: string, o: Migr
   if (o.destinationUri.startsWith('qemu+tcp:') && o.allowUnencrypted !== true) {
     throw new Error(`refusing ${o.destinationUri}: qemu+tcp:// migrates VM memory unauthenticated and unencrypted; use qemu+ssh:// or qemu+tls://, or allow it (hosts file migration.allowUnencrypted) on a closed network`);
   }
+  const tuning = [
+    ...(o.bandwidthMiBs !== undefined ? ['--bandwidth', String(positiveInt(o.bandwidthMiBs, 'bandwidthMiBs'))] : []),
+    ...(o.postcopy ? ['--postcopy', '--postcopy-after-precopy'] : []),
+  ];
   if (o.maxDowntimeMs !== undefined) {
-    await runner.run(virshArgv(['migrate-setmaxdowntime', name(domain), String(o.maxDowntimeMs)]), { timeoutMs: 30_000 });
+    await runner.run(virshArgv(['migrate-setmaxdowntime', name(domain), String(positiveInt(o.maxDowntimeMs, 'maxDowntimeMs'))]), { timeoutMs: 30_000 });
   }
   try {
-    await runner.run(virshArgv(['migrate', '--live', '--p2p', '--persistent', '--undefinesource', domain, o.destinationUri]), { timeoutMs: o.timeoutMs });
+    await runner.run(virshArgv(['migrate', '--live', '--p2p', '--persistent', '--undefinesource', ...tuning, name(domain), o.destinationUri]), { timeoutMs: o.timeoutMs });
   } catch (err) {
     if (err instanceof RemoteCommandError && err.exitCode === null) {
       await runner.run(virshArgv(['domjobabort', domain]), { timeoutMs: 30_000, okExitCodes: [0, 1] }).catch(() => undefined);
     }
     throw err;
   }
+}
+
+function positiveInt(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${v}`);
+  return v;
 }
 
 /** The job running now (a migration, read on the source while it runs); undefined when none. */

@@ -28,7 +28,7 @@ import { type CommandRunner, getRunner, withHostLock } from '../exec';
 import { DOMAIN_NAME_RE, domainXml } from '../libvirt/domain';
 import { MIGRATION_URI, completedJob, defineDomain, destroyAndUndefine, domainState, migrateLive, startDomain } from '../libvirt';
 import { waitUntilGuestAnswers } from './readiness';
-import { ensureTap, removeTap, VM_TAP_PREFIX } from './tap';
+import { DEFAULT_DESTINATION_QUEUE, ensureTap, removeTap, setTapQueueLength, TAP_QUEUE_FRAMES, VM_TAP_PREFIX } from './tap';
 import { endLine, startLine, watchMigration } from './progress';
 import { progressSink } from '../common/progress';
 import { PartialStateError } from '../common/partial';
@@ -83,6 +83,9 @@ const INPUTS = z
       .object({
         live: z.literal(true, { message: 'only live migration is supported (live: true)' }).default(true),
         maxDowntimeMs: z.number().int().min(1).max(60000).optional(),
+        bandwidthMiBs: z.number().int().min(1, 'migration.bandwidthMiBs must be >= 1 MiB/s').max(100_000).optional(),
+        postcopy: z.boolean().optional(),
+        destinationQueueFrames: z.number().int().min(1, 'migration.destinationQueueFrames must be 1..1000 frames').max(1000, 'migration.destinationQueueFrames must be 1..1000 frames').optional(),
         timeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
       })
       .strict()
@@ -185,13 +188,24 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
   if (state !== 'running') {
     throw new Error(`cannot migrate ${olds.name}: it is ${state ?? 'not defined'} on ${olds.host}, not running (run \`pulumi refresh\` to see where it is)`);
   }
-  await withHostLock(news.connection, () => ensureTap(dest, news.network, news.owner));
+  await withHostLock(news.connection, async () => {
+    await ensureTap(dest, news.network, news.owner);
+    await setTapQueueLength(dest, news.network.tap, news.migration.destinationQueueFrames ?? DEFAULT_DESTINATION_QUEUE);
+  });
   const progress = progressSink();
   progress.info(startLine(olds.name, olds.host, news.host));
   const stopWatching = watchMigration(source, olds.name, olds.host, news.host, progress);
   const t0 = Date.now();
   try {
-    await migrateLive(source, olds.name, { destinationUri: news.migrationUri, allowUnencrypted: news.allowUnencryptedMigration === true, maxDowntimeMs: news.migration.maxDowntimeMs, timeoutMs: news.migration.timeoutMs });
+    const m = news.migration;
+    await migrateLive(source, olds.name, {
+      destinationUri: news.migrationUri,
+      allowUnencrypted: news.allowUnencryptedMigration === true,
+      timeoutMs: m.timeoutMs,
+      ...(m.maxDowntimeMs !== undefined ? { maxDowntimeMs: m.maxDowntimeMs } : {}),
+      ...(m.bandwidthMiBs !== undefined ? { bandwidthMiBs: m.bandwidthMiBs } : {}),
+      ...(m.postcopy ? { postcopy: true } : {}),
+    });
   } catch (err) {
     stopWatching();
     const where = await domainState(source, olds.name).catch(() => undefined);
@@ -204,7 +218,9 @@ async function migrate(olds: MigratedDomainOutputs, news: MigratedDomainInputs):
   const wallMs = Date.now() - t0;
   // From here on the VM lives on the destination: a failure must not lose that fact.
   const after = async (): Promise<MigrationReport> => {
-    // Migrated = the guest answers on the destination.
+    // The VM reads its tap now: give the queue back its usual length, then migrated = the
+    // guest answers on the destination.
+    await setTapQueueLength(dest, news.network.tap, TAP_QUEUE_FRAMES);
     await guestReady(news);
     const job = await completedJob(dest, news.name).catch(() => undefined); // figures only
     await withHostLock(olds.connection, () => removeTap(source, olds.network, olds.owner)).catch((err: unknown) => {

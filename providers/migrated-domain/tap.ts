@@ -17,6 +17,11 @@ import type { DomainNetwork } from './types';
 /** The prefix every VM tap name carries, so a VM can never be given a host's own interface. */
 export const VM_TAP_PREFIX = 'vt-';
 
+/** The kernel's own queue length of a tap (what a tap has outside a migration). */
+export const TAP_QUEUE_FRAMES = 1000;
+/** The destination tap's queue while the VM is on its way (MigrationSettings.destinationQueueFrames). */
+export const DEFAULT_DESTINATION_QUEUE = 8;
+
 /** What `ip -details link show` says the link is: absent, a tap device, or something else. */
 async function linkKind(runner: CommandRunner, tap: string): Promise<'absent' | 'tap' | 'other'> {
   const r = await runner.run(['ip', '-details', 'link', 'show', 'dev', tap], { okExitCodes: [0, 1] });
@@ -42,7 +47,9 @@ export async function ensureTap(runner: CommandRunner, net: DomainNetwork, owner
   const kind = await linkKind(runner, tap);
   if (kind === 'other') throw notATap(runner, tap);
   if (kind === 'absent') await runner.run(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-  await runner.run(['ip', 'link', 'set', 'dev', tap, 'up']);
+  // The usual queue length too: a migration that failed after shortening it (see
+  // setTapQueueLength) must not leave a running VM a queue of a few frames.
+  await runner.run(['ip', 'link', 'set', 'dev', tap, 'txqueuelen', String(TAP_QUEUE_FRAMES), 'up']);
   await new VsctlTxn()
     .addPort(parseBridgeName(net.bridge, 'network.bridge'), tap, { type: 'system' }, { mayExist: true, externalIds: { [OWNER_KEY]: owner }, ofportRequest: parseOfPortNumber(net.ofport, 'network.ofport') })
     .run(runner);
@@ -57,4 +64,17 @@ export async function removeTap(runner: CommandRunner, net: DomainNetwork, owner
   if (!tap.startsWith(VM_TAP_PREFIX)) return;
   if (existing) await new VsctlTxn().delPort(tap, { ifExists: true }).run(runner);
   if ((await linkKind(runner, tap)) === 'tap') await runner.run(['ip', 'tuntap', 'del', 'dev', tap, 'mode', 'tap']);
+}
+
+/**
+ * Sets how many frames the tap holds for its reader (the kernel's tun ring; `txqueuelen`).
+ * Frames that reach the tap while the reader does not read (a migration's destination QEMU
+ * waiting for the VM's memory) queue there and are delivered when the VM resumes: stale
+ * datagrams that delay the live stream and reach the receiver twice. A short queue during a
+ * migration keeps that backlog to a few frames.
+ */
+export async function setTapQueueLength(runner: CommandRunner, tapName: string, frames: number): Promise<void> {
+  const tap = parseInterfaceName(tapName, 'network.tap');
+  if (!Number.isInteger(frames) || frames < 1 || frames > 100_000) throw new Error(`tap queue length must be 1..100000 frames, got ${frames}`);
+  await runner.run(['ip', 'link', 'set', 'dev', tap, 'txqueuelen', String(frames)]);
 }

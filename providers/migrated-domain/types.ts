@@ -40,6 +40,17 @@ export interface MigrationSettings {
   live?: boolean;
   /** virsh migrate-setmaxdowntime before migrating (ms). */
   maxDowntimeMs?: number;
+  /** Cap on the migration's bandwidth, MiB/s (`virsh migrate --bandwidth`); default: libvirt's (none). */
+  bandwidthMiBs?: number;
+  /** Post-copy after one pre-copy pass (`--postcopy --postcopy-after-precopy`; needs userfaultfd). Default false. */
+  postcopy?: boolean;
+  /**
+   * Frames the destination tap holds while the VM is on its way (default 8, DEFAULT_DESTINATION_QUEUE):
+   * what arrives there before the VM resumes is stale when it is read (the source VM already
+   * relayed it), so a short queue keeps the replay, and the duplicates, to a few frames. The
+   * kernel's usual 1000 is restored once the VM runs there.
+   */
+  destinationQueueFrames?: number;
   /** The migration is aborted after this long and the domain stays on the source. Default 120000. */
   timeoutMs?: number;
 }
@@ -84,7 +95,7 @@ export interface MigratedDomainInputs {
   emulator?: string;
   cmdline: string;
   network: DomainNetwork;
-  migration: { live: boolean; maxDowntimeMs?: number; timeoutMs: number };
+  migration: { live: boolean; maxDowntimeMs?: number; bandwidthMiBs?: number; postcopy?: boolean; destinationQueueFrames?: number; timeoutMs: number };
   peers: { host: string; connection: ConnectionWithoutKey }[];
   /** Per peer: its inline key and passphrase (secrets), or null. */
   peerPrivateKeys?: (string | null)[];

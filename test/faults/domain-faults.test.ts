@@ -214,6 +214,37 @@ describe('a migration that succeeded is recorded even when a later step fails', 
   });
 });
 
+describe('the destination tap during a migration (issue 18: stale frames replayed)', () => {
+  it('holds only a few frames while the VM moves, the usual 1000 once it runs there, and the settings reach virsh', async () => {
+    world.get('192.0.2.3')!.domains.set('leafvm', 'running');
+    const log: string[] = [];
+    const realMigrate = jest.mocked(virsh.migrateLive).getMockImplementation()!;
+    jest.spyOn(virsh, 'migrateLive').mockImplementation(async (r, name, o) => {
+      log.push(`migrate ${JSON.stringify({ bandwidthMiBs: o.bandwidthMiBs, postcopy: o.postcopy, maxDowntimeMs: o.maxDowntimeMs })}`);
+      return realMigrate(r, name, o);
+    });
+    jest.spyOn(pool, 'getRunner').mockImplementation((spec) => new RecordingRunner({ host: spec.host, handler: (c) => (log.push(`${spec.host}: ${c.argv.join(' ')}`), {}) }));
+    const news = { ...base(), host: 'h4', connection: conn('192.0.2.4'), migrationUri: 'qemu+ssh://192.0.2.4/system', migration: { live: true, timeoutMs: 120_000, maxDowntimeMs: 5, bandwidthMiBs: 30 } };
+    await provider.update!('leafvm', base(), news);
+    const queue = log.filter((l) => l.includes('txqueuelen') || l.startsWith('migrate'));
+    expect(queue).toEqual([
+      '192.0.2.4: ip link set dev vt-leafvm txqueuelen 8',
+      'migrate {"bandwidthMiBs":30,"maxDowntimeMs":5}',
+      '192.0.2.4: ip link set dev vt-leafvm txqueuelen 1000',
+    ]);
+  });
+
+  it('destinationQueueFrames is checked (1..1000) and used', async () => {
+    const { state: _s, providerVersion: _v, ...i } = base();
+    for (const bad of [0, 1001, 2.5]) {
+      const r = await provider.check!({}, { ...i, migration: { live: true, timeoutMs: 120_000, destinationQueueFrames: bad } });
+      expect(r.failures?.map((f) => f.property)).toEqual(['migration.destinationQueueFrames']);
+    }
+    const ok = await provider.check!({}, { ...i, migration: { live: true, timeoutMs: 120_000, destinationQueueFrames: 32, postcopy: true } });
+    expect(ok.failures ?? []).toEqual([]);
+  });
+});
+
 describe('tap names', () => {
   it('check refuses a host interface (eth0) and any name without VPM\'s prefix', async () => {
     for (const bad of ['eth0', 'br0', 'ens3', 'vnet0', 'tap0']) {
@@ -253,5 +284,18 @@ describe('migration URIs at the virsh layer', () => {
     expect(runner.calls).toHaveLength(0);
     await virsh.migrateLive(runner, 'leafvm', { destinationUri: 'qemu+tcp://h4/system', allowUnencrypted: true, timeoutMs: 1000 });
     expect(runner.argvs).toEqual([['virsh', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'leafvm', 'qemu+tcp://h4/system']]);
+  });
+
+  it('max downtime, bandwidth cap and post-copy become virsh options; a bad number is refused before any command', async () => {
+    jest.restoreAllMocks();
+    const runner = new RecordingRunner({ host: 'h3', handler: () => ({}) });
+    await virsh.migrateLive(runner, 'leafvm', { destinationUri: 'qemu+ssh://h4/system', maxDowntimeMs: 5, bandwidthMiBs: 30, postcopy: true, timeoutMs: 1000 });
+    expect(runner.argvs).toEqual([
+      ['virsh', 'migrate-setmaxdowntime', 'leafvm', '5'],
+      ['virsh', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--bandwidth', '30', '--postcopy', '--postcopy-after-precopy', 'leafvm', 'qemu+ssh://h4/system'],
+    ]);
+    const none = new RecordingRunner({ host: 'h3', handler: () => ({}) });
+    await expect(virsh.migrateLive(none, 'leafvm', { destinationUri: 'qemu+ssh://h4/system', bandwidthMiBs: 0.5, timeoutMs: 1000 })).rejects.toThrow(/bandwidthMiBs must be a positive integer/);
+    expect(none.calls).toHaveLength(0);
   });
 });
