@@ -28,7 +28,17 @@
  * destination) and wall times. Prints every migration, a median/max table, and writes
  * bench/results/migration.json.
  *
- *   node dist/bench/migration.js [--stack lab] [--runs 10] [--only clone|noclone]
+ *   direct  the LIME order without the engine, once per migration setting (--variants, tried
+ *           round robin): the destination's tap (and its queue length), the clone path to the
+ *           new leaf (FlowPath provider), `virsh migrate` with the setting; afterwards (not
+ *           measured) the VM goes back and the bench path and tap are removed. What each
+ *           setting buys, without a whole `pulumi up` around it.
+ *
+ * Every migration is also set against libvirt's lifecycle events (`virsh event`, libvirtd's
+ * own timestamps): the VM's pause (Suspended on the source to Resumed on the destination),
+ * and how long after it resumed the first new datagram reached the receiver.
+ *
+ *   node dist/bench/migration.js [--stack lab] [--runs 10] [--direct-runs N] [--only clone,noclone,direct] [--variants SPEC]
  *
  * Pulumi runs through `npm run -s pulumi` (the project's driver), with the environment of
  * this process (VPM_LAB_DIR, VPM_LAB_NS_PREFIX select the lab).
@@ -65,6 +75,8 @@ interface Migration {
   readonly to: string;
   /** Longest gap ending within [resume - 0.5 s, resume + 3 s]; null: no gap >= 20 ms there. */
   readonly migrationGapMs: number | null;
+  /** The longest gap (>= 20 ms, else 0) ending outside the resume window. */
+  readonly otherStallMs?: number;
   /** Datagrams sent within resume ± 3 s never received. */
   readonly lostNearResume: number | null;
   /** The longest gap over the whole step. */
@@ -275,6 +287,8 @@ interface Measured<T> {
   readonly sent: number;
   readonly resumedAt?: number;
   readonly migrationGapMs: number | null;
+  /** The longest gap (>= 20 ms, else 0) that ends outside the resume window: stalls during the rest of the step. */
+  readonly otherStallMs: number;
   readonly lostNearResume: number | null;
   /** Epoch ms of the sender's sequence number 0 and of the receiver's clock origin (gaps[].atMs). */
   readonly clocks: { senderT0: number; receiverT0: number };
@@ -317,13 +331,15 @@ async function underStream<T>(inventory: Inventory, stack: string, receiver: str
     const receiverT0 = Date.now() - probe.elapsedMs; // the receiver's clock origin, on ours
     const stats = await rcv.stop({ expected: sent, quietMs: 300 });
     let migrationGapMs: number | null = null;
+    let otherStallMs = 0;
     if (resumedAt !== undefined) {
       for (const g of stats.gaps ?? []) {
         const end = receiverT0 + g.atMs;
         if (end >= resumedAt - GAP_WINDOW.beforeMs && end <= resumedAt + GAP_WINDOW.afterMs) migrationGapMs = Math.max(migrationGapMs ?? 0, g.ms);
+        else otherStallMs = Math.max(otherStallMs, g.ms);
       }
     }
-    return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop() };
+    return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, otherStallMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop() };
   } finally {
     await lifecycle.stop();
     await snd?.stop().catch(() => undefined);
@@ -358,7 +374,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { stack: { type: 'string', default: 'lab' }, runs: { type: 'string', default: '10' }, only: { type: 'string' }, variants: { type: 'string', default: DEFAULT_VARIANTS } },
+    options: { stack: { type: 'string', default: 'lab' }, runs: { type: 'string', default: '10' }, 'direct-runs': { type: 'string' }, only: { type: 'string' }, variants: { type: 'string', default: DEFAULT_VARIANTS } },
   });
   const stack = values.stack!;
   const runs = Number(values.runs);
@@ -366,6 +382,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   const kinds = values.only ? values.only.split(',') : ['clone', 'noclone'];
   if (kinds.some((k) => k !== 'clone' && k !== 'noclone' && k !== 'direct')) throw new Error('--only takes clone, noclone or direct (comma-separated)');
   const variants = parseVariants(values.variants!);
+  const directRuns = values['direct-runs'] !== undefined ? Number(values['direct-runs']) : runs;
+  if (!Number.isInteger(directRuns) || directRuns < 1 || directRuns > 100) throw new Error('--direct-runs must be an integer in 1..100');
 
   const inventory = readInventory();
   if (!inventory.guest || inventory.hypervisors.some((h) => !h.migrationUri)) throw new Error('the lab runs no libvirt: `npx vpm lab up --stack lab --receivers 2`');
@@ -401,7 +419,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         await mustPulumi(['config', 'set', '--path', placementKey, to, '--stack', stack]);
         const t0 = Date.now();
         let stepMs = 0;
-        const { result, stats, sent, migrationGapMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(at, to) }, async () => {
+        const { result, stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(at, to) }, async () => {
           const r = await up(stack);
           stepMs = Date.now() - t0;
           return r;
@@ -409,7 +427,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         const lm = result.outputs?.vms?.[vm.name]?.lastMigration;
         if (result.outputs?.vms?.[vm.name]?.node !== to || !lm) throw new Error(`clone run ${i}: ${vm.name} did not move to ${to}: ${JSON.stringify(result.outputs?.vms)}`);
         const m: Migration = {
-          kind: 'clone', run: i, from: at, to, migrationGapMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
+          kind: 'clone', run: i, from: at, to, migrationGapMs, otherStallMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
           downtimeMs: lm.downtimeMs ?? null, stepMs, migrateMs: lm.wallMs ?? null, gaps: stats.gaps ?? [], clocks,
           ...anatomyOf(events, at, to, stats.gaps ?? [], clocks.receiverT0),
         };
@@ -421,7 +439,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     if (kinds.includes('direct')) {
       const domainOwner = ownerFor(PROJECT, stack, `tree-vm-${vm.name}`);
       // Round robin over the variants, so a slow spell of the machine hits them alike.
-      for (let i = 1; i <= runs; i++) {
+      for (let i = 1; i <= directRuns; i++) {
         for (const v of variants) {
           const m = await directMigration(v, i, at);
           migrations.push(m);
@@ -449,7 +467,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
           await ensureTap(dst, network, domainOwner);
           if (v.tapQueue) await setTapQueueLength(dst, network.tap, v.tapQueue);
           created = (await flowPathProvider.create!(pathInputs)).outs as FlowPathOutputs;
-          const { stats, sent, migrationGapMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
+          const { stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
             const t0 = Date.now();
             await migrateLive(src, vm.name, { destinationUri: uriOf(to), ...settings });
             migrateMs = Date.now() - t0;
@@ -457,7 +475,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
             downtimeMs = (await completedJob(dst, vm.name))?.downtimeMs ?? null;
           });
           return {
-            kind: 'direct', variant: v.name, run: i, from, to, migrationGapMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
+            kind: 'direct', variant: v.name, run: i, from, to, migrationGapMs, otherStallMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
             downtimeMs, stepMs, migrateMs, gaps: stats.gaps ?? [], clocks,
             ...anatomyOf(events, from, to, stats.gaps ?? [], clocks.receiverT0),
           };
@@ -490,7 +508,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         let stepMs = 0;
         let downtimeMs: number | null = null;
         try {
-          const { stats, sent, migrationGapMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
+          const { stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
             const t0 = Date.now();
             await ensureTap(dst, network, domainOwner);
             const tm = Date.now();
@@ -503,7 +521,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
             downtimeMs = (await completedJob(dst, vm.name))?.downtimeMs ?? null;
           });
           const m: Migration = {
-            kind: 'noclone', run: i, from, to, migrationGapMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
+            kind: 'noclone', run: i, from, to, migrationGapMs, otherStallMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
             downtimeMs, stepMs, migrateMs, pathAfterMs, gaps: stats.gaps ?? [], clocks,
             ...anatomyOf(events, from, to, stats.gaps ?? [], clocks.receiverT0),
           };
@@ -541,6 +559,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
       downtimeMs: stat(pick((m) => m.downtimeMs)),
       stepMs: stat(pick((m) => m.stepMs)),
       // The VM's own pause (lifecycle events) and the gap's parts outside it.
+      otherStallMs: stat(pick((m) => m.otherStallMs)),
       pauseMs: stat(pick((m) => m.anatomy?.pauseMs)),
       gapStartToPauseMs: stat(pick((m) => m.anatomy?.gapStartToPauseMs)),
       resumeToGapEndMs: stat(pick((m) => m.anatomy?.resumeToGapEndMs)),
@@ -575,6 +594,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     streamRate: RATE,
     windows: { migrationGap: GAP_WINDOW, lossAroundResumeMs: LOSS_WINDOW_MS },
     maxDowntimeMs,
+    variants,
     summary,
     migrations,
   };
