@@ -34,6 +34,10 @@
  *           measured) the VM goes back and the bench path and tap are removed. What each
  *           setting buys, without a whole `pulumi up` around it.
  *
+ *   inplace the reference for the guest's own restart: the VM paused and resumed where it runs
+ *           (`virsh suspend`, 100 ms, `virsh resume`; the same QEMU, its TCG translation cache
+ *           warm), measured like the migrations.
+ *
  * Every migration is also set against libvirt's lifecycle events (`virsh event`, libvirtd's
  * own timestamps): the VM's pause (Suspended on the source to Resumed on the destination),
  * and how long after it resumed the first new datagram reached the receiver.
@@ -67,7 +71,7 @@ const PROJECT = 'vpm';
 const BRIDGE = 'br1';
 
 interface Migration {
-  readonly kind: 'clone' | 'noclone' | 'direct';
+  readonly kind: 'clone' | 'noclone' | 'direct' | 'inplace';
   /** direct: the migration settings tried (variantName). */
   readonly variant?: string;
   readonly run: number;
@@ -197,6 +201,8 @@ export function parseVariants(text: string): Variant[] {
 }
 
 const RATE = 1000;
+/** How long kind inplace holds the VM paused (about a migration's pause on this lab). */
+const INPLACE_PAUSE_MS = 100;
 const GAP_WINDOW = { beforeMs: 500, afterMs: 3000 };
 const LOSS_WINDOW_MS = 3000;
 
@@ -263,6 +269,8 @@ function watchLifecycle(uris: Record<string, string>): { stop: () => Promise<Lif
  * the gap began, and how long after the VM resumed the first new datagram arrived.
  */
 interface GapAnatomy {
+  /** The gap that spans the pause. */
+  readonly gapMs: number;
   readonly pauseMs: number;
   readonly gapStartToPauseMs: number;
   readonly resumeToGapEndMs: number;
@@ -278,7 +286,7 @@ function anatomy(events: LifecycleEvent[], from: string, to: string, gaps: { atM
     .filter((g) => g.end >= resumed.t && g.start <= resumed.t + 1000)
     .sort((a, b) => b.end - b.start - (a.end - a.start))[0];
   if (!spanning) return undefined;
-  return { pauseMs: resumed.t - suspended.t, gapStartToPauseMs: suspended.t - spanning.start, resumeToGapEndMs: spanning.end - resumed.t };
+  return { gapMs: spanning.end - spanning.start, pauseMs: resumed.t - suspended.t, gapStartToPauseMs: suspended.t - spanning.start, resumeToGapEndMs: spanning.end - resumed.t };
 }
 
 interface Measured<T> {
@@ -380,7 +388,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new Error('--runs must be an integer in 1..100');
   const kinds = values.only ? values.only.split(',') : ['clone', 'noclone'];
-  if (kinds.some((k) => k !== 'clone' && k !== 'noclone' && k !== 'direct')) throw new Error('--only takes clone, noclone or direct (comma-separated)');
+  if (kinds.some((k) => !['clone', 'noclone', 'direct', 'inplace'].includes(k))) throw new Error('--only takes clone, noclone, direct or inplace (comma-separated)');
   const variants = parseVariants(values.variants!);
   const directRuns = values['direct-runs'] !== undefined ? Number(values['direct-runs']) : runs;
   if (!Number.isInteger(directRuns) || directRuns < 1 || directRuns > 100) throw new Error('--direct-runs must be an integer in 1..100');
@@ -487,6 +495,26 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
           if (created) await flowPathProvider.delete!(created.pathId, created);
           await removeTap(dst, network, domainOwner);
         }
+      }
+    }
+    if (kinds.includes('inplace')) {
+      // The reference for the guest's own restart: the same VM paused and resumed where it
+      // runs (same QEMU, its translation cache warm), for about as long as a migration pauses it.
+      const host = tree.hostOf(at);
+      const runner = getRunner(labConnection(inventory, host));
+      for (let i = 1; i <= directRuns; i++) {
+        const { stats, sent, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(at), domain: vm.name, lifecycle: { [at]: libvirtUriOf(at) } }, async () => {
+          await runner.run(['virsh', 'suspend', vm.name]);
+          await sleep(INPLACE_PAUSE_MS);
+          await runner.run(['virsh', 'resume', vm.name]);
+        });
+        const a = anatomy(events, at, at, stats.gaps ?? [], clocks.receiverT0);
+        const m: Migration = {
+          kind: 'inplace', run: i, from: at, to: at, migrationGapMs: a?.gapMs ?? null, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
+          downtimeMs: null, stepMs: 0, migrateMs: null, gaps: stats.gaps ?? [], clocks, ...(a ? { anatomy: a } : {}),
+        };
+        migrations.push(m);
+        console.log(row(m));
       }
     }
     if (kinds.includes('noclone')) {

@@ -95,7 +95,7 @@ const BENCHES: Bench[] = [
   {
     name: 'migration',
     what: 'receiver gap over live migrations, with and without the clone path, and per migration setting',
-    args: ['--stack', MIGRATION_STACK, '--runs', String(envInt('VPM_BENCH_MIGRATIONS', 10)), '--direct-runs', String(envInt('VPM_BENCH_MIGRATION_VARIANT_RUNS', 5)), '--only', 'clone,noclone,direct'],
+    args: ['--stack', MIGRATION_STACK, '--runs', String(envInt('VPM_BENCH_MIGRATIONS', 10)), '--direct-runs', String(envInt('VPM_BENCH_MIGRATION_VARIANT_RUNS', 5)), '--only', 'clone,noclone,direct,inplace'],
     timeoutMs: 30 * 60_000,
     setup: migrationSetup,
     teardown: migrationTeardown,
@@ -512,7 +512,7 @@ function anatomyLines(m: any): string[] {
   if (!kinds.length) return [];
   const f = (s: any) => (s && Number.isFinite(s.median) ? `${s.median.toFixed(0)} / ${s.max.toFixed(0)}` : 'n/a');
   return [
-    "Against the VM's own pause (libvirtd's lifecycle events with their timestamps: Suspended on the source, Resumed on the destination), median / max ms: pause = the VM stopped; before = from the gap's start to the pause; after = from the resume to the first new datagram at the receiver (the guest's own restart on a fresh QEMU, whose TCG translation cache starts empty, plus its relay).",
+    "Against the VM's own pause (libvirtd's lifecycle events with their timestamps: Suspended on the source, Resumed on the destination), median / max ms: pause = the VM stopped; before = from the gap's start to the pause; after = from the resume to the first new datagram at the receiver (the guest's own restart on a fresh QEMU, whose TCG translation cache starts empty, plus its relay). inplace = the same VM paused and resumed where it runs for 100 ms (the same QEMU, its translation cache warm): the guest's restart without a migration, for reference.",
     '',
     table(
       ['kind', 'migrations', 'pause', 'gap start → pause', 'resume → first new datagram', 'gap (in the resume window)'],
