@@ -136,10 +136,11 @@ const VSWITCHD_GONE = /ovs-appctl: cannot (read pidfile|connect to)/;
  * last tunnel takes them with it.
  */
 export async function tnlNeighRelease(runner: CommandRunner, keys: readonly NeighbourKey[]): Promise<NeighbourRelease> {
-  if (keys.length === 0) return { removed: [], stillUsed: [], left: [] };
+  const wanted = keys.map((k) => ({ bridge: parseBridgeName(k.bridge, 'bridge'), ip: parseIpv4(k.ip, 'ip') }));
+  if (wanted.length === 0) return { removed: [], stillUsed: [], left: [] };
   const remotes = await tunnelRemoteIps(runner);
   // Nothing to drop: no need to read the cache.
-  if (keys.every((k) => remotes.has(k.ip))) return releaseFromReads(runner, keys, remotes, { stdout: '', stderr: '', exitCode: 0 });
+  if (wanted.every((k) => remotes.has(k.ip))) return releaseFromReads(runner, wanted, remotes, { stdout: '', stderr: '', exitCode: 0 });
   let show: BatchResult;
   try {
     show = await runner.run(TNL_NEIGH_SHOW, { timeoutMs: APPCTL_TIMEOUT_MS });
@@ -147,7 +148,7 @@ export async function tnlNeighRelease(runner: CommandRunner, keys: readonly Neig
     if (e instanceof RemoteCommandError && VSWITCHD_GONE.test(e.stderr)) show = { stdout: e.stdout, stderr: e.stderr, exitCode: e.exitCode ?? 1 };
     else throw e;
   }
-  return releaseFromReads(runner, keys, remotes, show);
+  return releaseFromReads(runner, wanted, remotes, show);
 }
 
 /**
