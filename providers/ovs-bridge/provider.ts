@@ -277,7 +277,11 @@ function convergeSteps(p: OvsBridgeInputs, gone: readonly InterfaceName[]) {
   return { steps, req, dump, at: { exists: 0, physical: 1, firstOwned, txn, read: txn + 1, flow: txn + 2, dump: txn + 3, mac: txn + 4 } };
 }
 
-/** Whether the bridge existed before this step: known once the batch's first step answered. */
+/**
+ * Whether a failed create has something to roll back: the bridge was absent before (known
+ * once the batch's first step answered) and the batch reached its transaction. A failure
+ * before the transaction changed nothing; a bridge that was there before is never removed.
+ */
 interface Existed {
   value: boolean;
 }
@@ -300,7 +304,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs, existed: Exis
     results = await runBatch(runner, plan.steps, { tag: TAG });
   } catch (err) {
     if (!(err instanceof BatchStepError)) throw err;
-    if (err.step > plan.at.exists) existed.value = err.results[plan.at.exists].exitCode === 0;
+    if (err.step >= plan.at.txn) existed.value = err.results[plan.at.exists].exitCode === 0;
     if (err.step === plan.at.physical) throw err.exitCode === BR_MISSING_EXIT ? physicalMissing(p) : uplinkBroken(p);
     if (err.step >= plan.at.firstOwned && err.step < plan.at.txn) {
       // Off the normal path: fresh reads name exactly what is foreign (a second round trip).
