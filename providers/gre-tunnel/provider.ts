@@ -29,7 +29,7 @@ import { progressSink } from '../common/progress';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import { BatchStepError, GUARD_EXIT, getRunner, hostLockKey, runBatch, withHostLock, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
+import { BatchStepError, GUARD_EXIT, getRunner, runBatch, withHostLock, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
 import {
   VsctlTxn,
   absentOrOwnedStep,
@@ -146,7 +146,7 @@ async function createEnd(p: GreTunnelInputs, side: Side, added: Side[]): Promise
   const runner = runnerFor(p, side);
   const port = parseInterfaceName(end.portName, 'portName');
   const req = { bridges: [], ports: [port] };
-  const farMac = knownUnderlayMac(hostLockKey(far.connection), underlayOf(far));
+  const farMac = knownUnderlayMac(far.connection, underlayOf(far));
   const steps: BatchStep[] = [
     absentOrOwnedStep('Port', port, OWNER_KEY, p.owner),
     addTxn(p, end).step(),
@@ -175,7 +175,7 @@ async function createEnd(p: GreTunnelInputs, side: Side, added: Side[]): Promise
         throw new Error(`${end.connection.host}: GRE port "${end.portName}" did not come up${info?.interface?.error ? `: ${info.interface.error}` : ''} (does bridge "${end.bridge}" exist?)`);
       }
       const mac = parseMacInUse(results[3].stdout);
-      rememberUnderlayMac(hostLockKey(end.connection), underlayOf(end), mac);
+      rememberUnderlayMac(end.connection, underlayOf(end), mac);
       return { ofport: info.ofport, mac, seeded: farMac !== undefined };
     },
     { shared: true },

@@ -24,7 +24,7 @@ import { OWNER_KEY, cookieFor, keepOwner } from '../common/owner';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import { BatchStepError, RemoteCommandError, getRunner, hostLockKey, runBatch, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
+import { BatchStepError, RemoteCommandError, getRunner, runBatch, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
 import {
   BR_MISSING_EXIT,
   OFCTL_DEFAULT_VERSION,
@@ -322,7 +322,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs, existed: Exis
   const mac = results[plan.at.mac];
   if (mac.exitCode === 0) {
     try {
-      rememberUnderlayMac(hostLockKey(p.connection), parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseMacInUse(mac.stdout));
+      rememberUnderlayMac(p.connection, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseMacInUse(mac.stdout));
     } catch {
       // Only a shortcut for later tunnels: without it they read the MAC themselves.
     }

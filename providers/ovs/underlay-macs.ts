@@ -9,20 +9,25 @@
  * does not change while a `pulumi up` runs (it is the NIC's bridge); a tunnel that finds no
  * remembered MAC reads it in its batch and seeds in a second round trip.
  */
+import { hostLockKey, type ConnectionSpec } from '../exec';
 import type { BridgeName, Mac } from './values';
 
 const seen = new Map<string, Mac>();
 
-const keyOf = (hostKey: string, bridge: BridgeName): string => `${hostKey}#${bridge}`;
+/** Which host: address, port and namespace, and the jump host it is reached through (the same address behind two jump hosts is two hosts). */
+export type UnderlayHost = Pick<ConnectionSpec, 'host' | 'port' | 'netns' | 'jump'>;
 
-/** Remembers the MAC `bridge` uses on the host with this lock key (exec's hostLockKey). */
-export function rememberUnderlayMac(hostKey: string, bridge: BridgeName, mac: Mac): void {
-  seen.set(keyOf(hostKey, bridge), mac);
+const keyOf = (h: UnderlayHost, bridge: BridgeName): string =>
+  `${hostLockKey(h)}|${h.jump ? hostLockKey(h.jump) : ''}#${bridge}`;
+
+/** Remembers the MAC `bridge` uses on that host. */
+export function rememberUnderlayMac(host: UnderlayHost, bridge: BridgeName, mac: Mac): void {
+  seen.set(keyOf(host, bridge), mac);
 }
 
 /** The MAC remembered for that host and bridge, if any step in this process read it. */
-export function knownUnderlayMac(hostKey: string, bridge: BridgeName): Mac | undefined {
-  return seen.get(keyOf(hostKey, bridge));
+export function knownUnderlayMac(host: UnderlayHost, bridge: BridgeName): Mac | undefined {
+  return seen.get(keyOf(host, bridge));
 }
 
 /** Forgets every remembered MAC (tests). */
