@@ -29,7 +29,7 @@ import { progressSink } from '../common/progress';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import { BatchStepError, GUARD_EXIT, getRunner, runBatch, withHostLock, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
+import { BatchStepError, GUARD_EXIT, RemoteCommandError, getRunner, runBatch, withHostLock, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
 import {
   VsctlTxn,
   absentOrOwnedStep,
@@ -38,12 +38,14 @@ import {
   hostReadStep,
   knownUnderlayMac,
   macInUseStep,
+  noTunnelLeftStep,
   parseBridgeName,
   parseHostRead,
   parseMacInUse,
   parseTunnelRemoteIps,
   rememberUnderlayMac,
   releaseFromReads,
+  tnlNeighFlushStep,
   tnlNeighShowStep,
   tnlNeighSetStep,
   tunnelRemoteIpsStep,
@@ -183,30 +185,44 @@ async function createEnd(p: GreTunnelInputs, side: Side, added: Side[]): Promise
 }
 
 /**
- * The end's port (if this tunnel owns it), then the neighbour entry this tunnel set there:
- * one batch (guard, port removal, the reads the release decides on), plus the flush when due.
- * Holds the host's lock exclusively from the reads to the flush (see the module header).
+ * The end's port (if this tunnel owns it), then the neighbour entry this tunnel set there, in
+ * ONE batch: guard, port removal, the reads the release decides on, and — when no tunnel is
+ * left on the host (a guard) — the flush. When tunnels remain the batch stops at that guard
+ * and the reads decide; a flush is then due only if none of the remaining tunnels' remotes is
+ * cached (one more command, rare). Holds the host's lock exclusively from the reads to the
+ * flush (see the module header).
  */
 async function removeEndAndNeighbour(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<void> {
   const port = parseInterfaceName(end.portName, 'portName');
   const keys = [{ bridge: underlayOf(end), ip: parseIpv4(end.remoteIp, 'remoteIp') }];
+  // Any exit of show and flush: releaseFromReads tells "no ovs-vswitchd" (nothing cached) from a real failure.
+  const anyExit = [0, 1, 2];
   const steps: BatchStep[] = [
     absentOrOwnedStep('Port', port, OWNER_KEY, p.owner),
     new VsctlTxn().delPort(port, { ifExists: true }).step(),
     tunnelRemoteIpsStep(),
-    // Any exit: releaseFromReads tells "no ovs-vswitchd" (nothing cached) from a real failure.
-    { ...tnlNeighShowStep(), okExitCodes: [0, 1, 2] },
+    { ...tnlNeighShowStep(), okExitCodes: anyExit },
+    noTunnelLeftStep(),
+    { ...tnlNeighFlushStep(), okExitCodes: anyExit },
   ];
+  const NO_TUNNEL_LEFT = 4;
   const { left } = await withHostLock(end.connection, async () => {
-    let results: BatchResult[];
+    let results: readonly BatchResult[];
+    let flushed = false;
     try {
       results = await runBatch(runner, steps, { tag: TAG });
+      const flush = results[NO_TUNNEL_LEFT + 1];
+      if (flush.exitCode !== 0 && results[3].exitCode === 0) throw new RemoteCommandError(runner.host, steps[NO_TUNNEL_LEFT + 1].argv, flush.exitCode, flush.stderr, flush.stdout);
+      flushed = true;
     } catch (err) {
+      if (!(err instanceof BatchStepError)) throw err;
       // A port another owner holds stays; the entry is released around it (slow path, rare).
-      if (err instanceof BatchStepError && err.step === 0 && err.exitCode === GUARD_EXIT) return tnlNeighRelease(runner, keys);
-      throw err;
+      if (err.step === 0 && err.exitCode === GUARD_EXIT) return tnlNeighRelease(runner, keys);
+      // Tunnels remain on the host: the normal outcome of the guard; the reads decide.
+      if (err.step !== NO_TUNNEL_LEFT || err.exitCode !== GUARD_EXIT) throw err;
+      results = err.results;
     }
-    return releaseFromReads(runner, keys, parseTunnelRemoteIps(runner.host, results[2]), results[3], { tag: TAG });
+    return releaseFromReads(runner, keys, parseTunnelRemoteIps(runner.host, results[2]), results[3], { tag: TAG, flushed });
   });
   for (const e of left) {
     progressSink().info(`tunnel ${p.a.portName}/${p.b.portName}: neighbour entry ${e.ip} on ${e.bridge} kept on ${end.connection.host} (OVS cannot delete one entry and a flush would interrupt the tunnels still using the cache; unused, it ages out, and the host's last tunnel flushes it)`);

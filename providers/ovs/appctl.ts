@@ -71,6 +71,12 @@ export async function tnlNeighSet(runner: CommandRunner, bridge: BridgeName, ip:
   await runner.run(tnlNeighSetStep(bridge, ip, mac).argv, { timeoutMs: APPCTL_TIMEOUT_MS, ...(opts.tag ? { trace: { tag: opts.tag } } : {}) });
 }
 
+/** `ovs-appctl tnl/neigh/flush` as a batch step (behind vsctl's noTunnelLeftStep guard). */
+export const TNL_NEIGH_FLUSH: readonly string[] = ['ovs-appctl', 'tnl/neigh/flush'];
+export function tnlNeighFlushStep(): BatchStep {
+  return { argv: [...TNL_NEIGH_FLUSH] };
+}
+
 /** `ovs-appctl tnl/neigh/show` as a batch step, for `releaseFromReads`. */
 export const TNL_NEIGH_SHOW: readonly string[] = ['ovs-appctl', 'tnl/neigh/show'];
 export function tnlNeighShowStep(): BatchStep {
@@ -158,7 +164,13 @@ export async function tnlNeighRelease(runner: CommandRunner, keys: readonly Neig
  * A failed `show` because no ovs-vswitchd answers means the cache died with it: nothing to do.
  * Call it with the host's lock held from before the reads (see tnlNeighRelease).
  */
-export async function releaseFromReads(runner: CommandRunner, keys: readonly NeighbourKey[], remotes: ReadonlySet<string>, show: BatchResult, opts: { tag?: string } = {}): Promise<NeighbourRelease> {
+export async function releaseFromReads(
+  runner: CommandRunner,
+  keys: readonly NeighbourKey[],
+  remotes: ReadonlySet<string>,
+  show: BatchResult,
+  opts: { tag?: string; /** The cache was flushed after `show` already (no tunnel was left on the host). */ flushed?: boolean } = {},
+): Promise<NeighbourRelease> {
   const wanted = keys.map((k) => ({ bridge: parseBridgeName(k.bridge, 'bridge'), ip: parseIpv4(k.ip, 'ip') }));
   if (wanted.length === 0) return { removed: [], stillUsed: [], left: [] };
   const stillUsed = wanted.filter((k) => remotes.has(k.ip));
@@ -182,7 +194,7 @@ export async function releaseFromReads(runner: CommandRunner, keys: readonly Nei
   // (the removed entries' IPs are no tunnel's remote, so they never count here).
   const inUse = remotes.has('flow') || cache.some((e) => !e.stale && remotes.has(e.ip));
   if (inUse) return { removed: [], stillUsed, left: removed };
-  await runner.run(['ovs-appctl', 'tnl/neigh/flush'], { timeoutMs: APPCTL_TIMEOUT_MS, ...(opts.tag ? { trace: { tag: opts.tag } } : {}) });
+  if (!opts.flushed) await runner.run(TNL_NEIGH_FLUSH, { timeoutMs: APPCTL_TIMEOUT_MS, ...(opts.tag ? { trace: { tag: opts.tag } } : {}) });
   return { removed, stillUsed, left: [] };
 }
 

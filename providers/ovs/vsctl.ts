@@ -544,6 +544,15 @@ export function absentOrOwnedStep(table: 'Bridge' | 'Port', name: string, key: s
   };
 }
 
+/**
+ * A guard: no Interface on the host has an `options:remote_ip` (no tunnel left, of any owner
+ * or bridge, `remote_ip=flow` included). Prints nothing when that holds; the names otherwise.
+ * (`options:remote_ip!=""` matches exactly the rows that have the key: see the module header.)
+ */
+export function noTunnelLeftStep(): BatchStep {
+  return { argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', '--', '--columns=name', 'find', 'Interface', 'options:remote_ip!=""'], expect: [''] };
+}
+
 /** True when an absentOrOwnedStep's (passed) output says the row exists. */
 export function guardFoundRow(result: BatchResult): boolean {
   return result.stdout.trim() !== '';

@@ -90,6 +90,11 @@ function vsctl(h: ModelHost, argv: readonly string[]): ScriptedResponse {
       }
       case 'find': {
         const [tbl, ...conds] = args;
+        if (tbl === 'Interface' && conds.length === 1 && conds[0] === 'options:remote_ip!=""') {
+          const names = [...h.ports].filter(([, p]) => p.remoteIp !== undefined).map(([n]) => `${n}\n`);
+          table(names.join('\n'));
+          break;
+        }
         const name = conds.find((x) => x.startsWith('name='))!.slice(5);
         const owned = conds.find((x) => x.startsWith('external_ids{>=}'));
         const wantOfport = conds.includes('ofport>0');

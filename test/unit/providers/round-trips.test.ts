@@ -2,7 +2,7 @@
  * One round trip per host per resource step (issue 18, item 3): OvsBridge create, read and
  * delete are one batch on their host; a GreTunnel create is one batch on each end's host once
  * the far end's underlay MAC is known (its bridge ran in this process), read is one command
- * per end, delete one batch per end (plus the flush where the host's last tunnel goes). Every
+ * per end, delete one batch per end (the flush of a host's last tunnel included). Every
  * check the providers make still holds (foreign rows refused before anything changes, a
  * missing physical bridge named with its fix). Hosts are test/support/ovs-model.ts models;
  * RecordingRunner.roundTrips counts what a real host would see.
@@ -129,7 +129,7 @@ describe('OvsBridge: one round trip per step', () => {
 });
 
 describe('GreTunnel: one round trip per end per step', () => {
-  it('after the bridges: create = 1 on each end (seeded with the far MAC), read = 1 per end, delete = 1 per end + the flush of each host\'s last tunnel', async () => {
+  it('after the bridges: create = 1 on each end (seeded with the far MAC), read = 1 per end, delete = 1 per end with the flush of each host\'s last tunnel', async () => {
     await bridge(1);
     await bridge(2);
     trips(1, 2);
@@ -143,18 +143,19 @@ describe('GreTunnel: one round trip per end per step', () => {
     expect(trips(1, 2)).toEqual([1, 1]);
 
     await tunnelProvider.delete!('id', t);
-    expect(trips(1, 2)).toEqual([2, 2]); // the hosts' last tunnels: their caches are flushed
+    expect(trips(1, 2)).toEqual([1, 1]); // the hosts' last tunnels: their caches are flushed in the same batch
     expect([H(1).cache.size, H(2).cache.size, H(1).ports.has('gre-h2'), H(2).ports.has('gre-h1')]).toEqual([0, 0, false, false]);
     expect([...tags].sort()).toEqual(['bridge', 'tunnel']);
   });
 
-  it('a relay\'s tunnels: deleting one while the other stays is one round trip per end (no flush)', async () => {
+  it('a relay\'s tunnels: deleting one while the other stays is one round trip per end (no flush where a tunnel stays)', async () => {
     for (const n of [1, 2, 3]) await bridge(n);
     const t12 = await tunnel(1, 2);
     await tunnel(2, 3);
     trips(1, 2, 3);
     await tunnelProvider.delete!('id', t12);
-    expect(trips(1, 2)).toEqual([2, 1]); // h1 lost its last tunnel (flush); h2 keeps its tunnel to h3
+    expect(trips(1, 2)).toEqual([1, 1]); // h1 lost its last tunnel (flushed in its batch); h2 keeps its tunnel to h3
+    expect([H(1).cache.size, H(2).cache.size]).toEqual([0, 2]); // h2's entry for h1 is left to age out (h3's is in use)
   });
 
   it('far MAC not known yet (no bridge step in this process): the seeds follow in a second round trip', async () => {
