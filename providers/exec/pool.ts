@@ -114,7 +114,28 @@ function installExitHook(): void {
   });
 }
 
-const lockTails = new Map<string, Promise<void>>();
+interface HostLock {
+  /** Holders in shared mode now. */
+  shared: number;
+  /** True while an exclusive holder runs. */
+  exclusive: boolean;
+  /** Waiters, in call order. */
+  readonly queue: Array<{ readonly shared: boolean; readonly grant: () => void }>;
+}
+const locks = new Map<string, HostLock>();
+
+/** Lets in whoever may run now, in call order; forgets an idle lock. */
+function admit(key: string, lock: HostLock): void {
+  while (lock.queue.length > 0 && !lock.exclusive) {
+    const next = lock.queue[0];
+    if (!next.shared && lock.shared > 0) break;
+    lock.queue.shift();
+    if (next.shared) lock.shared++;
+    else lock.exclusive = true;
+    next.grant();
+  }
+  if (!lock.exclusive && lock.shared === 0 && lock.queue.length === 0 && locks.get(key) === lock) locks.delete(key);
+}
 
 /**
  * The lock key for a host: one switch is one host:port in one namespace, whoever logs in.
@@ -126,27 +147,37 @@ export function hostLockKey(spec: Pick<ConnectionSpec, 'host' | 'port' | 'netns'
 }
 
 /**
- * Runs `fn` while holding the lock of `host` (a string, or a spec via hostLockKey); callers
- * on the same host run one after another in call order (FIFO). Not reentrant: calling it
- * again for the same host from inside `fn` waits forever.
+ * Runs `fn` while holding the lock of `host` (a string, or a spec via hostLockKey). By
+ * default the lock is exclusive: callers on the same host run one after another in call order
+ * (FIFO). With `{ shared: true }`, callers run together with other shared holders and only
+ * exclude exclusive ones (a shared caller behind a waiting exclusive one waits too, so the
+ * order stays FIFO). Use it for work that commutes with other shared work but not with an
+ * exclusive read-modify-write of the same host object (GreTunnel: seeding the tunnel
+ * neighbour cache is shared, releasing entries — read the cache, then flush it — exclusive).
+ * Not reentrant: calling it again for the same host from inside `fn` may wait forever.
  */
 export async function withHostLock<T>(
   host: string | Pick<ConnectionSpec, 'host' | 'port' | 'netns'>,
   fn: () => Promise<T> | T,
+  options: { shared?: boolean } = {},
 ): Promise<T> {
   const key = typeof host === 'string' ? host : hostLockKey(host);
-  const previous = lockTails.get(key) ?? Promise.resolve();
-  let unlock!: () => void;
-  const mine = new Promise<void>((resolve) => (unlock = resolve));
-  // Each caller waits for the one before it: a chain of promises is a FIFO queue.
-  const tail = previous.then(() => mine);
-  lockTails.set(key, tail);
-  await previous;
+  const shared = options.shared === true;
+  let lock = locks.get(key);
+  if (!lock) {
+    lock = { shared: 0, exclusive: false, queue: [] };
+    locks.set(key, lock);
+  }
+  const held = lock;
+  await new Promise<void>((grant) => {
+    held.queue.push({ shared, grant });
+    admit(key, held);
+  });
   try {
     return await fn();
   } finally {
-    unlock();
-    // Last in the queue: forget the key so the map does not grow with every host ever seen.
-    if (lockTails.get(key) === tail) lockTails.delete(key);
+    if (shared) held.shared--;
+    else held.exclusive = false;
+    admit(key, held);
   }
 }

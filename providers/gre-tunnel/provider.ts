@@ -1,12 +1,24 @@
 /**
- * The GreTunnel provider. Create adds end A's port, then end B's (each one ovs-vsctl
- * transaction under that host's lock), then seeds each end's tunnel neighbour cache with the
- * other end's underlay MAC (LAB-NOTES: an empty cache loses the first ~7 ms of a stream).
- * If end B fails, end A is rolled back: a tunnel is one resource. Delete removes each end's
- * port, then its neighbour entry unless another tunnel on that host still sends to the same
- * remote; OVS can only flush the whole cache, so that happens only when no tunnel on the host
- * uses it any more (`tnlNeighRelease`), else the unused entry ages out. A changed remote or
- * underlay bridge replaces the tunnel, so the old entry goes with the old resource's delete.
+ * The GreTunnel provider. Create sets both ends up at once, each in ONE round trip to its
+ * host (exec/batch.ts): a guard (the port is absent or carries our owner mark), one ovs-vsctl
+ * transaction, a read-back of the port, the host's underlay MAC, and the seed of the host's
+ * tunnel neighbour cache with the OTHER end's underlay MAC (LAB-NOTES: an empty cache loses
+ * the first ~7 ms of a stream). That MAC comes from ovs/underlay-macs.ts, remembered when the
+ * other host's OvsBridge (or an earlier tunnel end there) ran in this process; when it is not
+ * known, the seed follows in a second round trip with the MAC the other end's batch read.
+ * If either end fails, the ends this create added are rolled back: a tunnel is one resource.
+ *
+ * Delete removes each end's port, then its neighbour entry unless another tunnel on that host
+ * still sends to the same remote; OVS can only flush the whole cache, so that happens only
+ * when no tunnel on the host uses it any more (`releaseFromReads`), else the unused entry ages
+ * out. Port removal and the reads the release decides on are one batch; the flush, when due,
+ * is one more command. A changed remote or underlay bridge replaces the tunnel, so the old
+ * entry goes with the old resource's delete.
+ *
+ * The host lock guards one shared object: the host's tunnel neighbour cache. A release reads
+ * it and may flush it, so nothing may seed it in between (an entry set there would be flushed
+ * and lost): a release holds the host's lock exclusively, a create end holds it shared (seeds
+ * commute with each other), so the ends of independent tunnels on one relay run together.
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
@@ -17,12 +29,27 @@ import { progressSink } from '../common/progress';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import { getRunner, withHostLock, type CommandRunner } from '../exec';
+import { BatchStepError, GUARD_EXIT, RemoteCommandError, getRunner, runBatch, withHostLock, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
 import {
   VsctlTxn,
+  absentOrOwnedStep,
   deterministicName,
-  macInUse,
+  guardFoundRow,
+  hostReadStep,
+  knownUnderlayMac,
+  macInUseStep,
+  noTunnelLeftStep,
   parseBridgeName,
+  parseHostRead,
+  parseMacInUse,
+  parseTunnelRemoteIps,
+  rememberUnderlayMac,
+  releaseFromReads,
+  tnlNeighFlushStep,
+  tnlNeighShowStep,
+  tnlNeighSetStep,
+  tunnelRemoteIpsStep,
+  type Mac,
   parseInterfaceName,
   parseIpv4,
   parseMac,
@@ -31,6 +58,8 @@ import {
   tnlNeighRelease,
   tnlNeighSet,
 } from '../ovs';
+
+const TAG = 'tunnel';
 import type { GreTunnelInputs, GreTunnelOutputs, TunnelEnd } from './types';
 
 const END = z
@@ -85,75 +114,143 @@ function runnerFor(p: GreTunnelInputs, side: Side): CommandRunner {
   return getRunner(joinConnection(p[side].connection, side === 'a' ? p.aPrivateKey : p.bPrivateKey, side === 'a' ? p.aPassphrase : p.bPassphrase));
 }
 
-async function addEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<number> {
-  const port = parseInterfaceName(end.portName, 'portName');
-  const existing = await portInfo(runner, port);
-  if (existing && existing.externalIds[OWNER_KEY] !== p.owner) {
-    throw new Error(`${end.connection.host}: port "${end.portName}" exists and is not owned by this tunnel (vpm-owner=${existing.externalIds[OWNER_KEY] ?? 'none'}); choose another portName`);
-  }
-  await new VsctlTxn()
-    .addPort(
-      parseBridgeName(end.bridge, 'bridge'),
-      port,
-      { type: 'gre', remoteIp: parseIpv4(end.remoteIp, 'remoteIp'), ...(p.key !== undefined ? { key: p.key } : {}), ...(p.bfd ? { bfd: { enable: true, ...p.bfd } } : {}) },
-      { mayExist: true, externalIds: { [OWNER_KEY]: p.owner }, ...(end.ofport ? { ofportRequest: parseOfPortNumber(end.ofport, 'ofport') } : {}) },
-    )
-    .run(runner);
-  const info = await portInfo(runner, port);
-  if (!info?.ofport || info.ofport < 1) {
-    throw new Error(`${end.connection.host}: GRE port "${end.portName}" did not come up${info?.interface?.error ? `: ${info.interface.error}` : ''} (does bridge "${end.bridge}" exist?)`);
-  }
-  return info.ofport;
+function foreignPort(end: TunnelEnd, owner: string | undefined): Error {
+  return new Error(`${end.connection.host}: port "${end.portName}" exists and is not owned by this tunnel (vpm-owner=${owner ?? 'none'}); choose another portName`);
 }
 
-async function removeEnd(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<void> {
-  const port = parseInterfaceName(end.portName, 'portName');
-  const existing = await portInfo(runner, port);
-  if (existing && existing.externalIds[OWNER_KEY] === p.owner) {
-    await new VsctlTxn().delPort(port, { ifExists: true }).run(runner);
-  }
+function addTxn(p: GreTunnelInputs, end: TunnelEnd): VsctlTxn {
+  return new VsctlTxn().addPort(
+    parseBridgeName(end.bridge, 'bridge'),
+    parseInterfaceName(end.portName, 'portName'),
+    { type: 'gre', remoteIp: parseIpv4(end.remoteIp, 'remoteIp'), ...(p.key !== undefined ? { key: p.key } : {}), ...(p.bfd ? { bfd: { enable: true, ...p.bfd } } : {}) },
+    { mayExist: true, externalIds: { [OWNER_KEY]: p.owner }, ...(end.ofport ? { ofportRequest: parseOfPortNumber(end.ofport, 'ofport') } : {}) },
+  );
 }
 
-/** The end's port (if this tunnel owns it), then the neighbour entry this tunnel set there. */
+const underlayOf = (end: TunnelEnd) => parseBridgeName(end.underlayBridge, 'underlayBridge');
+
+/** What one end's create found. */
+interface EndUp {
+  readonly ofport: number;
+  /** This host's underlay MAC (the other end's cache is seeded with it). */
+  readonly mac: Mac;
+  /** Whether this end's cache was seeded in its own batch. */
+  readonly seeded: boolean;
+}
+
+/**
+ * One end up, idempotently, in ONE round trip (see the module header). `added` learns when
+ * this call may have added the port (it was absent before), for the caller's rollback.
+ */
+async function createEnd(p: GreTunnelInputs, side: Side, added: Side[]): Promise<EndUp> {
+  const end = p[side];
+  const far = p[other(side)];
+  const runner = runnerFor(p, side);
+  const port = parseInterfaceName(end.portName, 'portName');
+  const req = { bridges: [], ports: [port] };
+  const farMac = knownUnderlayMac(far.connection, underlayOf(far));
+  const steps: BatchStep[] = [
+    absentOrOwnedStep('Port', port, OWNER_KEY, p.owner),
+    addTxn(p, end).step(),
+    hostReadStep(req),
+    macInUseStep(underlayOf(end)),
+    ...(farMac ? [tnlNeighSetStep(underlayOf(end), parseIpv4(end.remoteIp, 'remoteIp'), farMac)] : []),
+  ];
+  return withHostLock(
+    end.connection,
+    async () => {
+      let results: BatchResult[];
+      try {
+        results = await runBatch(runner, steps, { tag: TAG });
+      } catch (err) {
+        if (err instanceof BatchStepError && err.step > 0 && !guardFoundRow(err.results[0])) added.push(side);
+        if (err instanceof BatchStepError && err.step === 0 && err.exitCode === GUARD_EXIT) {
+          // Off the normal path: read the port again to name its owner (a second round trip).
+          const info = await portInfo(runner, port, { tag: TAG });
+          throw foreignPort(end, info?.externalIds[OWNER_KEY]);
+        }
+        throw err;
+      }
+      if (!guardFoundRow(results[0])) added.push(side);
+      const info = parseHostRead(runner.host, req, results[2]).ports.get(port);
+      if (!info?.ofport || info.ofport < 1) {
+        throw new Error(`${end.connection.host}: GRE port "${end.portName}" did not come up${info?.interface?.error ? `: ${info.interface.error}` : ''} (does bridge "${end.bridge}" exist?)`);
+      }
+      const mac = parseMacInUse(results[3].stdout);
+      rememberUnderlayMac(end.connection, underlayOf(end), mac);
+      return { ofport: info.ofport, mac, seeded: farMac !== undefined };
+    },
+    { shared: true },
+  );
+}
+
+/**
+ * The end's port (if this tunnel owns it), then the neighbour entry this tunnel set there, in
+ * ONE batch: guard, port removal, the reads the release decides on, and — when no tunnel is
+ * left on the host (a guard) — the flush. When tunnels remain the batch stops at that guard
+ * and the reads decide; a flush is then due only if none of the remaining tunnels' remotes is
+ * cached (one more command, rare). Holds the host's lock exclusively from the reads to the
+ * flush (see the module header).
+ */
 async function removeEndAndNeighbour(runner: CommandRunner, p: GreTunnelInputs, end: TunnelEnd): Promise<void> {
-  await removeEnd(runner, p, end);
-  const { left } = await tnlNeighRelease(runner, [{ bridge: parseBridgeName(end.underlayBridge, 'underlayBridge'), ip: parseIpv4(end.remoteIp, 'remoteIp') }]);
+  const port = parseInterfaceName(end.portName, 'portName');
+  const keys = [{ bridge: underlayOf(end), ip: parseIpv4(end.remoteIp, 'remoteIp') }];
+  // Any exit of show and flush: releaseFromReads tells "no ovs-vswitchd" (nothing cached) from a real failure.
+  const anyExit = [0, 1, 2];
+  const steps: BatchStep[] = [
+    absentOrOwnedStep('Port', port, OWNER_KEY, p.owner),
+    new VsctlTxn().delPort(port, { ifExists: true }).step(),
+    tunnelRemoteIpsStep(),
+    { ...tnlNeighShowStep(), okExitCodes: anyExit },
+    noTunnelLeftStep(),
+    { ...tnlNeighFlushStep(), okExitCodes: anyExit },
+  ];
+  const NO_TUNNEL_LEFT = 4;
+  const { left } = await withHostLock(end.connection, async () => {
+    let results: readonly BatchResult[];
+    let flushed = false;
+    try {
+      results = await runBatch(runner, steps, { tag: TAG });
+      const flush = results[NO_TUNNEL_LEFT + 1];
+      if (flush.exitCode !== 0 && results[3].exitCode === 0) throw new RemoteCommandError(runner.host, steps[NO_TUNNEL_LEFT + 1].argv, flush.exitCode, flush.stderr, flush.stdout);
+      flushed = true;
+    } catch (err) {
+      if (!(err instanceof BatchStepError)) throw err;
+      // A port another owner holds stays; the entry is released around it (slow path, rare).
+      if (err.step === 0 && err.exitCode === GUARD_EXIT) return tnlNeighRelease(runner, keys);
+      // Tunnels remain on the host: the normal outcome of the guard; the reads decide.
+      if (err.step !== NO_TUNNEL_LEFT || err.exitCode !== GUARD_EXIT) throw err;
+      results = err.results;
+    }
+    return releaseFromReads(runner, keys, parseTunnelRemoteIps(runner.host, results[2]), results[3], { tag: TAG, flushed });
+  });
   for (const e of left) {
     progressSink().info(`tunnel ${p.a.portName}/${p.b.portName}: neighbour entry ${e.ip} on ${e.bridge} kept on ${end.connection.host} (OVS cannot delete one entry and a flush would interrupt the tunnels still using the cache; unused, it ages out, and the host's last tunnel flushes it)`);
   }
 }
 
-async function underlayMac(runner: CommandRunner, end: TunnelEnd): Promise<string> {
-  return macInUse(runner, parseBridgeName(end.underlayBridge, 'underlayBridge'));
-}
-
 /**
- * Both ends up (idempotent), neighbours seeded; on any failure removes the ends this call
- * added (a failed create leaves no state behind, so whatever it left on a host is orphaned).
+ * Both ends up (idempotent, at once), neighbours seeded; on any failure removes the ends this
+ * call added (a failed create leaves no state behind, so whatever it left on a host is orphaned).
  */
 async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
-  const ofports: Partial<Record<Side, number>> = {};
   const added: Side[] = [];
+  let ends: Record<Side, EndUp>;
   try {
-    for (const side of ['a', 'b'] as const) {
-      const runner = runnerFor(p, side);
-      ofports[side] = await withHostLock(p[side].connection, async () => {
-        const before = await portInfo(runner, parseInterfaceName(p[side].portName, 'portName'));
-        // Before addEnd: its transaction may add the port and then find it did not come up.
-        if (!before) added.push(side);
-        return addEnd(runner, p, p[side]);
-      });
-    }
-    // Seed each end's neighbour cache with the other end's underlay MAC.
-    const macs = await Promise.all((['a', 'b'] as const).map((s) => underlayMac(runnerFor(p, s), p[s])));
-    // Under the host's lock: a release on the same host (read the cache, then flush it) must
-    // not run between its read and its flush.
+    const settled = await Promise.allSettled((['a', 'b'] as const).map((side) => createEnd(p, side, added)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [a, b] = settled.map((r) => (r as PromiseFulfilledResult<EndUp>).value);
+    ends = { a, b };
+    // The far end's MAC was not known before its batch: seed now (a second round trip).
     await Promise.all(
-      (['a', 'b'] as const).map((s, i) =>
-        withHostLock(p[s].connection, () =>
-          tnlNeighSet(runnerFor(p, s), parseBridgeName(p[s].underlayBridge, 'underlayBridge'), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(macs[1 - i], 'mac')),
+      (['a', 'b'] as const)
+        .filter((s) => !ends[s].seeded)
+        .map((s) =>
+          withHostLock(p[s].connection, () => tnlNeighSet(runnerFor(p, s), underlayOf(p[s]), parseIpv4(p[s].remoteIp, 'remoteIp'), parseMac(ends[other(s)].mac, 'mac'), { tag: TAG }), {
+            shared: true,
+          }),
         ),
-      ),
     );
   } catch (err) {
     // Take back the ends this step added; name any that could not be (rollback.ts).
@@ -163,16 +260,16 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
       added.map((side) => ({
         what: `GRE port ${p[side].portName} on ${p[side].bridge}`,
         where: p[side].connection.host,
-        run: () => withHostLock(p[side].connection, () => removeEndAndNeighbour(runnerFor(p, side), p, p[side])),
+        run: () => removeEndAndNeighbour(runnerFor(p, side), p, p[side]),
       })),
     );
   }
-  return { ...p, aOfport: ofports.a!, bOfport: ofports.b!, aPresent: true, bPresent: true, providerVersion: PROVIDER_VERSION };
+  return { ...p, aOfport: ends.a.ofport, bOfport: ends.b.ofport, aPresent: true, bPresent: true, providerVersion: PROVIDER_VERSION };
 }
 
 async function observeEnd(p: GreTunnelInputs, side: Side): Promise<{ present: boolean; ofport: number }> {
   const end = p[side];
-  const info = await portInfo(runnerFor(p, side), parseInterfaceName(end.portName, 'portName'));
+  const info = await portInfo(runnerFor(p, side), parseInterfaceName(end.portName, 'portName'), { tag: TAG });
   const present =
     !!info &&
     info.externalIds[OWNER_KEY] === p.owner &&
@@ -231,8 +328,6 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async delete(_id, props: GreTunnelOutputs) {
-    await Promise.all(
-      (['a', 'b'] as const).map((side) => withHostLock(props[side].connection, () => removeEndAndNeighbour(runnerFor(props, side), props, props[side]))),
-    );
+    await Promise.all((['a', 'b'] as const).map((side) => removeEndAndNeighbour(runnerFor(props, side), props, props[side])));
   },
 };

@@ -1,9 +1,20 @@
 /**
  * The OvsBridge provider (loaded inside the dynamic-provider process; see lazy-provider.ts).
- * Each step is one host-locked sequence on one hypervisor: reads, then ONE ovs-vsctl
- * transaction, then br0's static rule. Create adopts a bridge it already owns (a re-run after
- * a partial failure converges) and refuses one it does not own; delete succeeds when the
- * bridge is already gone and never touches a row whose vpm-owner mark names someone else.
+ * Each step is ONE round trip to its hypervisor (exec/batch.ts): create/update = guards (the
+ * physical bridge and its NIC are there, every name is absent or carries our owner mark),
+ * ONE ovs-vsctl transaction, a read-back, br0's static rule (added by port names, so it needs
+ * no number read first: ovs/physical.ts) and a dump of our cookie; read = one read and one
+ * dump; delete = guards, one transaction, one cookie delete. Create adopts a bridge it already
+ * owns (a re-run after a partial failure converges) and refuses one it does not own; delete
+ * succeeds when the bridge is already gone and never touches a row whose vpm-owner mark names
+ * someone else.
+ *
+ * A second round trip happens only off the normal path: a guard refused (the precise error is
+ * then built from fresh reads), stale static rules to drop (a patch port renumbered by hand),
+ * internal ports to remove on update, a delete that meets a foreign row.
+ *
+ * No host lock: a bridge's objects (its bridge, patch pair, internal ports and the br0 rule of
+ * its own cookie) belong to it alone, so steps of different resources on one host commute.
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
@@ -13,15 +24,31 @@ import { OWNER_KEY, cookieFor, keepOwner } from '../common/owner';
 import { rollBack } from '../common/rollback';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import { getRunner, withHostLock, type CommandRunner } from '../exec';
+import { BatchStepError, RemoteCommandError, getRunner, runBatch, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
 import {
+  BR_MISSING_EXIT,
+  OFCTL_DEFAULT_VERSION,
   VsctlTxn,
   VPM_PROTOCOLS,
-  addForeignFlow,
+  absentOrOwnedStep,
+  addRuleByNameStep,
+  bridgeExistsStep,
   bridgeInfo,
-  delForeignFlowStrict,
+  delCookieStep,
+  dumpCookieStep,
+  flowToOfctl,
+  hostReadStep,
+  macInUseStep,
+  parseDumpFlows,
+  parseHostRead,
+  parseMacInUse,
+  physicalGuardStep,
+  rememberUnderlayMac,
+  type DumpedFlow,
+  type HostRead,
+  type HostReadRequest,
+  type InterfaceName,
   delForeignFlowsByCookie,
-  dumpForeignFlows,
   matchField,
   outputsToPort,
   parseBridgeName,
@@ -33,6 +60,9 @@ import {
   type OfProtocol,
 } from '../ovs';
 import type { OvsBridgeInputs, OvsBridgeOutputs } from './types';
+
+/** Priority of br0's static rule. */
+const STATIC_PRIORITY = 1000;
 
 const PROTOCOL = z.enum(['OpenFlow10', 'OpenFlow11', 'OpenFlow12', 'OpenFlow13', 'OpenFlow14', 'OpenFlow15'], {
   message: 'protocols may list only OpenFlow10..OpenFlow15',
@@ -86,7 +116,7 @@ function hostOf(p: OvsBridgeInputs): string {
 /** br0's static rule: what comes from the patch goes straight out of the NIC. */
 function staticFlow(cookie: string, patchOfport: number, uplinkOfport: number): Flow {
   return {
-    priority: 1000,
+    priority: STATIC_PRIORITY,
     cookie: parseCookie(cookie, 'cookie'),
     match: { inPort: parseOfPortNumber(patchOfport, 'physicalPatchOfport') },
     actions: [{ type: 'output', port: parseOfPortNumber(uplinkOfport, 'uplinkOfport') }],
@@ -110,20 +140,22 @@ async function ensureOwnedOrAbsent(runner: CommandRunner, p: OvsBridgeInputs): P
   }
 }
 
-async function requirePhysical(runner: CommandRunner, p: OvsBridgeInputs): Promise<number> {
-  const phys = await bridgeInfo(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'));
-  if (!phys) {
-    throw new Error(
-      `${hostOf(p)}: the physical bridge "${p.patch.physicalBridge}" does not exist. VPM adds the overlay bridge beside ` +
-        'an existing physical bridge that holds the NIC and the underlay address (the lab builds it; on a real host ' +
-        `create it first, e.g. ovs-vsctl add-br ${p.patch.physicalBridge} -- add-port ${p.patch.physicalBridge} ${p.patch.uplink}). Nothing was changed.`,
-    );
-  }
-  const uplink = await portInfo(runner, parseInterfaceName(p.patch.uplink, 'patch.uplink'));
-  if (!uplink || uplink.bridge !== p.patch.physicalBridge || !uplink.ofport || uplink.ofport < 1) {
-    throw new Error(`${hostOf(p)}: the NIC "${p.patch.uplink}" is not a working port of bridge "${p.patch.physicalBridge}" (set patch.uplink). Nothing was changed.`);
-  }
-  return uplink.ofport;
+const TAG = 'bridge';
+
+function physicalMissing(p: OvsBridgeInputs): Error {
+  return new Error(
+    `${hostOf(p)}: the physical bridge "${p.patch.physicalBridge}" does not exist. VPM adds the overlay bridge beside ` +
+      'an existing physical bridge that holds the NIC and the underlay address (the lab builds it; on a real host ' +
+      `create it first, e.g. ovs-vsctl add-br ${p.patch.physicalBridge} -- add-port ${p.patch.physicalBridge} ${p.patch.uplink}). Nothing was changed.`,
+  );
+}
+
+function uplinkBroken(p: OvsBridgeInputs): Error {
+  return new Error(`${hostOf(p)}: the NIC "${p.patch.uplink}" is not a working port of bridge "${p.patch.physicalBridge}" (set patch.uplink). Nothing was changed.`);
+}
+
+function notUp(p: OvsBridgeInputs): Error {
+  return new Error(`${hostOf(p)}: bridge "${p.name}" or its patch ports did not come up (ovs-vswitchd rejected them; see its log)`);
 }
 
 function buildTxn(p: OvsBridgeInputs): VsctlTxn {
@@ -156,17 +188,41 @@ function buildTxn(p: OvsBridgeInputs): VsctlTxn {
   return txn;
 }
 
-/** Reads what is on the host now, in the shape of the outputs; undefined when the bridge is gone. */
-async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Partial<OvsBridgeOutputs> | undefined> {
-  const br = await bridgeInfo(runner, parseBridgeName(p.name, 'name'));
+/** The rows a bridge's read-back needs: the bridge, its patch pair, its internal ports, the NIC. */
+function readRequest(p: OvsBridgeInputs, extraPorts: readonly InterfaceName[] = []): HostReadRequest {
+  return {
+    bridges: [parseBridgeName(p.name, 'name')],
+    ports: [
+      parseInterfaceName(p.patch.overlayPort, 'patch.overlayPort'),
+      parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort'),
+      parseInterfaceName(p.patch.uplink, 'patch.uplink'),
+      ...(p.internalPorts ?? []).map((i) => parseInterfaceName(i.name, 'internalPorts.name')),
+      ...extraPorts,
+    ],
+  };
+}
+
+/** Our static rules on br0 from a dumpCookieStep's answer; undefined when br0 is missing (exit 1). */
+function staticRulesOf(runner: CommandRunner, step: BatchStep, r: BatchResult): DumpedFlow[] | undefined {
+  if (r.exitCode !== 0) return undefined;
+  try {
+    return parseDumpFlows(r.stdout);
+  } catch (e) {
+    throw new RemoteCommandError(runner.host, step.argv, r.exitCode, r.stderr, r.stdout, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** What is on the host, in the shape of the outputs; undefined when the bridge is gone (or not ours). */
+function observeFrom(p: OvsBridgeInputs, read: HostRead, staticRule: DumpedFlow[] | undefined): Partial<OvsBridgeOutputs> | undefined {
+  const br = read.bridges.get(p.name);
   if (!br || br.externalIds[OWNER_KEY] !== p.owner) return undefined;
-  const ovl = await portInfo(runner, parseInterfaceName(p.patch.overlayPort, 'patch.overlayPort'));
-  const phy = await portInfo(runner, parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort'));
-  const internals = await Promise.all((p.internalPorts ?? []).map((i) => portInfo(runner, parseInterfaceName(i.name, 'internalPorts.name'))));
-  const internalsOk = internals.every((info, k) => info?.bridge === p.name && info.ofport === p.internalPorts[k].ofport);
+  const ovl = read.ports.get(p.patch.overlayPort);
+  const phy = read.ports.get(p.patch.physicalPort);
+  const internalsOk = (p.internalPorts ?? []).every((i) => {
+    const info = read.ports.get(i.name);
+    return info?.bridge === p.name && info.ofport === i.ofport;
+  });
   // br0's static rule (by cookie) is part of what this resource owns.
-  const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
-  const staticRule = await dumpForeignFlows(runner, physical, parseCookie(cookieFor(p.owner)), { missingOk: true });
   const staticOk = staticRule !== undefined && staticRule.some(outputsToPort);
   const patchOk = staticOk && internalsOk && ovl?.bridge === p.name && phy?.bridge === p.patch.physicalBridge && ovl.options.peer === p.patch.physicalPort && phy.options.peer === p.patch.overlayPort;
   return {
@@ -182,23 +238,105 @@ async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Parti
   };
 }
 
-async function converge(runner: CommandRunner, p: OvsBridgeInputs): Promise<OvsBridgeOutputs> {
-  const uplinkOfport = await requirePhysical(runner, p);
-  await ensureOwnedOrAbsent(runner, p);
-  await buildTxn(p).run(runner);
-  const seen = await observe(runner, p);
-  if (!seen || !seen.patchOfport || seen.patchOfport < 1 || !seen.physicalPatchOfport || seen.physicalPatchOfport < 1) {
-    throw new Error(`${hostOf(p)}: bridge "${p.name}" or its patch ports did not come up (ovs-vswitchd rejected them; see its log)`);
+/** Reads what is on the host now: ONE round trip (the rows, then br0's rule of our cookie). */
+async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Partial<OvsBridgeOutputs> | undefined> {
+  const req = readRequest(p);
+  const dump = dumpCookieStep(parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseCookie(cookieFor(p.owner)));
+  const [read, rules] = await runBatch(runner, [hostReadStep(req), dump], { tag: TAG });
+  return observeFrom(p, parseHostRead(runner.host, req, read), staticRulesOf(runner, dump, rules));
+}
+
+/** The steps of a create/update, and where each part sits in the batch. */
+function convergeSteps(p: OvsBridgeInputs, gone: readonly InterfaceName[]) {
+  const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
+  const cookie = parseCookie(cookieFor(p.owner));
+  const req = readRequest(p, gone);
+  const owned = [
+    absentOrOwnedStep('Bridge', p.name, OWNER_KEY, p.owner),
+    ...[p.patch.overlayPort, p.patch.physicalPort, ...(p.internalPorts ?? []).map((i) => i.name)].map((port) => absentOrOwnedStep('Port', port, OWNER_KEY, p.owner)),
+  ];
+  const dump = dumpCookieStep(physical, cookie);
+  const steps: BatchStep[] = [
+    bridgeExistsStep(parseBridgeName(p.name, 'name')),
+    physicalGuardStep(physical, parseInterfaceName(p.patch.uplink, 'patch.uplink')),
+    ...owned,
+    buildTxn(p).step(),
+    hostReadStep(req),
+    addRuleByNameStep(physical, {
+      priority: STATIC_PRIORITY,
+      cookie,
+      from: parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort'),
+      to: parseInterfaceName(p.patch.uplink, 'patch.uplink'),
+    }),
+    dump,
+    // Remembered for the tunnels that will seed their far ends' caches with it (ovs/underlay-macs.ts).
+    { ...macInUseStep(physical), okExitCodes: [0, 1] },
+  ];
+  const firstOwned = 2;
+  const txn = firstOwned + owned.length;
+  return { steps, req, dump, at: { exists: 0, physical: 1, firstOwned, txn, read: txn + 1, flow: txn + 2, dump: txn + 3, mac: txn + 4 } };
+}
+
+/**
+ * Whether a failed create has something to roll back: the bridge was absent before (known
+ * once the batch's first step answered) and the batch reached its transaction. A failure
+ * before the transaction changed nothing; a bridge that was there before is never removed.
+ */
+interface Existed {
+  value: boolean;
+}
+
+/** Patch ports whose OpenFlow number is missing or -1 (ovs-vswitchd could not set them up). */
+function portsDown(p: OvsBridgeInputs, read: HostRead): boolean {
+  const ovl = read.ports.get(p.patch.overlayPort);
+  const phy = read.ports.get(p.patch.physicalPort);
+  return !ovl?.ofport || ovl.ofport < 1 || !phy?.ofport || phy.ofport < 1;
+}
+
+/**
+ * Create or update in ONE round trip (see the module header); `existed` learns whether the
+ * bridge was there before, for the caller's rollback.
+ */
+async function converge(runner: CommandRunner, p: OvsBridgeInputs, existed: Existed, gone: readonly InterfaceName[] = []): Promise<OvsBridgeOutputs> {
+  const plan = convergeSteps(p, gone);
+  let results: BatchResult[];
+  try {
+    results = await runBatch(runner, plan.steps, { tag: TAG });
+  } catch (err) {
+    if (!(err instanceof BatchStepError)) throw err;
+    if (err.step >= plan.at.txn) existed.value = err.results[plan.at.exists].exitCode === 0;
+    if (err.step === plan.at.physical) throw err.exitCode === BR_MISSING_EXIT ? physicalMissing(p) : uplinkBroken(p);
+    if (err.step >= plan.at.firstOwned && err.step < plan.at.txn) {
+      // Off the normal path: fresh reads name exactly what is foreign (a second round trip).
+      await ensureOwnedOrAbsent(runner, p);
+      throw new Error(`${hostOf(p)}: refusing to touch what VPM does not own: ${err.argv.slice(-3).join(' ')} is not marked vpm-owner=${p.owner}. Remove or rename it, or choose other names.`);
+    }
+    if (err.step === plan.at.flow && portsDown(p, parseHostRead(runner.host, plan.req, err.results[plan.at.read]))) throw notUp(p);
+    throw err;
+  }
+  existed.value = results[plan.at.exists].exitCode === 0;
+  const read = parseHostRead(runner.host, plan.req, results[plan.at.read]);
+  if (portsDown(p, read)) throw notUp(p);
+  const seen = observeFrom(p, read, staticRulesOf(runner, plan.dump, results[plan.at.dump]));
+  if (!seen) throw new Error(`${hostOf(p)}: bridge "${p.name}" is not there after its transaction (removed concurrently?)`);
+  const mac = results[plan.at.mac];
+  if (mac.exitCode === 0) {
+    try {
+      rememberUnderlayMac(p.connection, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseMacInUse(mac.stdout));
+    } catch {
+      // Only a shortcut for later tunnels: without it they read the MAC themselves.
+    }
   }
   const cookie = cookieFor(p.owner);
-  await addForeignFlow(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), staticFlow(cookie, seen.physicalPatchOfport, uplinkOfport));
-  await dropStaleStaticRules(runner, p, cookie, seen.physicalPatchOfport, uplinkOfport);
+  const uplinkOfport = read.ports.get(p.patch.uplink)?.ofport ?? -1;
+  await dropStaleStaticRules(runner, p, cookie, seen.physicalPatchOfport!, uplinkOfport, staticRulesOf(runner, plan.dump, results[plan.at.dump]) ?? []);
+  await dropGoneInternalPorts(runner, p, read, gone);
   return {
     ...p,
     bridgeUuid: seen.bridgeUuid!,
     datapathId: seen.datapathId ?? '',
-    patchOfport: seen.patchOfport,
-    physicalPatchOfport: seen.physicalPatchOfport,
+    patchOfport: seen.patchOfport!,
+    physicalPatchOfport: seen.physicalPatchOfport!,
     patchPresent: true,
     cookie,
     providerVersion: PROVIDER_VERSION,
@@ -210,21 +348,59 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs): Promise<OvsB
  * number: br0 then holds our rule for the new number AND the stale one for the old (a flow is
  * identified by its match, so add-flow does not replace it). Drop our rules for any other
  * in_port, strictly and after the new one is in, so the patch is never without its rule.
+ * Rare (drift repair): a second round trip, only when there is such a rule.
  */
-async function dropStaleStaticRules(runner: CommandRunner, p: OvsBridgeInputs, cookie: string, patchOfport: number, uplinkOfport: number): Promise<void> {
+async function dropStaleStaticRules(runner: CommandRunner, p: OvsBridgeInputs, cookie: string, patchOfport: number, uplinkOfport: number, ours: readonly DumpedFlow[]): Promise<void> {
   const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
-  const ours = (await dumpForeignFlows(runner, physical, parseCookie(cookie), { bare: true })) ?? [];
+  const stale: BatchStep[] = [];
   for (const f of ours) {
     const inPort = matchField(f, 'in_port');
     if (inPort === undefined || !/^\d+$/.test(inPort)) continue;
     const port = Number(inPort);
     if (port === patchOfport) continue;
-    await delForeignFlowStrict(runner, physical, staticFlow(cookie, port, uplinkOfport));
+    stale.push({ argv: [...OFCTL_DEFAULT_VERSION, '--strict', 'del-flows', physical, flowToOfctl(staticFlow(cookie, port, uplinkOfport), 'strict-del')] });
+  }
+  if (stale.length) await runBatch(runner, stale, { tag: TAG });
+}
+
+/** Internal ports that left the inputs go (only ours, by the owner mark); a second round trip, only when there are any. */
+async function dropGoneInternalPorts(runner: CommandRunner, p: OvsBridgeInputs, read: HostRead, gone: readonly InterfaceName[]): Promise<void> {
+  const txn = new VsctlTxn();
+  for (const name of gone) {
+    if (read.ports.get(name)?.externalIds[OWNER_KEY] === p.owner) txn.delPort(name, { ifExists: true });
+  }
+  if (!txn.isEmpty) await runBatch(runner, [txn.step()], { tag: TAG });
+}
+
+/**
+ * Removes only what carries this owner's mark; absent things are fine. ONE round trip: guards
+ * (the bridge and br0's patch port are absent or ours), one transaction, br0's rules of our
+ * cookie (skipped when br0 itself is gone). A foreign row stops the batch before anything
+ * changed, and the slow path below removes what is ours around it.
+ */
+async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void> {
+  const name = parseBridgeName(p.name, 'name');
+  const phyPort = parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort');
+  const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
+  const steps: BatchStep[] = [
+    absentOrOwnedStep('Bridge', name, OWNER_KEY, p.owner),
+    absentOrOwnedStep('Port', phyPort, OWNER_KEY, p.owner),
+    new VsctlTxn().delBridge(name, { ifExists: true }).delPort(phyPort, { ifExists: true }).step(),
+    // Stops the batch (exit 2) when br0 is gone: then it holds no rule of ours either.
+    { ...bridgeExistsStep(physical), okExitCodes: [0] },
+    delCookieStep(physical, parseCookie(cookieFor(p.owner))),
+  ];
+  try {
+    await runBatch(runner, steps, { tag: TAG });
+  } catch (err) {
+    if (err instanceof BatchStepError && err.step === 3 && err.exitCode === BR_MISSING_EXIT) return;
+    if (err instanceof BatchStepError && err.step < 2) return teardownAroundForeign(runner, p);
+    throw err;
   }
 }
 
-/** Removes only what carries this owner's mark; absent things are fine. */
-async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void> {
+/** The slow path of teardown: read each row, remove only the ones marked ours. */
+async function teardownAroundForeign(runner: CommandRunner, p: OvsBridgeInputs): Promise<void> {
   const txn = new VsctlTxn();
   const br = await bridgeInfo(runner, parseBridgeName(p.name, 'name'));
   if (br && br.externalIds[OWNER_KEY] === p.owner) txn.delBridge(parseBridgeName(p.name, 'name'), { ifExists: true });
@@ -269,54 +445,37 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: OvsBridgeInputs) {
     const runner = runnerFor(inputs);
-    return withHostLock(inputs.connection, async () => {
-      const existed = await bridgeInfo(runner, parseBridgeName(inputs.name, 'name'));
-      try {
-        const outs = await converge(runner, inputs);
-        return { id: `${inputs.connection.host}/${inputs.name}`, outs };
-      } catch (err) {
-        // Roll back what this create added (never a bridge that was there before), and name
-        // what could not be removed: a stranded bridge must not go unreported.
-        if (!existed) {
-          return rollBack(err, `creating bridge ${inputs.name} on ${inputs.connection.host}`, [
-            { what: `bridge ${inputs.name} and its patch ports`, where: inputs.connection.host, run: () => teardown(runner, inputs) },
-          ]);
-        }
-        throw err;
+    // Until the batch answered, assume the bridge was there: never roll back what may not be ours.
+    const existed: Existed = { value: true };
+    try {
+      const outs = await converge(runner, inputs, existed);
+      return { id: `${inputs.connection.host}/${inputs.name}`, outs };
+    } catch (err) {
+      // Roll back what this create added (never a bridge that was there before), and name
+      // what could not be removed: a stranded bridge must not go unreported.
+      if (!existed.value) {
+        return rollBack(err, `creating bridge ${inputs.name} on ${inputs.connection.host}`, [
+          { what: `bridge ${inputs.name} and its patch ports`, where: inputs.connection.host, run: () => teardown(runner, inputs) },
+        ]);
       }
-    });
+      throw err;
+    }
   },
 
   async read(id, props: OvsBridgeOutputs) {
-    const runner = runnerFor(props);
-    return withHostLock(props.connection, async () => {
-      const seen = await observe(runner, props);
-      if (!seen) return { id: '', props: {} };
-      return { id, props: { ...props, ...seen } };
-    });
+    const seen = await observe(runnerFor(props), props);
+    if (!seen) return { id: '', props: {} };
+    return { id, props: { ...props, ...seen } };
   },
 
   async update(_id, olds: OvsBridgeOutputs, news: OvsBridgeInputs) {
-    const runner = runnerFor(news);
-    return withHostLock(news.connection, async () => {
-      const outs = await converge(runner, news);
-      // Internal ports that left the inputs go (only ours, by the owner mark).
-      const kept = new Set(news.internalPorts.map((i) => i.name));
-      const gone = (olds.internalPorts ?? []).filter((i) => !kept.has(i.name));
-      if (gone.length) {
-        const txn = new VsctlTxn();
-        for (const i of gone) {
-          const info = await portInfo(runner, parseInterfaceName(i.name, 'internalPorts.name'));
-          if (info?.externalIds[OWNER_KEY] === news.owner) txn.delPort(parseInterfaceName(i.name, 'internalPorts.name'), { ifExists: true });
-        }
-        if (!txn.isEmpty) await txn.run(runner);
-      }
-      return { outs };
-    });
+    // Internal ports that left the inputs go (only ours, by the owner mark).
+    const kept = new Set(news.internalPorts.map((i) => i.name));
+    const gone = (olds.internalPorts ?? []).filter((i) => !kept.has(i.name)).map((i) => parseInterfaceName(i.name, 'internalPorts.name'));
+    return { outs: await converge(runnerFor(news), news, { value: true }, gone) };
   },
 
   async delete(_id, props: OvsBridgeOutputs) {
-    const runner = runnerFor(props);
-    await withHostLock(props.connection, () => teardown(runner, props));
+    await teardown(runnerFor(props), props);
   },
 };

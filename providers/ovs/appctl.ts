@@ -13,7 +13,7 @@
  * interface without BFD exits 2 ("no such bfd object"), so `bfdShow` always reads the full
  * `bfd/show` and filters, which needs no error-text matching.
  */
-import { RemoteCommandError, CommandRunner } from '../exec';
+import { RemoteCommandError, CommandRunner, type BatchResult, type BatchStep } from '../exec';
 import { BridgeName, Ipv4, Mac, parseBridgeName, parseInterfaceName, parseIpv4, parseMac, show } from './values';
 import { tunnelRemoteIps } from './vsctl';
 
@@ -61,12 +61,26 @@ async function runParsed<T>(runner: CommandRunner, argv: readonly string[], pars
   }
 }
 
+/** `ovs-appctl tnl/neigh/set <bridge> <ip> <mac>` as a batch step. */
+export function tnlNeighSetStep(bridge: BridgeName, ip: Ipv4, mac: Mac): BatchStep {
+  return { argv: ['ovs-appctl', 'tnl/neigh/set', parseBridgeName(bridge, 'bridge'), parseIpv4(ip, 'ip'), parseMac(mac, 'mac')] };
+}
+
 /** `ovs-appctl tnl/neigh/set <bridge> <ip> <mac>`: a static tunnel neighbour entry. */
-export async function tnlNeighSet(runner: CommandRunner, bridge: BridgeName, ip: Ipv4, mac: Mac): Promise<void> {
-  await runner.run(
-    ['ovs-appctl', 'tnl/neigh/set', parseBridgeName(bridge, 'bridge'), parseIpv4(ip, 'ip'), parseMac(mac, 'mac')],
-    { timeoutMs: APPCTL_TIMEOUT_MS },
-  );
+export async function tnlNeighSet(runner: CommandRunner, bridge: BridgeName, ip: Ipv4, mac: Mac, opts: { tag?: string } = {}): Promise<void> {
+  await runner.run(tnlNeighSetStep(bridge, ip, mac).argv, { timeoutMs: APPCTL_TIMEOUT_MS, ...(opts.tag ? { trace: { tag: opts.tag } } : {}) });
+}
+
+/** `ovs-appctl tnl/neigh/flush` as a batch step (behind vsctl's noTunnelLeftStep guard). */
+export const TNL_NEIGH_FLUSH: readonly string[] = ['ovs-appctl', 'tnl/neigh/flush'];
+export function tnlNeighFlushStep(): BatchStep {
+  return { argv: [...TNL_NEIGH_FLUSH] };
+}
+
+/** `ovs-appctl tnl/neigh/show` as a batch step, for `releaseFromReads`. */
+export const TNL_NEIGH_SHOW: readonly string[] = ['ovs-appctl', 'tnl/neigh/show'];
+export function tnlNeighShowStep(): BatchStep {
+  return { argv: [...TNL_NEIGH_SHOW] };
 }
 
 /** Parses `tnl/neigh/show`: a header, a "=====" rule, then `IP MAC Bridge` rows. */
@@ -131,15 +145,47 @@ export async function tnlNeighRelease(runner: CommandRunner, keys: readonly Neig
   const wanted = keys.map((k) => ({ bridge: parseBridgeName(k.bridge, 'bridge'), ip: parseIpv4(k.ip, 'ip') }));
   if (wanted.length === 0) return { removed: [], stillUsed: [], left: [] };
   const remotes = await tunnelRemoteIps(runner);
+  // Nothing to drop: no need to read the cache.
+  if (wanted.every((k) => remotes.has(k.ip))) return releaseFromReads(runner, wanted, remotes, { stdout: '', stderr: '', exitCode: 0 });
+  let show: BatchResult;
+  try {
+    show = await runner.run(TNL_NEIGH_SHOW, { timeoutMs: APPCTL_TIMEOUT_MS });
+  } catch (e) {
+    if (e instanceof RemoteCommandError && VSWITCHD_GONE.test(e.stderr)) show = { stdout: e.stdout, stderr: e.stderr, exitCode: e.exitCode ?? 1 };
+    else throw e;
+  }
+  return releaseFromReads(runner, wanted, remotes, show);
+}
+
+/**
+ * The rest of tnlNeighRelease, once the host's tunnel remotes (`tunnelRemoteIps`) and its
+ * `tnl/neigh/show` answer were read (they may come from one batch that also removed the
+ * owner's ports): decides, and flushes the cache (one more command) only when it must.
+ * A failed `show` because no ovs-vswitchd answers means the cache died with it: nothing to do.
+ * Call it with the host's lock held from before the reads (see tnlNeighRelease).
+ */
+export async function releaseFromReads(
+  runner: CommandRunner,
+  keys: readonly NeighbourKey[],
+  remotes: ReadonlySet<string>,
+  show: BatchResult,
+  opts: { tag?: string; /** The cache was flushed after `show` already (no tunnel was left on the host). */ flushed?: boolean } = {},
+): Promise<NeighbourRelease> {
+  const wanted = keys.map((k) => ({ bridge: parseBridgeName(k.bridge, 'bridge'), ip: parseIpv4(k.ip, 'ip') }));
+  if (wanted.length === 0) return { removed: [], stillUsed: [], left: [] };
   const stillUsed = wanted.filter((k) => remotes.has(k.ip));
   const drop = wanted.filter((k) => !remotes.has(k.ip));
   if (drop.length === 0) return { removed: [], stillUsed, left: [] };
+  if (show.exitCode !== 0) {
+    // No ovs-vswitchd (stopped, killed): its cache died with it, a new one starts empty.
+    if (VSWITCHD_GONE.test(show.stderr)) return { removed: [], stillUsed, left: [] };
+    throw new RemoteCommandError(runner.host, TNL_NEIGH_SHOW, show.exitCode, show.stderr, show.stdout);
+  }
   let cache: TunnelNeighbour[];
   try {
-    cache = await tnlNeighShow(runner);
+    cache = parseTnlNeighShow(show.stdout);
   } catch (e) {
-    // No ovs-vswitchd (stopped, killed): its cache died with it, a new one starts empty.
-    if (e instanceof RemoteCommandError && VSWITCHD_GONE.test(e.stderr)) return { removed: [], stillUsed, left: [] };
+    if (e instanceof AppctlParseError) throw new RemoteCommandError(runner.host, TNL_NEIGH_SHOW, show.exitCode, show.stderr, show.stdout, e.message);
     throw e;
   }
   const removed = cache.filter((e) => drop.some((k) => k.ip === e.ip && k.bridge === e.bridge));
@@ -148,7 +194,7 @@ export async function tnlNeighRelease(runner: CommandRunner, keys: readonly Neig
   // (the removed entries' IPs are no tunnel's remote, so they never count here).
   const inUse = remotes.has('flow') || cache.some((e) => !e.stale && remotes.has(e.ip));
   if (inUse) return { removed: [], stillUsed, left: removed };
-  await runner.run(['ovs-appctl', 'tnl/neigh/flush'], { timeoutMs: APPCTL_TIMEOUT_MS });
+  if (!opts.flushed) await runner.run(TNL_NEIGH_FLUSH, { timeoutMs: APPCTL_TIMEOUT_MS, ...(opts.tag ? { trace: { tag: opts.tag } } : {}) });
   return { removed, stillUsed, left: [] };
 }
 

@@ -10,3 +10,5 @@ export * from './ovsdb-json';
 export * from './vsctl';
 export * from './appctl';
 export * from './packet';
+export * from './physical';
+export * from './underlay-macs';

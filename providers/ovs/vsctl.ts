@@ -14,8 +14,17 @@
  *
  * Reads use `--format=json` with `--if-exists list <Table> <name>`: a missing row is an empty
  * `data` list with exit 0 (no stderr matching), any non-zero exit is a real error.
+ *
+ * Batches (exec/batch.ts): every transaction and read also exists as a BatchStep, so that a
+ * resource step reads, checks and writes a host in ONE round trip. The checks are guards whose
+ * stdout is exact (checked against ovs-vsctl 3.1): with `--bare`, `--columns=name find` prints
+ * `<name>\n` per matching row or nothing, consecutive table outputs are separated by one
+ * newline, and `find T name=N 'external_ids{>=}{"k"="v"}'` matches only a row whose map holds
+ * exactly that pair (`external_ids:k!=v` does NOT match a row without the key, so it cannot
+ * test ownership). `absentOrOwnedStep` prints "" (absent) or `N\n\nN` (ours), anything else
+ * (`N`: a row without our mark) stops the batch.
  */
-import { RemoteCommandError, ValidationError, CommandRunner } from '../exec';
+import { RemoteCommandError, ValidationError, CommandRunner, type BatchResult, type BatchStep } from '../exec';
 import {
   OvsdbJsonError,
   OvsdbTable,
@@ -275,6 +284,11 @@ export class VsctlTxn {
     return ['ovs-vsctl', `--timeout=${t}`, ...this.cmds.flatMap((c) => ['--', ...c])];
   }
 
+  /** The transaction as one step of a batch (exec/batch.ts). */
+  step(opts: { timeoutSec?: number } = {}): BatchStep {
+    return { argv: this.argv(opts) };
+  }
+
   /** Runs the transaction (runner timeout = vsctl timeout + 5 s). */
   async run(runner: CommandRunner, opts: { timeoutSec?: number } = {}): Promise<void> {
     const argv = this.argv(opts);
@@ -331,12 +345,16 @@ export interface PortInfo {
 const BRIDGE_COLUMNS = '_uuid,name,datapath_id,datapath_type,fail_mode,protocols,external_ids,other_config';
 const INTERFACE_COLUMNS = '_uuid,name,type,options,ofport,ofport_request,external_ids,bfd,bfd_status,error';
 
-async function readTables(runner: CommandRunner, commands: string[][], expect: number): Promise<{ tables: OvsdbTable[]; fail: (e: unknown) => never }> {
-  const argv = ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--format=json', ...commands.flatMap((c) => ['--', ...c])];
-  const result = await runner.run(argv, { timeoutMs: (VSCTL_DEFAULT_TIMEOUT_SEC + 5) * 1000 });
+/** The argv of one `ovs-vsctl --format=json` read of these list/find commands. */
+function readArgv(commands: readonly (readonly string[])[]): string[] {
+  return ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--format=json', ...commands.flatMap((c) => ['--', ...c])];
+}
+
+/** The tables of a JSON read; a malformed answer is a RemoteCommandError naming the command. */
+function tablesOf(host: string, argv: readonly string[], result: BatchResult, expect: number): { tables: OvsdbTable[]; fail: (e: unknown) => never } {
   const fail = (e: unknown): never => {
     if (e instanceof OvsdbJsonError) {
-      throw new RemoteCommandError(runner.host, argv, result.exitCode, result.stderr, result.stdout, e.message);
+      throw new RemoteCommandError(host, argv, result.exitCode, result.stderr, result.stdout, e.message);
     }
     throw e;
   };
@@ -348,6 +366,17 @@ async function readTables(runner: CommandRunner, commands: string[][], expect: n
     fail(e);
   }
   return { tables, fail };
+}
+
+async function readTables(runner: CommandRunner, commands: string[][], expect: number, opts: ReadOptions = {}): Promise<{ tables: OvsdbTable[]; fail: (e: unknown) => never }> {
+  const argv = readArgv(commands);
+  const result = await runner.run(argv, { timeoutMs: (VSCTL_DEFAULT_TIMEOUT_SEC + 5) * 1000, ...(opts.tag ? { trace: { tag: opts.tag } } : {}) });
+  return tablesOf(runner.host, argv, result, expect);
+}
+
+/** For the command trace: the kind of resource a read works for. */
+export interface ReadOptions {
+  readonly tag?: string;
 }
 
 function oneRow(table: OvsdbTable): Readonly<Record<string, unknown>> | undefined {
@@ -384,25 +413,175 @@ export async function listBridges(runner: CommandRunner): Promise<BridgeName[]> 
     .map((l) => l as BridgeName);
 }
 
+function decodeBridge(row: Readonly<Record<string, unknown>>): BridgeInfo {
+  const datapathId = decodeOptionalString(row.datapath_id);
+  const failMode = decodeOptionalString(row.fail_mode);
+  return {
+    uuid: decodeUuid(row._uuid),
+    name: decodeString(row.name) as BridgeName,
+    ...(datapathId !== undefined ? { datapathId } : {}),
+    datapathType: decodeString(row.datapath_type),
+    ...(failMode !== undefined ? { failMode } : {}),
+    protocols: decodeStringSet(row.protocols).sort(),
+    externalIds: decodeStringMap(row.external_ids),
+    otherConfig: decodeStringMap(row.other_config),
+  };
+}
+
 /** The Bridge row, or undefined when there is no such bridge. */
-export async function bridgeInfo(runner: CommandRunner, name: BridgeName): Promise<BridgeInfo | undefined> {
+export async function bridgeInfo(runner: CommandRunner, name: BridgeName, opts: ReadOptions = {}): Promise<BridgeInfo | undefined> {
   const br = parseBridgeName(name, 'bridge');
-  const { tables, fail } = await readTables(runner, [['--if-exists', `--columns=${BRIDGE_COLUMNS}`, 'list', 'Bridge', br]], 1);
+  const { tables, fail } = await readTables(runner, [bridgeListCommand(br)], 1, opts);
   try {
     const row = oneRow(tables[0]);
-    if (!row) return undefined;
-    const datapathId = decodeOptionalString(row.datapath_id);
-    const failMode = decodeOptionalString(row.fail_mode);
-    return {
-      uuid: decodeUuid(row._uuid),
-      name: decodeString(row.name) as BridgeName,
-      ...(datapathId !== undefined ? { datapathId } : {}),
-      datapathType: decodeString(row.datapath_type),
-      ...(failMode !== undefined ? { failMode } : {}),
-      protocols: decodeStringSet(row.protocols).sort(),
-      externalIds: decodeStringMap(row.external_ids),
-      otherConfig: decodeStringMap(row.other_config),
-    };
+    return row ? decodeBridge(row) : undefined;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+const bridgeListCommand = (br: BridgeName): string[] => ['--if-exists', `--columns=${BRIDGE_COLUMNS}`, 'list', 'Bridge', br];
+const portListCommands = (n: InterfaceName): string[][] => [
+  ['--if-exists', '--columns=_uuid,name,external_ids', 'list', 'Port', n],
+  ['--if-exists', `--columns=${INTERFACE_COLUMNS}`, 'list', 'Interface', n],
+];
+const HOLDERS_COMMAND = ['--columns=name,ports', 'list', 'Bridge'];
+
+/** A Port row and its Interface, with the bridge that holds it (from `list Bridge name,ports`). */
+function decodePort(portTable: OvsdbTable, ifaceTable: OvsdbTable, holders: OvsdbTable): PortInfo | undefined {
+  const row = oneRow(portTable);
+  if (!row) return undefined;
+  const uuid = decodeUuid(row._uuid);
+  const ifRow = oneRow(ifaceTable);
+  const iface = ifRow ? decodeInterface(ifRow) : undefined;
+  const holder = holders.rows.find((b) => decodeSet(b.ports).some((a) => typeof a === 'object' && a.uuid === uuid));
+  return {
+    uuid,
+    name: decodeString(row.name) as InterfaceName,
+    ...(holder ? { bridge: decodeString(holder.name) as BridgeName } : {}),
+    externalIds: decodeStringMap(row.external_ids),
+    ...(iface ? { interface: iface, type: iface.type } : {}),
+    options: iface?.options ?? {},
+    ...(iface?.ofport !== undefined ? { ofport: iface.ofport } : {}),
+  };
+}
+
+/** What one `hostReadStep` asks for. */
+export interface HostReadRequest {
+  readonly bridges: readonly BridgeName[];
+  readonly ports: readonly InterfaceName[];
+}
+
+/** What a `hostReadStep` found: each asked-for row, or undefined when it does not exist. */
+export interface HostRead {
+  readonly bridges: ReadonlyMap<string, BridgeInfo | undefined>;
+  readonly ports: ReadonlyMap<string, PortInfo | undefined>;
+}
+
+/**
+ * ONE `ovs-vsctl --format=json` read of several bridges and ports (each port with its
+ * Interface and holding bridge), as a batch step; `parseHostRead` decodes its answer.
+ */
+export function hostReadStep(req: HostReadRequest): BatchStep {
+  const bridges = req.bridges.map((b) => parseBridgeName(b, 'bridge'));
+  const ports = req.ports.map((p) => parseInterfaceName(p, 'port'));
+  return { argv: readArgv([...bridges.map(bridgeListCommand), ...ports.flatMap(portListCommands), HOLDERS_COMMAND]) };
+}
+
+export function parseHostRead(host: string, req: HostReadRequest, result: BatchResult): HostRead {
+  const argv = hostReadStep(req).argv;
+  const { tables, fail } = tablesOf(host, argv, result, req.bridges.length + 2 * req.ports.length + 1);
+  try {
+    const holders = tables[tables.length - 1];
+    const bridges = new Map<string, BridgeInfo | undefined>();
+    req.bridges.forEach((b, i) => {
+      const row = oneRow(tables[i]);
+      bridges.set(b, row ? decodeBridge(row) : undefined);
+    });
+    const ports = new Map<string, PortInfo | undefined>();
+    req.ports.forEach((p, i) => {
+      const at = req.bridges.length + 2 * i;
+      ports.set(p, decodePort(tables[at], tables[at + 1], holders));
+    });
+    return { bridges, ports };
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/** `ovs-vsctl br-exists <name>` as a step: exit 0 when the bridge exists, 2 when not (both fine). */
+export function bridgeExistsStep(name: BridgeName): BatchStep {
+  return { argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, 'br-exists', parseBridgeName(name, 'bridge')], okExitCodes: [0, 2] };
+}
+
+/** Exit code of `ovs-vsctl br-exists` for a missing bridge. */
+export const BR_MISSING_EXIT = 2;
+
+/**
+ * A guard: the physical bridge exists (else exit 2), `uplink` is a port of it (port-to-br
+ * prints the bridge; a missing port exits 1) and works (its Interface has ofport > 0, else the
+ * find prints nothing). Prints exactly `<bridge>\n<uplink>` when all hold.
+ */
+export function physicalGuardStep(bridge: BridgeName, uplink: InterfaceName): BatchStep {
+  const br = parseBridgeName(bridge, 'physicalBridge');
+  const nic = parseInterfaceName(uplink, 'uplink');
+  return {
+    argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', '--', 'br-exists', br, '--', 'port-to-br', nic, '--', '--columns=name', 'find', 'Interface', `name=${nic}`, 'ofport>0'],
+    expect: [`${br}\n${nic}`],
+  };
+}
+
+/**
+ * A guard: the Bridge or Port row `name` is absent, or its external_ids hold `key`=`value`
+ * (the owner mark). A row without that mark stops the batch (see the module header).
+ */
+export function absentOrOwnedStep(table: 'Bridge' | 'Port', name: string, key: string, value: string): BatchStep {
+  const n = table === 'Bridge' ? parseBridgeName(name, 'bridge') : parseInterfaceName(name, 'port');
+  const pair = `{${quoteOvsdbString(checkKey(key, 'key'), 'key')}=${quoteOvsdbString(value, 'value')}}`;
+  return {
+    argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', '--', '--columns=name', 'find', table, `name=${n}`, '--', '--columns=name', 'find', table, `name=${n}`, `external_ids{>=}${pair}`],
+    expect: ['', `${n}\n\n${n}`],
+  };
+}
+
+/**
+ * A guard: no Interface on the host has an `options:remote_ip` (no tunnel left, of any owner
+ * or bridge, `remote_ip=flow` included). Prints nothing when that holds; the names otherwise.
+ * (`options:remote_ip!=""` matches exactly the rows that have the key: see the module header.)
+ */
+export function noTunnelLeftStep(): BatchStep {
+  return { argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', '--', '--columns=name', 'find', 'Interface', 'options:remote_ip!=""'], expect: [''] };
+}
+
+/** True when an absentOrOwnedStep's (passed) output says the row exists. */
+export function guardFoundRow(result: BatchResult): boolean {
+  return result.stdout.trim() !== '';
+}
+
+/** `ovs-vsctl get Interface <name> mac_in_use` as a step; `parseMacInUse` reads its answer. */
+export function macInUseStep(name: InterfaceName | BridgeName): BatchStep {
+  return { argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, 'get', 'Interface', parseInterfaceName(name, 'interface'), 'mac_in_use'] };
+}
+
+export function parseMacInUse(stdout: string): Mac {
+  return parseMac(stdout.trim().replace(/^"|"$/g, ''), 'mac_in_use');
+}
+
+/** `ovs-vsctl --format=json list Interface` (name, options) as a step: see parseTunnelRemoteIps. */
+export function tunnelRemoteIpsStep(): BatchStep {
+  return { argv: readArgv([['--columns=name,options', 'list', 'Interface']]) };
+}
+
+/** The `options:remote_ip` values of a tunnelRemoteIpsStep's answer. */
+export function parseTunnelRemoteIps(host: string, result: BatchResult): Set<string> {
+  const { tables, fail } = tablesOf(host, tunnelRemoteIpsStep().argv, result, 1);
+  try {
+    const ips = new Set<string>();
+    for (const row of tables[0].rows) {
+      const ip = decodeStringMap(row.options).remote_ip;
+      if (ip !== undefined) ips.add(ip);
+    }
+    return ips;
   } catch (e) {
     return fail(e);
   }
@@ -421,35 +600,11 @@ export async function interfaceInfo(runner: CommandRunner, name: InterfaceName):
 }
 
 /** The Port row with its Interface and bridge (one ovs-vsctl call), or undefined when there is no such port. */
-export async function portInfo(runner: CommandRunner, name: InterfaceName): Promise<PortInfo | undefined> {
+export async function portInfo(runner: CommandRunner, name: InterfaceName, opts: ReadOptions = {}): Promise<PortInfo | undefined> {
   const n = parseInterfaceName(name, 'port');
-  const { tables, fail } = await readTables(
-    runner,
-    [
-      ['--if-exists', '--columns=_uuid,name,external_ids', 'list', 'Port', n],
-      ['--if-exists', `--columns=${INTERFACE_COLUMNS}`, 'list', 'Interface', n],
-      ['--columns=name,ports', 'list', 'Bridge'],
-    ],
-    3,
-  );
+  const { tables, fail } = await readTables(runner, [...portListCommands(n), HOLDERS_COMMAND], 3, opts);
   try {
-    const row = oneRow(tables[0]);
-    if (!row) return undefined;
-    const uuid = decodeUuid(row._uuid);
-    const ifRow = oneRow(tables[1]);
-    const iface = ifRow ? decodeInterface(ifRow) : undefined;
-    const holder = tables[2].rows.find((b) =>
-      decodeSet(b.ports).some((a) => typeof a === 'object' && a.uuid === uuid),
-    );
-    return {
-      uuid,
-      name: decodeString(row.name) as InterfaceName,
-      ...(holder ? { bridge: decodeString(holder.name) as BridgeName } : {}),
-      externalIds: decodeStringMap(row.external_ids),
-      ...(iface ? { interface: iface, type: iface.type } : {}),
-      options: iface?.options ?? {},
-      ...(iface?.ofport !== undefined ? { ofport: iface.ofport } : {}),
-    };
+    return decodePort(tables[0], tables[1], tables[2]);
   } catch (e) {
     return fail(e);
   }
@@ -460,17 +615,9 @@ export async function portInfo(runner: CommandRunner, name: InterfaceName): Prom
  * the tunnel remotes still configured, whatever bridge or owner holds them.
  */
 export async function tunnelRemoteIps(runner: CommandRunner): Promise<Set<string>> {
-  const { tables, fail } = await readTables(runner, [['--columns=name,options', 'list', 'Interface']], 1);
-  try {
-    const ips = new Set<string>();
-    for (const row of tables[0].rows) {
-      const ip = decodeStringMap(row.options).remote_ip;
-      if (ip !== undefined) ips.add(ip);
-    }
-    return ips;
-  } catch (e) {
-    return fail(e);
-  }
+  const step = tunnelRemoteIpsStep();
+  const result = await runner.run(step.argv, { timeoutMs: (VSCTL_DEFAULT_TIMEOUT_SEC + 5) * 1000 });
+  return parseTunnelRemoteIps(runner.host, result);
 }
 
 /**
@@ -480,6 +627,6 @@ export async function tunnelRemoteIps(runner: CommandRunner): Promise<Set<string
  */
 export async function macInUse(runner: CommandRunner, name: InterfaceName | BridgeName): Promise<Mac> {
   const iface = parseInterfaceName(name, 'interface');
-  const r = await runner.run(['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, 'get', 'Interface', iface, 'mac_in_use']);
-  return parseMac(r.stdout.trim().replace(/^"|"$/g, ''), 'mac_in_use');
+  const r = await runner.run(macInUseStep(iface).argv);
+  return parseMacInUse(r.stdout);
 }

@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { RemoteCommandError, ToolMissingError } from '../../providers/exec/errors';
-import { LocalRunner } from '../../providers/exec';
+import { BatchStepError, LocalRunner, runBatch } from '../../providers/exec';
 import {
   BridgeName,
   BucketId,
@@ -32,7 +32,18 @@ import {
   UdpPort,
   VPM_PROTOCOLS,
   VsctlTxn,
+  absentOrOwnedStep,
   act,
+  addRuleByNameStep,
+  delCookieStep,
+  dumpCookieStep,
+  hostReadStep,
+  macInUseStep,
+  matchField,
+  parseDumpFlows,
+  parseHostRead,
+  parseMacInUse,
+  physicalGuardStep,
   actionsToOfctl,
   addFlowsBundle,
   addGroup,
@@ -230,6 +241,45 @@ describe('real OVS 3.1: vsctl', () => {
     expect(gre?.ofport).toBe(20);
     // Port external_ids are per key: the earlier owner key is still there.
     expect((await portInfo(runner, GRE_A))?.externalIds).toEqual({ 'vpm-owner': 'tunnel-a' });
+  });
+
+  test('batch guards print exactly what vsctl.ts documents; reads and the by-name static rule in one batch', async () => {
+    const OWNER = 'urn:pulumi:dev::vpm::OvsBridge::hv1';
+    // A guard's stdout when it passes, or "refused:<exit>" when it stops the batch.
+    const guard = (step: ReturnType<typeof absentOrOwnedStep>) =>
+      runBatch(runner, [step]).then(
+        (r) => r[0].stdout,
+        (e: unknown) => (e instanceof BatchStepError ? `refused:${e.exitCode}` : Promise.reject(e)),
+      );
+    expect(await guard(absentOrOwnedStep('Bridge', BR1, 'vpm-owner', OWNER))).toBe(`${BR1}\n\n${BR1}`);
+    expect(await guard(absentOrOwnedStep('Bridge', BR1, 'vpm-owner', 'someone else'))).toBe('refused:86');
+    expect(await guard(absentOrOwnedStep('Bridge', 'nosuch', 'vpm-owner', OWNER))).toBe('');
+    expect(await guard(absentOrOwnedStep('Port', GRE_A, 'vpm-owner', 'tunnel-a'))).toBe(`${GRE_A}\n\n${GRE_A}`);
+    expect(await guard(absentOrOwnedStep('Port', GRE_B, 'vpm-owner', 'tunnel-a'))).toBe('refused:86'); // no mark at all
+    expect(await guard(physicalGuardStep(BR1, P10))).toBe(`${BR1}\n${P10}`);
+    expect(await guard(physicalGuardStep(BR0, P10))).toBe('refused:86'); // P10 is on BR1
+    expect(await guard(physicalGuardStep('nosuch' as BridgeName, P10))).toBe('refused:2');
+    expect(await guard(physicalGuardStep(BR1, 'nosuch' as InterfaceName))).toBe('refused:1');
+
+    const cookie = parseCookie('0x5600000000000b0b');
+    const req = { bridges: [BR1, 'nosuch' as BridgeName], ports: [P10, 'nosuch' as InterfaceName] };
+    const dump = dumpCookieStep(BR0, cookie);
+    const [read, , rules, mac] = await runBatch(runner, [
+      hostReadStep(req),
+      addRuleByNameStep(BR0, { priority: 1000, cookie, from: P01, to: BR0 as string as InterfaceName }),
+      dump,
+      macInUseStep(BR0),
+    ]);
+    const seen = parseHostRead(runner.host, req, read);
+    expect(seen.bridges.get(BR1)?.externalIds['vpm-owner']).toBe(OWNER);
+    expect(seen.bridges.get('nosuch')).toBeUndefined();
+    expect(seen.ports.get(P10)).toMatchObject({ bridge: BR1, ofport: 10 });
+    expect(seen.ports.get('nosuch')).toBeUndefined();
+    const flows = parseDumpFlows(rules.stdout);
+    expect(flows.map((f) => [matchField(f, 'in_port'), f.actionsText])).toEqual([[String((await portInfo(runner, P01))?.ofport), 'LOCAL']]);
+    expect(parseMacInUse(mac.stdout)).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    await runBatch(runner, [delCookieStep(BR0, cookie)]);
+    expect(parseDumpFlows((await runBatch(runner, [dump]))[0].stdout)).toEqual([]);
   });
 
   test('external_ids set/remove per key, and if-exists deletes are idempotent', async () => {

@@ -39,6 +39,23 @@ describe('withHostLock', () => {
     await expect(withHostLock('hv2', () => 'next')).resolves.toBe('next');
   });
 
+  it('shared holders run together; an exclusive one waits for them and they for it, in call order', async () => {
+    const log: string[] = [];
+    const step = (name: string, ms: number, shared: boolean) =>
+      withHostLock(
+        'hv3',
+        async () => {
+          log.push(`${name}+`);
+          await sleep(ms);
+          log.push(`${name}-`);
+        },
+        { shared },
+      );
+    // s1 and s2 overlap; x waits for both; s3 (called after x) waits for x.
+    await Promise.all([step('s1', 20, true), step('s2', 5, true), step('x', 5, false), step('s3', 1, true)]);
+    expect(log).toEqual(['s1+', 's2+', 's2-', 's1-', 'x+', 'x-', 's3+', 's3-']);
+  });
+
   it('keys specs by host, port and namespace, not by user', () => {
     // Whole connection specs (with key and user), of which the key reads host, port and netns.
     const hostKey = 'SHA256:' + 'A'.repeat(43);

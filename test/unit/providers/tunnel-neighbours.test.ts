@@ -2,12 +2,12 @@
  * Tunnel neighbour entries go with their owner (issue 17): GreTunnel delete and FlowPath
  * delete/update release the `tnl/neigh` entries they set, never one that another tunnel on
  * the host still sends to, and never by a flush while any tunnel on the host still uses the
- * cache (OVS 3.1 can only flush it all). Each host is a small model (its OVSDB ports with their remote_ip,
- * its tunnel neighbour cache) answering a RecordingRunner; vsctl's portInfo/VsctlTxn and the
- * ofctl dumps/bundles are spied, every neighbour command runs for real against the model.
+ * cache (OVS 3.1 can only flush it all). Each host is a small model (test/support/ovs-model.ts:
+ * its OVSDB ports with their remote_ip, its tunnel neighbour cache) answering a
+ * RecordingRunner, batch steps included; FlowPath's ofctl dumps/bundles are spied, every
+ * OVSDB and neighbour command runs for real against the model.
  */
 import * as pool from '../../../providers/exec/pool';
-import * as vsctl from '../../../providers/ovs/vsctl';
 import * as ofctl from '../../../providers/ovs/ofctl';
 import { RecordingRunner } from '../../../providers/exec/recording';
 import { provider as tunnelProvider } from '../../../providers/gre-tunnel/provider';
@@ -15,16 +15,15 @@ import { provider as pathProvider } from '../../../providers/flow-path/provider'
 import { applyOps, type SwitchState } from '../../../providers/flow-path/plan';
 import type { FlowPathInputs, FlowPathOutputs } from '../../../providers/flow-path/types';
 import type { GreTunnelOutputs } from '../../../providers/gre-tunnel/types';
+import { forgetUnderlayMacs } from '../../../providers/ovs/underlay-macs';
+import { answerOvs, modelHost, type ModelHost } from '../../support/ovs-model';
 
 const HOST_KEY = 'SHA256:' + 'A'.repeat(43);
 const conn = (n: number) => ({ host: `192.0.2.${n}`, hostKey: HOST_KEY, privateKeyPath: '/nonexistent/id_ed25519' });
 const underlay = (n: number) => `10.250.0.1${n}`;
 const mac = (n: number) => `02:56:50:00:00:0${n}`;
 
-interface Host {
-  ports: Map<string, { bridge: string; owner?: string; remoteIp?: string }>;
-  /** `${ip} ${bridge}` -> MAC */
-  cache: Map<string, string>;
+interface Host extends ModelHost {
   argvs: string[][];
 }
 let hosts: Map<string, Host>;
@@ -35,7 +34,8 @@ let owner = '';
 let switches: Map<string, SwitchState>;
 
 beforeEach(() => {
-  hosts = new Map([1, 2, 3, 4].map((n) => [`192.0.2.${n}`, { ports: new Map([['eth0', { bridge: 'br0' }]]), cache: new Map(), argvs: [] }]));
+  forgetUnderlayMacs();
+  hosts = new Map([1, 2, 3, 4].map((n) => [`192.0.2.${n}`, { ...modelHost({ mac: mac(n) }), bridges: new Map([['br0', {}], ['br1', {}]]), argvs: [] }]));
   switches = new Map();
   jest.spyOn(pool, 'getRunner').mockImplementation(
     (spec) =>
@@ -44,44 +44,12 @@ beforeEach(() => {
         handler: ({ argv }) => {
           const h = hosts.get(spec.host)!;
           h.argvs.push([...argv]);
-          if (argv.includes('mac_in_use')) return { stdout: `"${mac(Number(spec.host.split('.')[3]))}"\n` };
-          if (argv[0] === 'ovs-vsctl' && argv.includes('--columns=name,options')) {
-            const data = [...h.ports].map(([name, p]) => [name, ['map', p.remoteIp ? [['remote_ip', p.remoteIp]] : []]]);
-            return { stdout: JSON.stringify({ data, headings: ['name', 'options'] }) + '\n' };
-          }
-          if (argv[0] === 'ovs-appctl' && argv[1] === 'tnl/neigh/set') {
-            h.cache.set(`${argv[3]} ${argv[2]}`, argv[4]);
-            return { stdout: 'OK\n' };
-          }
-          if (argv[0] === 'ovs-appctl' && argv[1] === 'tnl/neigh/show') {
-            const rows = [...h.cache].map(([k, m]) => `${k.split(' ')[0].padEnd(46)}${m}   ${k.split(' ')[1]}`);
-            return { stdout: ['IP   MAC   Bridge', '='.repeat(74), ...rows, ''].join('\n') };
-          }
-          if (argv[0] === 'ovs-appctl' && argv[1] === 'tnl/neigh/flush') {
-            h.cache.clear();
-            return { stdout: 'Neighbor cache flushed\n' };
-          }
-          throw new Error(`unexpected command ${JSON.stringify(argv)}`);
+          const answer = answerOvs(h, argv);
+          if (!answer) throw new Error(`unexpected command ${JSON.stringify(argv)}`);
+          return answer;
         },
       }),
   );
-  jest.spyOn(vsctl, 'portInfo').mockImplementation(async (r, name) => {
-    const p = hosts.get(r.host)!.ports.get(name);
-    if (!p) return undefined;
-    return { uuid: `u-${name}`, name, bridge: p.bridge, externalIds: p.owner ? { 'vpm-owner': p.owner } : {}, type: 'gre', options: p.remoteIp ? { remote_ip: p.remoteIp } : {}, ofport: 10 } as never;
-  });
-  jest.spyOn(vsctl.VsctlTxn.prototype, 'run').mockImplementation(async function (this: vsctl.VsctlTxn, r) {
-    const h = hosts.get(r.host)!;
-    const argv = this.argv();
-    const words = (i: number) => argv.slice(i + 1).filter((a) => !a.startsWith('--'));
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i] === 'add-port') {
-        const remoteIp = /"remote_ip"="([^"]+)"/.exec(argv.join(' '))?.[1];
-        h.ports.set(words(i)[1], { bridge: words(i)[0], owner, remoteIp });
-      }
-      if (argv[i] === 'del-port') h.ports.delete(words(i)[0]);
-    }
-  });
   const sw = (r: { host: string }) => switches.get(r.host) ?? { groups: [], flows: [] };
   jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (r) => sw(r).groups as ofctl.DumpedGroup[]);
   jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (r) => sw(r).flows as ofctl.DumpedFlow[]);
