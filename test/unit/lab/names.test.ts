@@ -64,7 +64,7 @@ describe('lab limits', () => {
     distinct(all.map((n) => n.netns));
     distinct(all.map((n) => n.ulIface));
     distinct(all.map((n) => n.ip));
-    distinct(all.flatMap((n) => ('eth0Mac' in n ? [n.mac, n.eth0Mac, n.ulMac] : [n.mac, n.ulMac])));
+    distinct([...hyps.flatMap((k) => [site.hypervisor(k).mac, site.hypervisor(k).eth0Mac, site.hypervisor(k).ulMac]), ...rcvs.flatMap((k) => [site.receiver(k).mac, site.receiver(k).ulMac])]);
   });
 
   test('hypervisor and receiver addresses never meet inside 10.250.0.0/24 (ul0 is .1)', () => {

@@ -48,7 +48,8 @@ describe('registration under mocks', () => {
   test('same type token, name and inputs as pulumi.dynamic.Resource, and the same __provider', async () => {
     const provider = lazyProvider('ovs-bridge/provider');
     const mine = new LazyDynamicResource(provider, 'br1-h1', { name: 'br1', n: 3 }, undefined, 'vpm', 'OvsBridge');
-    const sdk = new pulumi.dynamic.Resource(provider, 'br1-h2', { name: 'br1', n: 3 }, undefined, 'vpm', 'OvsBridge');
+    class SdkResource extends pulumi.dynamic.Resource {}
+    const sdk = new SdkResource(provider, 'br1-h2', { name: 'br1', n: 3 }, undefined, 'vpm', 'OvsBridge');
     await new Promise<void>((resolve) => pulumi.all([mine.urn, sdk.urn]).apply(() => resolve()));
     const [a, b] = ['br1-h1', 'br1-h2'].map((n) => registered.find((r) => r.name === n)!);
     expect(a.type).toBe('pulumi-nodejs:dynamic/vpm:OvsBridge');
