@@ -72,10 +72,10 @@ export function lazyProvider(provider: string): pulumi.dynamic.ResourceProvider 
 /**
  * The module text Pulumi stores under `__provider` for each lazy provider, written here
  * instead of by the SDK's closure serialiser. Why: that serialiser parses every captured
- * function with the TypeScript compiler, so the first dynamic resource of a program run loaded
- * TypeScript (~9 MB of JavaScript) and parsed seven functions per resource kind: ~0.4-0.5 s of
- * CPU per program run, twice per `up` (preview and update), for a closure whose shape is fixed
- * (six arrows calling `load`, `load` capturing two strings). The text is byte for byte what
+ * function with the TypeScript compiler (seven per resource kind): measured here ~0.4-0.5 s of
+ * CPU per program run for the three kinds of a tree without VMs (the SDK has TypeScript loaded
+ * already), twice per `up` (preview and update), for a closure whose shape is fixed (six
+ * arrows calling `load`, `load` capturing two strings). The text is byte for byte what
  * `serializeFunction(() => provider)` (@pulumi/pulumi dynamic/index.js) writes for it, checked
  * by test/unit/providers/lazy-provider-text.test.ts against the SDK, so stacks written before
  * see no change of `__provider`.
