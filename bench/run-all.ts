@@ -6,7 +6,8 @@
  *
  *   topology       computeTree on 1k/10k/100k nodes                 (bench/topology.ts)
  *   path-latency   FlowPath setup/removal for 2/4/8 hops (own lab)  (bench/path-latency.ts)
- *   up-scaling     pulumi up for 2/4/8/16 hypervisors + baselines    (bench/up-scaling.ts, own lab)
+ *   up-scaling     pulumi up for 2..64 hypervisors + baselines, the   (bench/up-scaling.ts, own lab)
+ *                  engine's fixed cost (an empty program's up)
  *   migration      10 live migrations with / without the clone path (bench/migration.ts; this
  *                  script brings up its lab with libvirt and a `bench-migration` stack)
  *   failover       stream gap when a relay dies                      (bench/failover.ts)
@@ -38,6 +39,7 @@ import { listLabNamespaces } from '../lab/netns';
 import { envInt, fmtMs, readResult, repoRoot, resultsDir, run, type Stat } from './lib/common';
 import { provenanceLines, refusal, treeState, type TreeState } from './lib/provenance';
 import { lineChart, type Series } from './lib/svg';
+import { OWN_SHARE_MAX_RATIO, ownShareOf, refreshReads, scaleTargets } from './lib/scaling';
 
 interface Bench {
   readonly name: string;
@@ -91,7 +93,7 @@ async function migrationTeardown(): Promise<void> {
 const BENCHES: Bench[] = [
   { name: 'topology', what: 'computeTree on 1k/10k/100k nodes', timeoutMs: 5 * 60_000 },
   { name: 'path-latency', what: 'FlowPath setup/removal latency, 2/4/8 hops', timeoutMs: 10 * 60_000 },
-  { name: 'up-scaling', what: '`pulumi up` for 2/4/8/16 hypervisors, no-change up, plain-ssh and Ansible baselines, resource use', timeoutMs: 30 * 60_000 },
+  { name: 'up-scaling', what: "`pulumi up` for 2..64 hypervisors, no-change up, the engine's fixed cost, plain-ssh and Ansible baselines, resource use", timeoutMs: 45 * 60_000 },
   {
     name: 'migration',
     what: 'receiver gap over live migrations, with and without the clone path, and per migration setting',
@@ -228,6 +230,7 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
       'Naive plain ssh (second row, for reference only): one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl …` per change on a new connection, host after host. Both scripts re-send everything on a re-run. ' +
       `Ansible (${u.ansible ?? 'n/a'}): openvswitch_bridge / openvswitch_port for the bridge and ports, \`shell\` tasks that look before they change (br0's rule, neighbour entries, the host's flows compared with \`ovs-ofctl diff-flows\` and replaced as one bundle only when they differ) with \`changed_when\`, so a re-run reports real changes; forks = hosts, pipelining on. ` +
       'No-change: VPM `pulumi up --refresh` (reads every resource from its host first) is compared with the re-runs; plain `pulumi up` (reads no host: the state says nothing changed) is its own row. ' +
+      `The naive script and Ansible run up to N=${u.slowBaselinesMaxN ?? 'every N'} only (each takes minutes at 64 hypervisors); the careful script, the baseline of the targets, runs at every N. ` +
       'Every baseline converges to the same end state as VPM (checked in the first run of each size: the same br1 ports and stream flows on every host) and run from the underlay namespace. Ratio = VPM / baseline (below 1: VPM faster).',
     '',
   );
@@ -263,6 +266,36 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
         fmtMs(r.vpm.noChange.wallMs),
         fmtMs(r.plain?.again.wallMs),
       ]),
+    ),
+    '',
+  );
+  out.push("### The engine's fixed cost and VPM's own share (issue 18)", '');
+  out.push(
+    "Fixed cost = `up` (and `up --refresh`) of stack bench-empty, whose program registers nothing (`vpm:program empty`, stacks/programs/empty.ts): the same CLI, backend, flags and machine, right before VPM's up in every run. " +
+      `Own share = VPM's median − the fixed cost's median. Target: own share ≤ ${OWN_SHARE_MAX_RATIO}× the careful script (from empty) and its re-run (no change), at every N. ` +
+      'Refresh reads = resources × the hosts each lives on (bridge 1, tunnel 2 ends, path 1 per hop).',
+    '',
+  );
+  out.push(
+    table(
+      ['hypervisors', 'empty program up', 'VPM up', 'own share', 'careful', 'own/careful', 'empty up --refresh', 'VPM no-change up --refresh', 'own share', 'careful re-run', 'own/careful re-run', 'refresh commands / reads'],
+      rows.map((r) => {
+        const o = r.ownShareMs ?? ownShareOf(r);
+        return [
+          r.n,
+          fmtMs(r.engine?.up),
+          fmtMs(r.vpm.up.wallMs),
+          s2(o.up),
+          fmtMs(r.careful?.first.wallMs),
+          r2(o.upVsCareful),
+          fmtMs(r.engine?.upRefresh),
+          fmtMs(r.vpm.noChangeRefresh?.wallMs),
+          s2(o.noChangeRefresh),
+          fmtMs(r.careful?.again.wallMs),
+          r2(o.refreshVsCareful),
+          r.vpm.noChangeRefresh ? `${r.vpm.noChangeRefresh.commands.median} / ${refreshReads(r.resources)}` : 'n/a',
+        ];
+      }),
     ),
     '',
   );
@@ -399,6 +432,7 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
     figure: `${mutating} mutating (${nochangeCmds} commands at all) over ${rows.reduce((a, r) => a + r.runs, 0)} no-change runs`,
     verdict: mutating === 0 ? 'met' : 'NOT met',
   });
+  targets.push(...scaleTargets(rows));
   return out;
 }
 
@@ -610,9 +644,13 @@ function writeChart(u: any): string | undefined {
       .map((r) => ({ x: r.n, s: f(r) }))
       .filter((p) => p.s && p.s.n)
       .map((p) => ({ x: p.x, y: p.s!.median / 1000, min: p.s!.min / 1000, max: p.s!.max / 1000 }));
+  const own = (f: (r: any) => number | undefined) =>
+    rows.filter((r) => f(r) !== undefined).map((r) => ({ x: r.n, y: f(r)! / 1000 }));
   const series: Series[] = [
     { name: 'VPM up (from empty)', color: '#1f77b4', points: pts((r) => r.vpm.up.wallMs) },
     { name: 'VPM no-change up --refresh', color: '#1f77b4', dashed: true, points: pts((r) => r.vpm.noChangeRefresh?.wallMs) },
+    { name: "VPM's own share of up", color: '#9467bd', points: own((r) => r.ownShareMs?.up) },
+    { name: 'engine fixed cost (empty up)', color: '#7f7f7f', dashed: true, points: pts((r) => r.engine?.up) },
     { name: 'careful plain ssh script', color: '#d62728', points: pts((r) => r.careful?.first.wallMs) },
     { name: 'careful plain ssh re-run', color: '#d62728', dashed: true, points: pts((r) => r.careful?.again.wallMs) },
     { name: 'naive plain ssh script (reference)', color: '#ff9896', points: pts((r) => r.plain?.first.wallMs) },
@@ -654,8 +692,9 @@ export async function writeReport(outcomes: Outcome[], m: Machine, started: Date
     sections.push(...mark('up-scaling', upScalingSection(u, targets, chart)));
     for (const [what, why] of Object.entries((u.notMeasured ?? {}) as Record<string, string>)) notMeasured.push(`up-scaling ${what} baseline: ${why}`);
   } else {
-    notMeasured.push(`up-scaling (pulumi up 2/4/8/16, baselines, resource use): ${reasonFor('up-scaling')}`);
+    notMeasured.push(`up-scaling (pulumi up 2..64, baselines, the engine's fixed cost, resource use): ${reasonFor('up-scaling')}`);
     targets.push({ issue: '7.1', target: '`up` linear in hypervisors; one round trip per host per step; no-change up issues no mutating command', figure: '-', verdict: 'not measured' });
+    for (const t of scaleTargets([])) targets.push({ ...t, figure: '-' });
   }
   const p = get('path-latency');
   if (p) sections.push(...mark('path-latency', pathLatencySection(p, u, targets)));

@@ -1,5 +1,5 @@
 /**
- * `pulumi up` from empty for generated trees of 2, 4, 8 and 16 hypervisors, then the
+ * `pulumi up` from empty for generated trees of 2, 4, 8, 16, 32 and 64 hypervisors, then the
  * no-change `up` (with `--refresh`, which inspects every host like the baselines' re-runs, and
  * without), side by side with the baselines on the same lab in the same run: a careful plain
  * ssh script (one session per host, one vsctl transaction + one flow bundle, hosts in
@@ -8,9 +8,13 @@
  * overlay and then re-run on the converged one.
  *
  * One lab of max(sizes) hypervisors and one receiver; a tree of N uses h1..hN (bench/lib/tree.ts).
- * Per size, RUNS repetitions of: VPM up (trace, memory sampling), no-change up, no-change
+ * Per size, RUNS repetitions of: the engine's fixed cost (`up` and `up --refresh` of stack
+ * bench-empty, whose program registers nothing: stacks/programs/empty.ts, same CLI, backend and
+ * flags), VPM up (trace, memory sampling), no-change up, no-change
  * `up --refresh`, destroy; careful script, re-run, teardown; naive script, re-run, teardown;
- * Ansible, re-run, teardown. Between methods the overlay's own
+ * Ansible, re-run, teardown (the naive script and Ansible only up to SLOW_MAX_N hypervisors:
+ * at 64 they take minutes each; the careful script, THE baseline, runs at every size).
+ * VPM's own share = VPM's median − the fixed cost's median (bench/lib/scaling.ts). Between methods the overlay's own
  * state (br1, br0's patch port, the baselines' br0 rule, the tunnel neighbour cache) is removed
  * from the tree's hypervisors. The first repetition checks that the three end states agree
  * (br1's ports, number of stream flows).
@@ -22,10 +26,14 @@
  * (max while the up runs, sampled every 100 ms), the engine and the driver; per-hypervisor lab
  * footprint (ovsdb-server + ovs-vswitchd + sshd RSS) with the largest tree converged.
  *
- * Env: VPM_BENCH_SIZES=2,4,8,16  VPM_BENCH_RUNS=3  VPM_BENCH_RUNS_LARGE=2 (runs for sizes >= 16)
- *      VPM_BENCH_UP_BUDGET_S=720: sizes run round robin (all once, then again cheapest first) and
- *      no further repetition starts once it would end past this budget; the result says how many ran.
- *      VPM_BENCH_BASELINES=careful,plain,ansible (plain = the naive script; empty: VPM only). Lab: VPM_LAB_NS_PREFIX / VPM_LAB_DIR.
+ * Env: VPM_BENCH_SIZES=2,4,8,16,32,64  VPM_BENCH_RUNS=3  VPM_BENCH_RUNS_LARGE=2 (runs for N = 16..31)
+ *      VPM_BENCH_RUNS_HUGE=1 (runs for N >= 32)
+ *      VPM_BENCH_UP_BUDGET_S=1260: sizes run round robin (all once, then again cheapest first) and
+ *      no further repetition starts once it would end past this budget (the first run of every
+ *      size always happens); the result says how many ran.
+ *      VPM_BENCH_BASELINES=careful,plain,ansible (plain = the naive script; empty: VPM only).
+ *      VPM_BENCH_SLOW_BASELINES_MAX_N=16: the naive script and Ansible run up to this N only.
+ *      Lab: VPM_LAB_NS_PREFIX / VPM_LAB_DIR.
  * Writes bench/results/up-scaling.json. Run after `npm run build`: node dist/bench/up-scaling.js
  */
 import { applyArgv, lastChanges, pulumiArgv } from './lib/pulumi';
@@ -34,22 +42,30 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { labDown, labUp } from '../lab';
 import type { Inventory } from '../lab/inventory';
-import { LabPaths } from '../lab/names';
+import { LabPaths, MAX_HYPERVISORS } from '../lab/names';
 import type { PidEntry } from '../lab/procs';
 import { ansibleMissing, ansibleVersion, runAnsible, writeProject, type AnsibleRun } from './baselines/ansible';
 import { overlayOn, runCarefulSsh, runPlainSsh, teardownOverlay, type PlainRun } from './baselines/plain-ssh';
 import { RssSampler, descendants, envInt, envList, labEnvText, mustRun, repoRoot, rssKiB, run, sleep, stat, writeResult, type Stat } from './lib/common';
 import { readTrace, summarise, PHASES, type TraceSummary } from './lib/trace';
+import { ownShareOf } from './lib/scaling';
 import { RECEIVER_IP, desiredState, planFor, writeTopologyFile } from './lib/tree';
 
 const STACK = 'bench-up';
-const SIZES = envList('VPM_BENCH_SIZES', [2, 4, 8, 16]);
+/** The engine's fixed cost: a stack of this project whose program registers nothing (vpm:program empty). */
+const EMPTY_STACK = 'bench-empty';
+const SIZES = envList('VPM_BENCH_SIZES', [2, 4, 8, 16, 32, 64]);
 const RUNS = envInt('VPM_BENCH_RUNS', 3);
 const RUNS_LARGE = envInt('VPM_BENCH_RUNS_LARGE', 2);
+const RUNS_HUGE = envInt('VPM_BENCH_RUNS_HUGE', 1);
 const BASELINES = (process.env.VPM_BENCH_BASELINES ?? 'careful,plain,ansible').split(',').filter(Boolean);
+/** The naive script and Ansible run up to this N (minutes each beyond); the careful script at every N. */
+const SLOW_MAX_N = envInt('VPM_BENCH_SLOW_BASELINES_MAX_N', 16);
 /** Seconds the repetitions may take in all (the first run of every size always happens). */
-const BUDGET_S = envInt('VPM_BENCH_UP_BUDGET_S', 720);
-const runsFor = (n: number) => (n >= 16 ? Math.min(RUNS, RUNS_LARGE) : RUNS);
+const BUDGET_S = envInt('VPM_BENCH_UP_BUDGET_S', 1260);
+/** Repetitions wanted: fewer for larger trees (one N=64 run with its baseline takes minutes). */
+const runsFor = (n: number, runs = RUNS, large = RUNS_LARGE, huge = RUNS_HUGE) => (n >= 32 ? Math.min(runs, large, huge) : n >= 16 ? Math.min(runs, large) : runs);
+const baselineAt = (name: string, n: number) => BASELINES.includes(name) && (name === 'careful' || n <= SLOW_MAX_N);
 
 const log = (s: string) => console.log(`[up-scaling ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
@@ -112,6 +128,13 @@ async function pulumiProgramRun(command: 'up' | 'destroy', work: string, tag: st
   };
 }
 
+/** Wall time (ms) of `up` (with `flags`) of the empty program's stack: the engine's fixed cost. */
+async function emptyProgramUp(flags: readonly string[]): Promise<number> {
+  const r = await run(applyArgv('up', EMPTY_STACK, flags), { timeoutMs: 300_000 });
+  if (r.code !== 0) throw new Error(`pulumi up ${flags.join(' ')} of ${EMPTY_STACK} (the empty program) exited ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  return r.ms;
+}
+
 /**
  * RSS per hypervisor of its ovsdb-server, ovs-vswitchd and sshd (the listening daemon; the
  * per-connection sshd processes of sessions still open are counted apart).
@@ -136,6 +159,8 @@ interface Sample {
   n: number;
   run: number;
   resources: { bridges: number; tunnels: number; paths: number; hops: number };
+  /** The engine's fixed cost in this run: `up` and `up --refresh` of the empty program (ms). */
+  engine: { upMs: number; upRefreshMs: number };
   vpm: { up: PulumiRun; noChange: PulumiRun; noChangeRefresh: PulumiRun; destroy: PulumiRun };
   careful?: { first: PlainRun & { sshLogins: number }; again: PlainRun & { sshLogins: number } };
   plain?: { first: PlainRun & { sshLogins: number }; again: PlainRun & { sshLogins: number } };
@@ -167,6 +192,8 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
     const tag = `${n}-${r}`;
     const sample: Sample = { n, run: r, resources: { bridges: plan.bridges.length, tunnels: plan.tunnels.length, paths: plan.paths.length, hops: plan.paths.reduce((a, p) => a + p.hops.length, 0) } } as Sample;
     const checks: Record<string, unknown> = {};
+    // The engine's fixed cost, right before VPM's up: the same command on a program with no resources.
+    sample.engine = { upMs: await emptyProgramUp([]), upRefreshMs: await emptyProgramUp(['--refresh']) };
     // VPM: up from empty, no-change up, destroy.
     const up = await pulumiProgramRun('up', work, `${tag}-up`, hosts, inventory, true);
     if ((up.changeSummary.create ?? 0) < resources) throw new Error(`N=${n}: up created ${JSON.stringify(up.changeSummary)}, expected >= ${resources} resources`);
@@ -190,12 +217,12 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
     await teardownOverlay(inventory, hosts);
     sample.vpm = { up, noChange, noChangeRefresh, destroy };
     log(
-      `N=${n} run ${r}: VPM up ${(up.wallMs / 1000).toFixed(2)} s (${up.trace.commands} commands, ${up.trace.sshConnections} connections, provider ${Math.round((up.rssMaxKiB?.provider ?? 0) / 1024)} MiB), ` +
+      `N=${n} run ${r}: empty program up ${(sample.engine.upMs / 1000).toFixed(2)} s, up --refresh ${(sample.engine.upRefreshMs / 1000).toFixed(2)} s; VPM up ${(up.wallMs / 1000).toFixed(2)} s (${up.trace.commands} commands, ${up.trace.sshConnections} connections, provider ${Math.round((up.rssMaxKiB?.provider ?? 0) / 1024)} MiB), ` +
         `no-change ${(noChange.wallMs / 1000).toFixed(2)} s (${noChange.trace.commands} commands, ${noChange.trace.mutating} mutating), ` +
         `no-change --refresh ${(noChangeRefresh.wallMs / 1000).toFixed(2)} s (${noChangeRefresh.trace.commands} commands, ${noChangeRefresh.trace.mutating} mutating), destroy ${(destroy.wallMs / 1000).toFixed(2)} s`,
     );
 
-    if (BASELINES.includes('careful')) {
+    if (baselineAt('careful', n)) {
       let l0 = sshLogins(hosts);
       const first = await runCarefulSsh(inventory, state, work);
       const firstLogins = sshLogins(hosts) - l0;
@@ -211,7 +238,7 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
       sample.careful = { first: { ...first, sshLogins: firstLogins }, again: { ...again, sshLogins: againLogins } };
       log(`N=${n} run ${r}: careful ssh ${(first.wallMs / 1000).toFixed(2)} s, re-run ${(again.wallMs / 1000).toFixed(2)} s (${first.sshConnections} sessions, ${first.commands} commands)`);
     }
-    if (BASELINES.includes('plain')) {
+    if (baselineAt('plain', n)) {
       let l0 = sshLogins(hosts);
       const first = await runPlainSsh(inventory, state, work);
       const firstLogins = sshLogins(hosts) - l0;
@@ -227,7 +254,7 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
       sample.plain = { first: { ...first, sshLogins: firstLogins }, again: { ...again, sshLogins: againLogins } };
       log(`N=${n} run ${r}: plain ssh ${(first.wallMs / 1000).toFixed(2)} s, re-run ${(again.wallMs / 1000).toFixed(2)} s (${first.commands} ssh each)`);
     }
-    if (BASELINES.includes('ansible')) {
+    if (baselineAt('ansible', n)) {
       const project = writeProject(inventory, state, work);
       let l0 = sshLogins(hosts);
       const first = await runAnsible(project, inventory, state);
@@ -277,10 +304,11 @@ function rowFor(n: number, ss: Sample[]) {
       },
     ]),
   );
-  return {
+  const row = {
     n,
     runs: ss.length,
     resources: first.resources,
+    engine: { up: stat(pick((s) => s.engine?.upMs)), upRefresh: stat(pick((s) => s.engine?.upRefreshMs)) },
     vpm: {
       up: {
         wallMs: upWall,
@@ -345,11 +373,12 @@ function rowFor(n: number, ss: Sample[]) {
     },
     checks: first.checks,
   };
+  return { ...row, ownShareMs: ownShareOf(row) };
 }
 
 export async function main(): Promise<unknown> {
   const maxN = Math.max(...SIZES);
-  if (SIZES.some((n) => n < 2 || n > 16)) throw new Error('VPM_BENCH_SIZES: sizes are 2..16 (the lab has at most 16 hypervisors)');
+  if (SIZES.some((n) => !Number.isInteger(n) || n < 2 || n > MAX_HYPERVISORS)) throw new Error(`VPM_BENCH_SIZES: sizes are 2..${MAX_HYPERVISORS} (the lab has at most ${MAX_HYPERVISORS} hypervisors), got ${SIZES.join(',')}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-up-scaling-'));
   const skipped: Record<string, string> = {};
   if (BASELINES.includes('ansible')) {
@@ -360,7 +389,10 @@ export async function main(): Promise<unknown> {
       log(`Ansible baseline not measured: ${missing}`);
     }
   }
-  log(`sizes ${SIZES.join(', ')}; up to ${RUNS} runs (${Math.min(RUNS, RUNS_LARGE)} for N >= 16) within ${BUDGET_S} s; baselines: ${BASELINES.join(', ') || 'none'}; ${labEnvText()}; work dir ${work}`);
+  log(
+    `sizes ${SIZES.join(', ')}; runs wanted ${SIZES.map((n) => `${runsFor(n)} for N=${n}`).join(', ')} within ${BUDGET_S} s; baselines: ${BASELINES.join(', ') || 'none'}` +
+      ` (naive and Ansible up to N=${SLOW_MAX_N}); ${labEnvText()}; work dir ${work}`,
+  );
   const t0 = Date.now();
   const inventory = await labUp({ hypervisors: maxN, receivers: 1, log: () => {} });
   log(`lab up: ${maxN} hypervisors in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -372,9 +404,12 @@ export async function main(): Promise<unknown> {
   await pulumiCmd(['stack', 'init', STACK]);
   // The benchmarks' lab is not the repository's .lab/ (lib/bench-env.ts): name its hosts file.
   await pulumiCmd(['config', 'set', 'vpm:hosts', LabPaths.default().hostsFile, '--stack', STACK]);
+  await run(pulumiArgv(['stack', 'rm', EMPTY_STACK, '--yes', '--force']));
+  await pulumiCmd(['stack', 'init', EMPTY_STACK]);
+  await pulumiCmd(['config', 'set', 'vpm:program', 'empty', '--stack', EMPTY_STACK]);
   try {
     // Round robin: every size once, then further rounds (cheapest size first) while the
-    // budget allows, up to RUNS per size (RUNS_LARGE for N >= 16). Each size gets >= 1 run.
+    // budget allows, up to runsFor(N) per size. Each size gets >= 1 run.
     const began = Date.now();
     const cost = new Map<number, number>();
     for (let round = 0; round < RUNS; round++) {
@@ -406,6 +441,9 @@ export async function main(): Promise<unknown> {
     await run(pulumiArgv(['destroy', '--stack', STACK, '--yes']), { timeoutMs: 300_000 }).catch(() => undefined);
     await run(pulumiArgv(['stack', 'rm', STACK, '--yes', '--force']));
     fs.rmSync(path.join(repoRoot(), 'stacks', `Pulumi.${STACK}.yaml`), { force: true });
+    await run(pulumiArgv(['destroy', '--stack', EMPTY_STACK, '--yes']), { timeoutMs: 120_000 }).catch(() => undefined);
+    await run(pulumiArgv(['stack', 'rm', EMPTY_STACK, '--yes', '--force']));
+    fs.rmSync(path.join(repoRoot(), 'stacks', `Pulumi.${EMPTY_STACK}.yaml`), { force: true });
     await labDown({ log: () => {} }).catch((e) => log(`lab down failed: ${e instanceof Error ? e.message : e}`));
   }
   const measured = SIZES.filter((n) => samples.some((s) => s.n === n));
@@ -424,6 +462,7 @@ export async function main(): Promise<unknown> {
     runsWanted: Object.fromEntries(SIZES.map((n) => [n, runsFor(n)])),
     budgetSeconds: BUDGET_S,
     baselines: BASELINES,
+    slowBaselinesMaxN: SLOW_MAX_N,
     notMeasured: skipped,
     definitions: {
       wallMs: 'VPM: `node lab/setup/pulumi.js up --stack bench-up --yes` (the plain CLI) start to exit (engine start, program, providers, state); baselines: script / ansible-playbook start to exit',
@@ -432,6 +471,9 @@ export async function main(): Promise<unknown> {
       sshConnections: 'VPM: distinct (provider pid, host) in the command trace; sshLogins: "Accepted publickey" lines added to the hypervisors\' sshd logs during the run (all methods)',
       phases: 'from the trace: per host, bridges = commands up to br0\'s rule; paths = ofctl -O dumps/bundles (+ the neighbour seed just before); tunnels = the rest. window = first start to last end over all hosts',
       ratios: 'VPM median wall time / baseline median wall time (below 1: VPM is faster)',
+      engine: `the engine's fixed cost: \`up\` (and \`up --refresh\`) of stack ${EMPTY_STACK}, whose program registers nothing (vpm:program empty), same CLI, backend and flags, right before VPM's up in every run`,
+      ownShareMs: "VPM's own share: VPM median wall time − the fixed cost's median (up from empty − empty up; no-change up --refresh − empty up --refresh), and its ratio to the careful script's first run / re-run",
+      slowBaselines: `the naive script and Ansible run up to N=${SLOW_MAX_N}; the careful script at every N`,
       footprint: `RSS (KiB) per hypervisor of ovsdb-server + ovs-vswitchd + sshd with the ${maxN}-hypervisor tree converged (no SSH session open)`,
     },
     rows,
@@ -454,17 +496,21 @@ export async function main(): Promise<unknown> {
 
 function printTable(rows: ReturnType<typeof rowFor>[]): void {
   const s = (x?: Stat) => (x && x.n ? (x.median / 1000).toFixed(2) : '-');
-  console.log('N   VPM up s  careful s  naive s  ansible s | up --refresh s  up (no refresh) s  careful re-run s  naive re-run s  ansible re-run s | cmds  conns');
+  const ms = (x?: number) => (x === undefined ? '-' : (x / 1000).toFixed(2));
+  console.log('N   empty up s  VPM up s  own share s  careful s  naive s  ansible s | up --refresh s  own share s  up (no refresh) s  careful re-run s  naive re-run s  ansible re-run s | cmds  conns');
   for (const r of rows) {
     console.log(
       [
         String(r.n).padEnd(3),
+        s(r.engine.up).padStart(10),
         s(r.vpm.up.wallMs).padStart(8),
+        ms(r.ownShareMs.up).padStart(11),
         s(r.careful?.first.wallMs).padStart(9),
         s(r.plain?.first.wallMs).padStart(7),
         s(r.ansible?.first.wallMs).padStart(9),
         '|',
         s(r.vpm.noChangeRefresh.wallMs).padStart(14),
+        ms(r.ownShareMs.noChangeRefresh).padStart(11),
         s(r.vpm.noChange.wallMs).padStart(17),
         s(r.careful?.again.wallMs).padStart(16),
         s(r.plain?.again.wallMs).padStart(14),

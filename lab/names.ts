@@ -150,8 +150,16 @@ export const UNDERLAY_MAC = '02:56:55:00:00:01';
 export const HYPERVISOR_BRIDGE = 'br0';
 export const NODE_IFACE = 'eth0';
 
-export const MAX_HYPERVISORS = 16;
+/**
+ * Hypervisors h1..h64 at 10.250.0.11..74 (below the receivers' .201..208); the names stay
+ * short whatever the prefix (issue #18): interfaces are `hK`/`rK`/`eth0`/`br0` inside the
+ * lab's own namespaces (at most 3 characters of the 15 Linux allows), only namespace names
+ * carry the prefix, and MACs take K as two hex digits (0x40 at 64).
+ */
+export const MAX_HYPERVISORS = 64;
 export const MAX_RECEIVERS = 8;
+/** Linux's longest interface name (IFNAMSIZ - 1). */
+export const MAX_IFACE_NAME = 15;
 
 function hex2(k: number): string {
   return k.toString(16).padStart(2, '0');

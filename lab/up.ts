@@ -34,7 +34,7 @@ import { ToolPaths, requireLabTools, requireRoot, which } from './tools';
 import { labDown } from './down';
 
 export interface LabUpOptions {
-  /** Number of hypervisors, 1..16; default 3. */
+  /** Number of hypervisors, 1..MAX_HYPERVISORS (64); default 3. */
   readonly hypervisors?: number;
   /** Number of receivers, 0..8; default 1. */
   readonly receivers?: number;

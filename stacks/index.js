@@ -4,14 +4,15 @@
  * CommonJS, and it exports the program function itself: Pulumi's runner unwraps `default`
  * only for ES modules, so `{ default: fn }` would register nothing and a preview would plan
  * to delete the whole stack.
- * The test suite's example programs (stacks/programs/) are chosen with stack config
- * `vpm:program`; every other stack runs stacks/main.ts (topology + hosts file).
+ * The test suite's example programs (stacks/programs/), and `empty` (registers nothing: the
+ * engine's fixed cost, bench/up-scaling.ts), are chosen with stack config `vpm:program`;
+ * every other stack runs stacks/main.ts (topology + hosts file).
  */
 const path = require('path');
 const fs = require('fs');
 const pulumi = require('@pulumi/pulumi');
 
-const EXAMPLES = ['bridge-tunnel', 'two-paths', 'faults', 'secret-key'];
+const EXAMPLES = ['bridge-tunnel', 'two-paths', 'faults', 'secret-key', 'empty'];
 const dist = path.join(__dirname, '..', 'dist', 'stacks');
 if (!fs.existsSync(path.join(dist, 'main.js'))) {
   throw new pulumi.RunError('the program is not compiled: run `npm run build` first (it writes dist/)');

@@ -1,6 +1,8 @@
 /**
  * A hand-rolled SVG line chart (no dependency): series of (x, median) points with min..max
- * whiskers, linear axes with "nice" ticks, a legend. Enough for `up` time against hypervisors.
+ * whiskers, linear axes with "nice" ticks, a legend. Enough for `up` time against hypervisors
+ * (2..64 on a linear axis: an x tick label that would touch the previous one is left out, its
+ * tick mark stays, so 2, 4 and 8 do not print over each other).
  */
 
 export interface Point {
@@ -38,6 +40,10 @@ function niceStep(range: number, targetTicks: number): number {
   return nice * mag;
 }
 
+/** Width of one digit of a 12 px sans-serif label, and the least gap between two x labels. */
+const LABEL_CHAR_PX = 7;
+const LABEL_GAP_PX = 3;
+
 const fmt = (v: number) => (Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1));
 
 export function lineChart(series: readonly Series[], o: ChartOptions): string {
@@ -64,8 +70,12 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
     out.push(`<line x1="${m.left}" y1="${Y(v).toFixed(1)}" x2="${m.left + pw}" y2="${Y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.left - 8}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmt(v)}</text>`);
   }
+  let lastLabelRight = -Infinity;
   for (const x of xs) {
     out.push(`<line x1="${X(x).toFixed(1)}" y1="${m.top + ph}" x2="${X(x).toFixed(1)}" y2="${m.top + ph + 5}" stroke="#444"/>`);
+    const half = (fmt(x).length * LABEL_CHAR_PX) / 2;
+    if (X(x) - half < lastLabelRight + LABEL_GAP_PX) continue; // would touch the previous label
+    lastLabelRight = X(x) + half;
     out.push(`<text x="${X(x).toFixed(1)}" y="${m.top + ph + 20}" text-anchor="middle" fill="#444">${fmt(x)}</text>`);
   }
   out.push(`<line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}" stroke="#444"/>`);

@@ -1,8 +1,9 @@
 /**
  * The environment of the project's Pulumi CLI, shared by `npm run pulumi` (pulumi.js), the
  * lab scripts and monitor/ (`vpm status`, `preview`, `watch --react`): a local file backend
- * under the project (no cloud login), PULUMI_HOME under the project, .tools/bin first on PATH
- * (the CLI, its nodejs language host, the dynamic-provider launcher), and — for the lab's own
+ * under the project (no cloud login), PULUMI_HOME under the project, lab/setup/bin (the
+ * language host with `typescript: false` applied) and .tools/bin (the CLI, its nodejs language
+ * host, the dynamic-provider launcher) first on PATH, and — for the lab's own
  * stacks only — the lab passphrase when none is set. Every other stack needs
  * PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), and the CLI says so.
  */
@@ -21,7 +22,8 @@ const LAB_STACKS = ['lab', 'paper', 'failover'];
  */
 function pulumiEnv(base = process.env, stack = undefined) {
   const env = { ...base };
-  env.PATH = `${path.join(ROOT, '.tools', 'bin')}:${env.PATH || ''}`;
+  // lab/setup/bin first: the language host with Pulumi.yaml's `typescript: false` applied (see the script there).
+  env.PATH = `${path.join(ROOT, 'lab', 'setup', 'bin')}:${path.join(ROOT, '.tools', 'bin')}:${env.PATH || ''}`;
   env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL || `file://${path.join(ROOT, '.pulumi-state')}`;
   env.PULUMI_HOME = env.PULUMI_HOME || path.join(ROOT, '.pulumi-home');
   if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE && LAB_STACKS.includes(stack)) {

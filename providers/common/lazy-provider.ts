@@ -57,7 +57,7 @@ export function lazyProvider(provider: string): pulumi.dynamic.ResourceProvider 
         'install the vpm package in this Pulumi project (`npm install vpm`), or run `npm run build` in VPM\'s own repository',
     );
   };
-  return {
+  const methods: ProviderImpl = {
     check: (olds, news) => load().check(olds, news),
     diff: (id, olds, news) => load().diff(id, olds, news),
     create: (inputs) => load().create(inputs),
@@ -65,4 +65,68 @@ export function lazyProvider(provider: string): pulumi.dynamic.ResourceProvider 
     update: (id, olds, news) => load().update(id, olds, news),
     delete: (id, props) => load().delete(id, props),
   };
+  SERIALISED.set(methods, serialisedText(load, { implAbsolute, byPackageName }, methods));
+  return methods;
+}
+
+/**
+ * The module text Pulumi stores under `__provider` for each lazy provider, written here
+ * instead of by the SDK's closure serialiser. Why: that serialiser parses every captured
+ * function with the TypeScript compiler (seven per resource kind): measured here ~0.4-0.5 s of
+ * CPU per program run for the three kinds of a tree without VMs (the SDK has TypeScript loaded
+ * already), twice per `up` (preview and update), for a closure whose shape is fixed (six
+ * arrows calling `load`, `load` capturing two strings). The text is byte for byte what
+ * `serializeFunction(() => provider)` (@pulumi/pulumi dynamic/index.js) writes for it, checked
+ * by test/unit/providers/lazy-provider-text.test.ts against the SDK, so stacks written before
+ * see no change of `__provider`.
+ */
+const SERIALISED = new WeakMap<object, string>();
+
+const METHOD_ORDER = ['check', 'diff', 'create', 'read', 'update', 'delete'] as const;
+
+/** One function of the SDK's module layout: `function NAME(__0, ...) { return (function() { with(ENV) { return CODE; } })... }`. */
+function closureFunction(name: string, fn: (...a: never[]) => unknown, env: string): string {
+  const params = Array.from({ length: fn.length }, (_, i) => `__${i}`).join(', ');
+  return (
+    `\nfunction ${name}(${params}) {\n  return (function() {\n    with(${env}) {\n\nreturn ${fn.toString()};\n\n    }\n` +
+    '  }).apply(undefined, undefined).apply(this, arguments);\n}\n'
+  );
+}
+
+function serialisedText(load: () => ProviderImpl, captured: { implAbsolute: string; byPackageName: string }, methods: ProviderImpl): string {
+  // Names as the SDK numbers them: __f0 the outer `() => provider`, __f1 check, __f2 load (met
+  // inside check), then __f3.. the other methods; load is emitted before its first user.
+  const names = { check: '__f1', diff: '__f3', create: '__f4', read: '__f5', update: '__f6', delete: '__f7' };
+  const loadEnv = `{ implAbsolute: ${JSON.stringify(captured.implAbsolute)}, byPackageName: ${JSON.stringify(captured.byPackageName)}, this: undefined, arguments: undefined }`;
+  const methodEnv = '{ load: __f2, this: undefined, arguments: undefined }';
+  let text = 'exports.handler = __f0;\n\n';
+  text += `var __provider = {${METHOD_ORDER.map((m) => `${m}: ${names[m]}`).join(', ')}};\n`;
+  text += closureFunction('__f2', load, loadEnv);
+  for (const m of METHOD_ORDER) text += closureFunction(names[m], methods[m] as (...a: never[]) => unknown, methodEnv);
+  text += closureFunction('__f0', OUTER, '{ provider: __provider, this: undefined, arguments: undefined }');
+  return text;
+}
+
+/** The SDK's outer closure, `() => provider` (its text is all that is used). */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+const OUTER = ((provider: unknown) => () => provider)(undefined);
+
+/**
+ * A dynamic resource whose provider came from lazyProvider: the same type token
+ * (`pulumi-nodejs:dynamic/<module>:<type>`), name and inputs as `pulumi.dynamic.Resource`,
+ * and the same `__provider` text, without running the SDK's closure serialiser (see above).
+ * A drop-in base class for the resource classes: `extends LazyDynamicResource`, same `super(...)`.
+ */
+export class LazyDynamicResource extends pulumi.CustomResource {
+  constructor(provider: pulumi.dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions, module?: string, type = 'Resource') {
+    const text = SERIALISED.get(provider);
+    if (text === undefined) throw new Error(`${name}: LazyDynamicResource needs a provider made by lazyProvider()`);
+    if (props.__provider) throw new Error('A dynamic resource must not define the __provider key');
+    super(`pulumi-nodejs:dynamic${module ? `/${module}` : ''}:${type}`, name, { ...props, __provider: text }, opts);
+  }
+}
+
+/** The `__provider` text of a lazy provider (for tests), or undefined for any other object. */
+export function serialisedProviderText(provider: object): string | undefined {
+  return SERIALISED.get(provider);
 }

@@ -1,13 +1,13 @@
 /** The FlowPath resource class; see types.ts, plan.ts and provider.ts. */
 import * as pulumi from '@pulumi/pulumi';
 import { splitConnection } from '../common/connection-input';
-import { lazyProvider } from '../common/lazy-provider';
+import { LazyDynamicResource, lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { BackupHopArgs, FlowPathArgs, HopArgs } from './types';
 
 const provider = lazyProvider('flow-path/provider');
 
-export class FlowPath extends pulumi.dynamic.Resource {
+export class FlowPath extends LazyDynamicResource {
   declare readonly pathId: pulumi.Output<string>;
   declare readonly cookie: pulumi.Output<string>;
   declare readonly flows: pulumi.Output<{ node: string; bridge: string; rules: string[] }[]>;

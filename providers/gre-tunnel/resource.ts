@@ -1,7 +1,7 @@
 /** The GreTunnel resource class; see types.ts and provider.ts. */
 import * as pulumi from '@pulumi/pulumi';
 import { splitConnection } from '../common/connection-input';
-import { lazyProvider } from '../common/lazy-provider';
+import { LazyDynamicResource, lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { GreTunnelArgs, TunnelEndArgs } from './types';
 
@@ -20,7 +20,7 @@ function end(args: pulumi.Input<TunnelEndArgs>) {
   };
 }
 
-export class GreTunnel extends pulumi.dynamic.Resource {
+export class GreTunnel extends LazyDynamicResource {
   declare readonly aOfport: pulumi.Output<number>;
   declare readonly bOfport: pulumi.Output<number>;
   declare readonly aPresent: pulumi.Output<boolean>;

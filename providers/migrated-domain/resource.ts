@@ -1,13 +1,13 @@
 /** The MigratedDomain resource class; see types.ts and provider.ts. */
 import * as pulumi from '@pulumi/pulumi';
 import { SECRET_OUTPUTS, splitConnection } from '../common/connection-input';
-import { lazyProvider } from '../common/lazy-provider';
+import { LazyDynamicResource, lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { MigratedDomainArgs, MigrationReport } from './types';
 
 const provider = lazyProvider('migrated-domain/provider');
 
-export class MigratedDomain extends pulumi.dynamic.Resource {
+export class MigratedDomain extends LazyDynamicResource {
   declare readonly host: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
   declare readonly lastMigration: pulumi.Output<MigrationReport | undefined>;

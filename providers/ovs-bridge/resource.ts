@@ -4,14 +4,14 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { SECRET_OUTPUTS, splitConnection } from '../common/connection-input';
-import { lazyProvider } from '../common/lazy-provider';
+import { LazyDynamicResource, lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
 import type { OvsBridgeArgs } from './types';
 
 /** The object the engine serialises into the state (exported for the serialisation tests). */
 export const provider = lazyProvider('ovs-bridge/provider');
 
-export class OvsBridge extends pulumi.dynamic.Resource {
+export class OvsBridge extends LazyDynamicResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly bridgeUuid: pulumi.Output<string>;
   declare readonly datapathId: pulumi.Output<string>;

@@ -41,7 +41,7 @@ describe('stack lab names', () => {
 
   test("one lab never owns another lab's namespaces", () => {
     fc.assert(
-      fc.property(stackName, stackName, fc.constantFrom('ul', 'h1', 'h16', 'r8'), (a, b, node) => {
+      fc.property(stackName, stackName, fc.constantFrom('ul', 'h1', 'h16', 'h64', 'r8'), (a, b, node) => {
         const A = LabSite.forStack(a, '/r');
         const B = LabSite.forStack(b, '/r');
         fc.pre(A.prefix !== B.prefix);
@@ -72,8 +72,8 @@ describe('lab size from the topology', () => {
   });
 
   test('a host that is not a lab hypervisor is refused naming the node and the field', () => {
-    expect(() => labSizeOf(topo(['h1', 'hv-east'], []), 'T')).toThrow(/T cannot run on a lab:\n  nodes\[1\]\.host "hv-east" \(node n1\) is not a lab hypervisor: use h1\.\.h16/);
-    expect(() => labSizeOf(topo(['h1', 'h17'], []), 'T')).toThrow(/nodes\[1\]\.host "h17"/);
+    expect(() => labSizeOf(topo(['h1', 'hv-east'], []), 'T')).toThrow(/T cannot run on a lab:\n  nodes\[1\]\.host "hv-east" \(node n1\) is not a lab hypervisor: use h1\.\.h64/);
+    expect(() => labSizeOf(topo(['h1', 'h65'], []), 'T')).toThrow(/nodes\[1\]\.host "h65"/);
   });
 
   test("the repository's stacks: lab 4+1, paper 5+1, failover from its own file", () => {
