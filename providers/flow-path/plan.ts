@@ -20,7 +20,9 @@
  * halves of the path's cookie (flows are identified by match, so the match must be unique
  * per path), actions=drop. A path removes its bucket only when no other path's marker names
  * it, and the group with its shared flow only when no bucket is left. Everything a path
- * installs on a switch goes in one atomic bundle, computed from a dump under the host lock.
+ * installs on a switch goes in one atomic bundle: a create's computed as if the switch held
+ * none of its groups (OVS refuses it whole when one exists), any other from a dump under the
+ * switch's lock (provider.ts).
  *
  * Failover (a relay R dies; DESIGN.md "beyond the paper"). A hop P whose next hop is a relay
  * may carry `backup: {outPort: B}`: its exit bucket then sends to a fast-failover group F

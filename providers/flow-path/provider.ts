@@ -1,9 +1,23 @@
 /**
  * The FlowPath provider. Order across the path (no packet is ever forwarded into a hop that
- * is not ready): install every non-root switch in parallel, then the root (the only way in);
- * remove the root first, then the rest in parallel. Per switch (primary hop plus any backup
- * segments, plan.ts planSwitches): one dump of groups and flows and one atomic bundle, under
- * that host's lock (paths sharing a switch never race in-process).
+ * is not ready, "sink or swim"): install every non-root switch in parallel, then the root (the
+ * only way in); remove the root first (the stream stops at the source), then the rest in
+ * parallel. Per switch (primary hop plus any backup segments, plan.ts planSwitches), every
+ * step is as few round trips as it can be (switch-io.ts; each is ONE command on the host):
+ *   create   1: its tunnel neighbours, ONE optimistic bundle (computed as if the switch held
+ *            none of the path's groups), and the dumps after it. OVS applies a bundle
+ *            atomically and refuses `group add` of a group that exists, so the bundle is its own
+ *            check: when it goes in, it is exactly what a dump-then-bundle would have sent.
+ *            When it is refused because the switch already holds one of its groups (a group
+ *            shared with another path: the root's, a relay's; or parts of an earlier life of
+ *            this path), the dump taken in the same round trip says so, and the part is
+ *            installed read-modify-write under the switch's lock: one more bundle on that
+ *            switch (its dump serves as the read unless another path's read-modify-write
+ *            of the switch ran meanwhile: then a fresh read first). A path whose switches hold none of its groups: first datagram
+ *            after 2 round trips (non-root hops, then the root), 1 command per host.
+ *   read     1: both dumps.
+ *   delete / update   per switch: read (with the neighbours to seed, on update), then one
+ *            bundle, under the switch's lock; then the neighbour release (below).
  *
  * Update (e.g. the tree routes around a failed relay): 1. new parts on non-root switches,
  * additively, except segments that replace an old segment's bucket in the same group; 2. those
@@ -33,8 +47,9 @@ import { cookieFor, keepOwner } from '../common/owner';
 import { progressSink } from '../common/progress';
 import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
-import { type CommandRunner, getRunner, withHostLock } from '../exec';
-import { tnlNeighRelease, tnlNeighSet, applyBundle, dumpFlows, dumpGroups, parseBridgeName, parseIpv4, parseMac } from '../ovs';
+import { type CommandRunner, getRunner, hostLockKey, RemoteCommandError, withHostLock } from '../exec';
+import { tnlNeighRelease, isStateConflict, parseBridgeName, parseIpv4, type BundleOps } from '../ovs';
+import { applySwitch as applyBundleTo, readSwitch, writeSwitch, type Neighbour } from './switch-io';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
 import { leftoverLine, merge, switchesOf, toProps, touchedOf, type Touched } from './touched';
@@ -197,10 +212,86 @@ function runnerFor(p: FlowPathInputs, plan: SwitchPlan): CommandRunner {
   return getRunner(joinConnection(p.hops[plan.index].connection, p.privateKeys?.[plan.index], p.passphrases?.[plan.index]));
 }
 
-async function switchState(runner: CommandRunner, bridge: string): Promise<SwitchState> {
-  const br = parseBridgeName(bridge, 'bridge');
-  const [groups, flows] = await Promise.all([dumpGroups(runner, br), dumpFlows(runner, br)]);
-  return { groups, flows };
+/** A switch holding nothing of the path: what a create's optimistic bundle assumes. */
+const EMPTY_SWITCH: SwitchState = { groups: [], flows: [] };
+
+/**
+ * The lock of ONE switch (host, netns, bridge) for FlowPath's read-modify-writes. A change
+ * computed from a dump (remove a bucket, delete a group that looks empty, insert a bucket into
+ * a group that exists) is right only while no other path changes the same groups between the
+ * dump and the bundle, and paths do share groups: one all-group per segment match (the root's
+ * of a stream is shared by every path of its tree, a relay's by the paths through it), one
+ * bucket per action list. So two paths' read-modify-writes on one switch wait for each other.
+ * Nothing else does: a create's optimistic bundle takes no lock (it only adds groups that do
+ * not exist, and OVS refuses it whole when one does, so it cannot undo what a locked step
+ * read: a group it sees stays; a locked step that meets one it added is refused and retried,
+ * see changeSwitch), and other switches, other bridges and other resources on the host
+ * (bridges, tunnels) never wait for it.
+ */
+function withSwitchLock<T>(sw: SwitchRef, fn: () => Promise<T>): Promise<T> {
+  return withHostLock(switchLockKey(sw), fn);
+}
+
+type SwitchRef = { connection: SwitchPlan['hop']['connection']; bridge: string };
+const switchLockKey = (sw: SwitchRef) => `flow-path|${hostLockKey(sw.connection)}|${sw.bridge}`;
+
+/**
+ * Per switch: how many locked read-modify-writes have begun, and how many run now. A dump taken
+ * while none ran and before the next began is as good as a read under the lock for that next
+ * one (the only other writers are optimistic creates, which add groups that do not exist and
+ * are refused otherwise; a bundle computed from such a dump that meets one is refused and
+ * recomputed): a create refused for a shared group reuses the dump of its own round trip.
+ */
+const rmw = new Map<string, { begun: number; running: number }>();
+/** The switch's read-modify-write count now, or undefined while one runs. */
+function rmwEpoch(sw: SwitchRef): number | undefined {
+  const e = rmw.get(switchLockKey(sw));
+  return e?.running ? undefined : (e?.begun ?? 0);
+}
+
+/** How often a read-modify-write is recomputed when a concurrent optimistic create changed the groups it read. */
+const RMW_ATTEMPTS = 3;
+
+/**
+ * A read-modify-write of one switch under its lock: read (seeding `neighbours` in the same
+ * round trip), compute the bundle, apply it: 2 round trips. Recomputed from a fresh read when
+ * the switch refuses the bundle because its groups changed since the read. With `ifGone`, a
+ * switch whose bridge or ovs-vswitchd is gone is left alone (nothing of the path lives there).
+ */
+async function changeSwitch(
+  runner: CommandRunner,
+  sw: SwitchRef,
+  compute: (state: SwitchState) => BundleOps,
+  options: { ifGone?: boolean; neighbours?: readonly Neighbour[]; known?: { state: SwitchState; epoch: number | undefined } } = {},
+): Promise<void> {
+  await withSwitchLock(sw, async () => {
+    const key = switchLockKey(sw);
+    const e = rmw.get(key) ?? { begun: 0, running: 0 };
+    rmw.set(key, e);
+    const known = options.known && options.known.epoch === e.begun ? options.known.state : undefined;
+    e.begun++;
+    e.running++;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        let state: SwitchState;
+        try {
+          state = attempt === 1 && known ? known : await readSwitch(runner, sw.bridge, attempt === 1 ? options.neighbours : undefined);
+        } catch (err) {
+          if (options.ifGone && switchIsGone(err)) return;
+          throw err;
+        }
+        try {
+          await applyBundleTo(runner, sw.bridge, compute(state));
+          return;
+        } catch (err) {
+          if (attempt < RMW_ATTEMPTS && err instanceof RemoteCommandError && isStateConflict(`${err.stderr}\n${err.stdout}\n${err.message}`)) continue;
+          throw err;
+        }
+      }
+    } finally {
+      e.running--;
+    }
+  });
 }
 
 /** The bridge is gone, or its ovs-vswitchd is (killed: its socket refuses): no flows live there. */
@@ -215,12 +306,6 @@ function neighboursOf(plan: SwitchPlan, p: FlowPathInputs): Array<{ ip: string; 
   return all.filter((n) => !seen.has(n.ip) && !!seen.add(n.ip));
 }
 
-async function seedNeighbours(runner: CommandRunner, plan: SwitchPlan, p: FlowPathInputs): Promise<void> {
-  for (const n of neighboursOf(plan, p)) {
-    await tnlNeighSet(runner, parseBridgeName('br0', 'bridge'), parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac'));
-  }
-}
-
 /**
  * Takes back the neighbour entries `olds` seeded on each of its switches that `news` (absent:
  * the path is deleted) does not seed there. `tnlNeighRelease` keeps any entry a tunnel on the
@@ -228,6 +313,10 @@ async function seedNeighbours(runner: CommandRunner, plan: SwitchPlan, p: FlowPa
  * one OVSDB read per switch that seeded neighbours, and a flush only on a host with no tunnel left.
  */
 async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): Promise<void> {
+  // Under the HOST's lock, not the switch's: the neighbour cache is the host's, shared with
+  // GreTunnel, and the release is a read-modify-write of it (read which IPs tunnels still send
+  // to and the cache, then maybe flush it all); a tunnel created or removed between the read
+  // and the flush would be wrong. Setting an entry (create) is a plain write and takes no lock.
   const kept = new Map((news ? planSwitches(news) : []).map((h) => [h.key, new Set(neighboursOf(h, news!).map((n) => n.ip))]));
   const down = new Set([...(olds.down ?? []), ...(news?.down ?? [])]);
   await Promise.all(
@@ -252,39 +341,64 @@ async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): P
   );
 }
 
-/** One switch, one bundle: this path's new part `next` in, its old part `prev` out (either may be absent). */
-async function applySwitch(
+/**
+ * A create's step on one switch: ONE round trip in the common case (see the header): its
+ * neighbours, the optimistic bundle, the dumps after it. Refused because the switch holds one
+ * of the groups already: the read-modify-write under the switch's lock.
+ */
+async function installSwitch(p: FlowPathInputs, plan: SwitchPlan): Promise<void> {
+  const runner = runnerFor(p, plan);
+  const optimistic = installOps(plan, EMPTY_SWITCH, p.cookie);
+  const epoch = rmwEpoch(plan.hop);
+  const w = await writeSwitch(runner, plan.hop.bridge, neighboursOf(plan, p), optimistic);
+  if (w.applied) {
+    // Leftovers of an earlier life of this path (same cookie) on this switch, not in its plan:
+    // rare (a delete that could not reach the switch); taken back from a fresh read, locked.
+    if (leftoverLine(plan.hop.node, gcOps(plan, w.state, p.cookie))) await changeSwitch(runner, plan.hop, (s) => gcOps(plan, s, p.cookie));
+    return;
+  }
+  const adding = new Set((optimistic.addGroups ?? []).map((g) => Number(g.id)));
+  const refusal = w.refusal!;
+  if (!isStateConflict(`${refusal.stderr}\n${refusal.stdout}`) && !w.state.groups.some((g) => adding.has(g.id))) throw refusal;
+  // Shared groups (or a foreign group on one of the ids: installOps refuses it by name).
+  // The dump of the same round trip serves, unless a read-modify-write ran meanwhile.
+  await changeSwitch(
+    runner,
+    plan.hop,
+    (s) => {
+      const ops = installOps(plan, s, p.cookie);
+      return mergeOps(ops, gcOps(plan, applyOps(s, ops), p.cookie));
+    },
+    { known: { state: w.state, epoch } },
+  );
+}
+
+/**
+ * One switch, one bundle, read-modify-write: this path's new part `next` in, its old part
+ * `prev` out (either may be absent); the new part's neighbours are seeded in the read.
+ */
+async function swapSwitch(
   p: FlowPathInputs,
   next: SwitchPlan | undefined,
   prev: SwitchPlan | undefined,
   prevInputs: FlowPathInputs | undefined,
   only?: (s: SegmentPlan) => boolean,
-  gc = false,
 ): Promise<void> {
   const target = next ?? prev!;
   const runner = next ? runnerFor(p, next) : runnerFor(prevInputs!, prev!);
   const nextPart = next && only ? { ...next, segments: next.segments.filter(only) } : next;
-  await withHostLock(target.hop.connection, async () => {
-    if (nextPart && nextPart.segments.length) await seedNeighbours(runner, nextPart, p);
-    let state: SwitchState;
-    try {
-      state = await switchState(runner, target.hop.bridge);
-    } catch (err) {
-      // Removing from a switch that is gone: nothing of this path can be left on it.
-      if (!next && switchIsGone(err)) return;
-      throw err;
-    }
-    let ops = prev ? swapOps(nextPart, prev, state, p.cookie) : installOps(nextPart!, state, p.cookie);
-    // Leftovers of this path on a switch its last known version did not use (see gcOps).
-    if (gc && next) ops = mergeOps(ops, gcOps(next, applyOps(state, ops), p.cookie));
-    await applyBundle(runner, parseBridgeName(target.hop.bridge, 'bridge'), ops);
+  const neighbours = nextPart && nextPart.segments.length ? neighboursOf(nextPart, p) : [];
+  await changeSwitch(runner, target.hop, (state) => (prev ? swapOps(nextPart, prev, state, p.cookie) : installOps(nextPart!, state, p.cookie)), {
+    neighbours,
+    // Removing from a switch that is gone: nothing of this path can be left on it.
+    ifGone: !next,
   });
 }
 
 async function install(p: FlowPathInputs): Promise<void> {
   const plans = planSwitches(p);
-  await Promise.all(plans.filter((h) => !h.isRoot).map((h) => applySwitch(p, h, undefined, undefined, undefined, true)));
-  await applySwitch(p, plans[0], undefined, undefined, undefined, true);
+  await Promise.all(plans.filter((h) => !h.isRoot).map((h) => installSwitch(p, h)));
+  await installSwitch(p, plans[0]);
 }
 
 /** Removes the path's part, except what `keep` (the new version of the same path) still uses. */
@@ -292,26 +406,22 @@ async function remove(p: FlowPathInputs, keep?: FlowPathInputs, gc = false): Pro
   const plans = planSwitches(p);
   const keepPlans = new Map((keep ? planSwitches(keep) : []).map((h) => [h.key, h]));
   const down = new Set(p.down ?? []);
-  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : applySwitchRemove(p, h, keepPlans.get(h.key)?.segments ?? [], gc));
+  const removeFrom = (h: SwitchPlan) => (down.has(h.hop.node) ? Promise.resolve() : removeSwitch(p, h, keepPlans.get(h.key)?.segments ?? [], gc));
   await removeFrom(plans[0]);
   await Promise.all(plans.filter((h) => !h.isRoot).map(removeFrom));
 }
 
 /** With `gc`, leftovers of earlier versions on the switch go in the same bundle (no extra dump). */
-async function applySwitchRemove(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[], gc = false): Promise<void> {
-  const runner = runnerFor(p, plan);
-  await withHostLock(plan.hop.connection, async () => {
-    let state: SwitchState;
-    try {
-      state = await switchState(runner, plan.hop.bridge);
-    } catch (err) {
-      if (switchIsGone(err)) return;
-      throw err;
-    }
-    let ops = removeOps(plan, state, p.cookie, keep);
-    if (gc) ops = mergeOps(ops, gcOps({ segments: keep }, applyOps(state, ops), p.cookie));
-    await applyBundle(runner, parseBridgeName(plan.hop.bridge, 'bridge'), ops);
-  });
+async function removeSwitch(p: FlowPathInputs, plan: SwitchPlan, keep: readonly SegmentPlan[], gc = false): Promise<void> {
+  await changeSwitch(
+    runnerFor(p, plan),
+    plan.hop,
+    (state) => {
+      const ops = removeOps(plan, state, p.cookie, keep);
+      return gc ? mergeOps(ops, gcOps({ segments: keep }, applyOps(state, ops), p.cookie)) : ops;
+    },
+    { ifGone: true },
+  );
 }
 
 /** Where the new plan puts the switch along the stream (leaf side = higher), for swap order. */
@@ -331,22 +441,23 @@ async function replace(olds: FlowPathInputs, news: FlowPathInputs): Promise<void
     return (s: SegmentPlan) => !!old && old.segments.some((o) => o.groupId === s.groupId && o.bucketId !== s.bucketId) && !old.segments.some((o) => o.groupId === s.groupId && o.bucketId === s.bucketId);
   };
   const nonRoot = next.filter((h) => !h.isRoot);
-  // 1. Additive parts everywhere but the root.
-  await Promise.all(nonRoot.map((h) => applySwitch(news, h, undefined, undefined, (s) => !conflicting(h)(s), !prev.has(h.key))));
+  // 1. Additive parts everywhere but the root: a switch the old version did not use as a
+  // create does (one round trip, leftovers taken back), the others read-modify-write.
+  await Promise.all(nonRoot.map((h) => (prev.has(h.key) ? swapSwitch(news, h, undefined, undefined, (s) => !conflicting(h)(s)) : installSwitch(news, h))));
   // 2. Bucket replacements, leaf side first (what they send to is ready downstream).
   const swaps = nonRoot.filter((h) => h.segments.some(conflicting(h))).sort((a, b) => depth(news, b) - depth(news, a));
   for (const h of swaps) {
     const old = prev.get(h.key)!;
     const groups = new Set(h.segments.filter(conflicting(h)).map((s) => s.groupId));
-    await applySwitch(news, h, { ...old, segments: old.segments.filter((o) => groups.has(o.groupId)) }, olds);
+    await swapSwitch(news, h, { ...old, segments: old.segments.filter((o) => groups.has(o.groupId)) }, olds);
   }
   // 3. The root: new in, old out, one bundle (a root on another switch: new first, then old).
   const root = next[0];
   const oldRoot = planSwitches(olds)[0];
-  if (oldRoot.key === root.key) await applySwitch(news, root, oldRoot, olds);
+  if (oldRoot.key === root.key) await swapSwitch(news, root, oldRoot, olds);
   else {
-    await applySwitch(news, root, undefined, undefined);
-    await applySwitchRemove(olds, oldRoot, []);
+    await swapSwitch(news, root, undefined, undefined);
+    await removeSwitch(olds, oldRoot, []);
   }
   // 4. What only the old path used, elsewhere.
   const nextByKey = new Map(next.map((h) => [h.key, h]));
@@ -354,7 +465,7 @@ async function replace(olds: FlowPathInputs, news: FlowPathInputs): Promise<void
   await Promise.all(
     planSwitches(olds)
       .filter((h) => !h.isRoot && h.key !== root.key && !down.has(h.hop.node))
-      .map((h) => applySwitchRemove(olds, h, nextByKey.get(h.key)?.segments ?? [])),
+      .map((h) => removeSwitch(olds, h, nextByKey.get(h.key)?.segments ?? [])),
   );
 }
 
@@ -367,7 +478,7 @@ async function observe(p: FlowPathOutputs): Promise<string[]> {
     plans.map(async (h) => {
       const runner = runnerFor(p, h);
       try {
-        const state = await switchState(runner, h.hop.bridge);
+        const state = await readSwitch(runner, h.hop.bridge);
         const extra = leftoverLine(h.hop.node, gcOps(h, state, p.cookie));
         return [...missingParts(h, state, p.cookie), ...(extra ? [extra] : [])];
       } catch (err) {
@@ -380,7 +491,7 @@ async function observe(p: FlowPathOutputs): Promise<string[]> {
     touched.switches.map(async (s, i) => {
       if (planned.has(switchKey(s)) || down.has(s.node)) return [];
       try {
-        const state = await switchState(touchedRunner(touched, i), s.bridge);
+        const state = await readSwitch(touchedRunner(touched, i), s.bridge);
         const extra = leftoverLine(s.node, gcOps(NO_SEGMENTS, state, p.cookie));
         return extra ? [extra] : [];
       } catch (err) {
@@ -407,19 +518,8 @@ async function sweep(cookie: string, touched: Touched, keep: FlowPathInputs | un
   await Promise.all(
     touched.switches.map(async (s, i) => {
       if (skip.has(s.node) || skipKeys.has(switchKey(s))) return;
-      const runner = touchedRunner(touched, i);
       try {
-        await withHostLock(s.connection, async () => {
-          let state: SwitchState;
-          try {
-            state = await switchState(runner, s.bridge);
-          } catch (err) {
-            if (switchIsGone(err)) return;
-            throw err;
-          }
-          const ops = gcOps(plans.get(switchKey(s)) ?? NO_SEGMENTS, state, cookie);
-          if (leftoverLine(s.node, ops)) await applyBundle(runner, parseBridgeName(s.bridge, 'bridge'), ops);
-        });
+        await changeSwitch(touchedRunner(touched, i), s, (state) => gcOps(plans.get(switchKey(s)) ?? NO_SEGMENTS, state, cookie), { ifGone: true });
       } catch (err) {
         failed.push(`${s.node} (bridge ${s.bridge}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       }

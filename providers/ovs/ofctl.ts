@@ -15,7 +15,7 @@
  * OVS omits cookie=0, table=0 and priority=32768, prints no header with --no-stats, and the
  * `OFPST_FLOW reply` header otherwise; the parser restores the defaults.
  */
-import { RemoteCommandError, ValidationError, CommandRunner } from '../exec';
+import { RemoteCommandError, ValidationError, CommandRunner, type BatchResult, type BatchStep } from '../exec';
 import { Flow, actionsToOfctl, flowToOfctl, matchToOfctl } from './flow';
 import {
   Group,
@@ -290,6 +290,46 @@ export async function applyBundle(runner: CommandRunner, bridge: BridgeName, ops
   const cmd = bundleCommand(bridge, ops);
   if (!cmd) return;
   await runner.run([...OFCTL, ...cmd.argv], { stdin: cmd.stdin, timeoutMs: OFCTL_TIMEOUT_MS });
+}
+
+/**
+ * The same commands as steps of a batch (exec runBatch: several commands in one round trip).
+ * A bundle step is undefined when the ops are empty; `okExitCodes` lets a batch go on after a
+ * refused bundle (an optimistic bundle whose refusal is read with the dumps that follow it).
+ */
+export function bundleStep(bridge: BridgeName, ops: BundleOps, okExitCodes?: readonly number[]): BatchStep | undefined {
+  const cmd = bundleCommand(bridge, ops);
+  if (!cmd) return undefined;
+  return { argv: [...OFCTL, ...cmd.argv], stdin: cmd.stdin, ...(okExitCodes ? { okExitCodes } : {}) };
+}
+
+/** `dump-groups` as a batch step (parse its stdout with parseStepOutput + parseDumpGroups). */
+export function dumpGroupsStep(bridge: BridgeName): BatchStep {
+  return { argv: [...OFCTL, '--no-names', 'dump-groups', bridgeArg(bridge)] };
+}
+
+/** `dump-flows --no-stats` as a batch step (parse with parseStepOutput + parseDumpFlows). */
+export function dumpFlowsStep(bridge: BridgeName, filter?: Cookie | FlowFilter): BatchStep {
+  return { argv: [...OFCTL, '--no-stats', '--no-names', 'dump-flows', bridgeArg(bridge), ...filterArg(filter)] };
+}
+
+/** A batch step's stdout parsed; output the parser does not understand is a RemoteCommandError naming the step. */
+export function parseStepOutput<T>(host: string, step: BatchStep, result: BatchResult, parse: (stdout: string) => T): T {
+  try {
+    return parse(result.stdout);
+  } catch (e) {
+    if (e instanceof OfctlParseError) throw new RemoteCommandError(host, step.argv, result.exitCode, result.stderr, result.stdout, e.message);
+    throw e;
+  }
+}
+
+/**
+ * A bundle refused because the switch is not in the state its ops assumed (a group already
+ * there or gone, a bucket already there or gone, a flow sending to a group that is gone), as
+ * opposed to a malformed or otherwise impossible bundle: recompute from a fresh dump and retry.
+ */
+export function isStateConflict(text: string): boolean {
+  return /OFPGMFC_(GROUP_EXISTS|UNKNOWN_GROUP|BUCKET_EXISTS|UNKNOWN_BUCKET)|OFPBAC_BAD_OUT_GROUP/.test(text);
 }
 
 /** `ovs-ofctl -O OpenFlow15 del-flows <bridge> cookie=0x../-1`. Succeeds when none exist. */

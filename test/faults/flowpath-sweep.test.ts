@@ -8,7 +8,7 @@
  * state, v1's update never looked at h4, delete neither: h4 kept the path's group, bucket,
  * shared flow and marker for ever, and refresh reported nothing.
  */
-import * as ofctl from '../../providers/ovs/ofctl';
+import * as io from '../../providers/flow-path/switch-io';
 import { PartialStateError } from '../../providers/common/partial';
 import { provider } from '../../providers/flow-path/provider';
 import type { SwitchState } from '../../providers/flow-path/plan';
@@ -129,7 +129,7 @@ describe('a failed update records the switches it touched', () => {
 describe('the sweep costs nothing in the common case', () => {
   it('a clean delete reads each switch once (the sweep rides on the removal bundle)', async () => {
     const created = (await provider.create!(await checked(v1()))) as { id: string; outs: FlowPathOutputs };
-    const dumps = ofctl.dumpGroups as unknown as jest.SpyInstance;
+    const dumps = io.readSwitch as unknown as jest.SpyInstance;
     dumps.mockClear();
     await provider.delete!(created.id, created.outs);
     expect(dumps.mock.calls.map((c) => (c[0] as { host: string }).host).sort()).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3']);
@@ -146,13 +146,13 @@ describe('create rolls back and reports what it could not', () => {
 
   it('and a host that dies before the rollback is named with what is left', async () => {
     failing.add(1);
-    const dumps = ofctl.dumpGroups as unknown as jest.SpyInstance;
-    const real = dumps.getMockImplementation()!;
-    // h3 answers the install, then goes away (its second dump is the rollback's).
-    let h3Dumps = 0;
-    dumps.mockImplementation(async (r: { host: string }) => {
-      if (addr(r.host) === 3 && ++h3Dumps > 1) throw new Error('cannot connect to root@192.0.2.3:22 after 10 attempts');
-      return real(r);
+    const reads = io.readSwitch as unknown as jest.SpyInstance;
+    const real = reads.getMockImplementation()!;
+    // h3 answers the install (one write, with the dumps after it), then goes away: its first
+    // read is the rollback's.
+    reads.mockImplementation(async (r: { host: string }, ...rest: unknown[]) => {
+      if (addr(r.host) === 3) throw new Error('cannot connect to root@192.0.2.3:22 after 10 attempts');
+      return real(r, ...rest);
     });
     const e = await provider.create!(await checked(v1())).catch((x: unknown) => x);
     expect(String(e)).toMatch(/creating path p5004-h3 failed: .*OFPBFC_MSG_FAILED/);

@@ -1,11 +1,15 @@
 /**
  * FlowPath's switches in memory, for suites that run the real provider without hosts: the
- * provider's dumps and bundles (providers/ovs/ofctl) are routed per switch to plan.ts's
- * applyOps (the OVS bundle semantics the unit tests pin); no command ever runs.
+ * provider's round trips to a switch (providers/flow-path/switch-io: a read, a write with its
+ * neighbours and the dumps after it, a bundle) are routed per switch to plan.ts's applyOps (the
+ * OVS bundle semantics the unit tests pin: a bundle the switch's state refuses, e.g. `group
+ * add` of a group that exists, is refused whole, as OVS does); no command ever runs.
  */
+import { RemoteCommandError } from '../../providers/exec/errors';
 import * as pool from '../../providers/exec/pool';
 import * as appctl from '../../providers/ovs/appctl';
 import * as ofctl from '../../providers/ovs/ofctl';
+import * as io from '../../providers/flow-path/switch-io';
 import { applyOps, type SwitchState } from '../../providers/flow-path/plan';
 import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathInputs } from '../../providers/flow-path/types';
@@ -19,23 +23,48 @@ export interface SwitchRouting<K> {
   readonly beforeBundle?: (k: K, host: string) => void;
   /** After a bundle was applied. */
   readonly afterBundle?: (k: K) => void;
+  /** The tunnel neighbours a write or read seeds on host `k` (before its bundle or dumps). */
+  readonly neighbours?: (k: K, host: string, entries: readonly io.Neighbour[]) => void;
 }
 
-/** Spies that route FlowPath's OVS calls to the switches of `r` (restore them, or jest.restoreAllMocks). */
+/** A bundle on the model: applied, or refused whole (the model's OFPGMFC_* errors) as OVS refuses it. */
+function bundleOn<K>(r: SwitchRouting<K>, k: K, host: string, ops: ofctl.BundleOps): void {
+  // The text must serialise; no ops, no command (as switch-io sends none).
+  if (!ofctl.bundleCommand('br1' as never, ops)) return;
+  r.beforeBundle?.(k, host);
+  let next: SwitchState;
+  try {
+    next = applyOps(r.state(k), ops);
+  } catch (e) {
+    throw new RemoteCommandError(host, ['ovs-ofctl', 'bundle'], 1, (e as Error).message);
+  }
+  r.set(k, next);
+  r.afterBundle?.(k);
+}
+
+/** Spies that route FlowPath's round trips to the switches of `r` (restore them, or jest.restoreAllMocks). */
 export function routeFlowPathToSwitches<K>(r: SwitchRouting<K>): jest.SpyInstance[] {
   return [
     jest.spyOn(pool, 'getRunner').mockImplementation((spec) => ({ host: spec.host, run: () => Promise.reject(new Error('no command may run')) }) as never),
-    jest.spyOn(appctl, 'tnlNeighSet').mockResolvedValue(undefined),
     jest.spyOn(appctl, 'tnlNeighRelease').mockResolvedValue({ removed: [], stillUsed: [], left: [] }),
-    jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (runner) => r.state(r.reach(runner.host)).groups as ofctl.DumpedGroup[]),
-    jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (runner) => r.state(r.reach(runner.host)).flows as ofctl.DumpedFlow[]),
-    jest.spyOn(ofctl, 'applyBundle').mockImplementation(async (runner, _bridge, ops) => {
+    jest.spyOn(io, 'readSwitch').mockImplementation(async (runner, _bridge, neighbours = []) => {
       const k = r.reach(runner.host);
-      r.beforeBundle?.(k, runner.host);
-      ofctl.bundleCommand('br1' as never, ops); // the text must serialise
-      r.set(k, applyOps(r.state(k), ops));
-      r.afterBundle?.(k);
+      if (neighbours.length) r.neighbours?.(k, runner.host, neighbours);
+      return r.state(k);
     }),
+    jest.spyOn(io, 'writeSwitch').mockImplementation(async (runner, _bridge, neighbours, ops) => {
+      const k = r.reach(runner.host);
+      if (neighbours.length) r.neighbours?.(k, runner.host, neighbours);
+      try {
+        bundleOn(r, k, runner.host, ops);
+      } catch (e) {
+        // The batch goes on to its dumps after a refused bundle (writeSwitch's contract).
+        if (e instanceof RemoteCommandError) return { applied: false, refusal: e, state: r.state(k) };
+        throw e;
+      }
+      return { applied: true, state: r.state(k) };
+    }),
+    jest.spyOn(io, 'applySwitch').mockImplementation(async (runner, _bridge, ops) => bundleOn(r, r.reach(runner.host), runner.host, ops)),
   ];
 }
 

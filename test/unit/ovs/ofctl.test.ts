@@ -6,12 +6,17 @@ import {
   addGroup,
   applyBundle,
   bundleCommand,
+  bundleStep,
   delFlowsByCookie,
   deleteGroup,
   dumpFlowStats,
   dumpFlows,
   dumpGroups,
+  dumpFlowsStep,
+  dumpGroupsStep,
   flowDrift,
+  isStateConflict,
+  parseStepOutput,
   insertBuckets,
   parseDumpFlows,
   parseDumpGroups,
@@ -230,6 +235,36 @@ describe('executors: exact argv and stdin', () => {
     const err = await dumpFlows(r, br1).catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.exitCode).toBe(1);
+  });
+});
+
+describe('batch steps (one round trip: exec runBatch)', () => {
+  test('the same argv and stdin as the executors; a bundle of nothing is no step', () => {
+    expect(dumpGroupsStep(br1)).toEqual({ argv: ['ovs-ofctl', '-O', 'OpenFlow15', '--no-names', 'dump-groups', 'br1'] });
+    expect(dumpFlowsStep(br1)).toEqual({ argv: ['ovs-ofctl', '-O', 'OpenFlow15', '--no-stats', '--no-names', 'dump-flows', 'br1'] });
+    expect(dumpFlowsStep(br1, { table: 250, cookie: c2 }).argv.at(-1)).toBe('table=250,cookie=0x2/-1');
+    const cmd = bundleCommand(br1, { add: [fB], delStrict: [fA] })!;
+    expect(bundleStep(br1, { add: [fB], delStrict: [fA] })).toEqual({ argv: ['ovs-ofctl', '-O', 'OpenFlow15', ...cmd.argv], stdin: cmd.stdin });
+    expect(bundleStep(br1, { add: [fB] }, [0, 1])?.okExitCodes).toEqual([0, 1]);
+    expect(bundleStep(br1, {})).toBeUndefined();
+    expect(() => dumpGroupsStep('br1;x' as BridgeName)).toThrow(ValidationError);
+  });
+  test('parseStepOutput: output the parser does not understand names the step', () => {
+    const step = dumpGroupsStep(br1);
+    expect(parseStepOutput('h1', step, { stdout: ' group_id=5,type=all,bucket=bucket_id:1,actions=output:2\n', stderr: '', exitCode: 0 }, parseDumpGroups)).toEqual([
+      { id: 5, type: 'all', buckets: [{ id: 1, actionsText: 'output:2' }] },
+    ]);
+    const bad = () => parseStepOutput('h1', step, { stdout: ' what\n', stderr: '', exitCode: 0 }, parseDumpGroups);
+    expect(bad).toThrow(RemoteCommandError);
+    expect(bad).toThrow(/dump-groups/);
+  });
+  test('isStateConflict: a bundle refused for the state it met, not for its own content', () => {
+    expect(isStateConflict('OFPT_ERROR (OF1.5) (xid=0x2): OFPGMFC_GROUP_EXISTS')).toBe(true);
+    expect(isStateConflict('OFPGMFC_UNKNOWN_GROUP')).toBe(true);
+    expect(isStateConflict('OFPGMFC_BUCKET_EXISTS')).toBe(true);
+    expect(isStateConflict('OFPBAC_BAD_OUT_GROUP')).toBe(true);
+    expect(isStateConflict('OFPBAC_BAD_OUT_PORT')).toBe(false);
+    expect(isStateConflict('br1 is not a bridge or a socket')).toBe(false);
   });
 });
 

@@ -4,11 +4,12 @@
  * the host still sends to, and never by a flush while any tunnel on the host still uses the
  * cache (OVS 3.1 can only flush it all). Each host is a small model (test/support/ovs-model.ts:
  * its OVSDB ports with their remote_ip, its tunnel neighbour cache) answering a
- * RecordingRunner, batch steps included; FlowPath's ofctl dumps/bundles are spied, every
- * OVSDB and neighbour command runs for real against the model.
+ * RecordingRunner, batch steps included; FlowPath's switch reads and bundles (switch-io) are
+ * spied, every OVSDB and neighbour command runs for real against the model.
  */
 import * as pool from '../../../providers/exec/pool';
-import * as ofctl from '../../../providers/ovs/ofctl';
+import * as io from '../../../providers/flow-path/switch-io';
+import type { CommandRunner } from '../../../providers/exec/runner';
 import { RecordingRunner } from '../../../providers/exec/recording';
 import { provider as tunnelProvider } from '../../../providers/gre-tunnel/provider';
 import { provider as pathProvider } from '../../../providers/flow-path/provider';
@@ -51,9 +52,18 @@ beforeEach(() => {
       }),
   );
   const sw = (r: { host: string }) => switches.get(r.host) ?? { groups: [], flows: [] };
-  jest.spyOn(ofctl, 'dumpGroups').mockImplementation(async (r) => sw(r).groups as ofctl.DumpedGroup[]);
-  jest.spyOn(ofctl, 'dumpFlows').mockImplementation(async (r) => sw(r).flows as ofctl.DumpedFlow[]);
-  jest.spyOn(ofctl, 'applyBundle').mockImplementation(async (r, _br, ops) => void switches.set(r.host, applyOps(sw(r), ops)));
+  // FlowPath's round trips: the switch is a model, the neighbour entries they seed run for real
+  // against the host's cache (as the steps of the batch do).
+  const seed = async (r: CommandRunner, neighbours: readonly io.Neighbour[] = []) => {
+    for (const n of neighbours) await r.run(['ovs-appctl', 'tnl/neigh/set', 'br0', n.ip, n.mac]);
+  };
+  jest.spyOn(io, 'readSwitch').mockImplementation(async (r, _br, neighbours) => (await seed(r, neighbours), sw(r)));
+  jest.spyOn(io, 'writeSwitch').mockImplementation(async (r, _br, neighbours, ops) => {
+    await seed(r, neighbours);
+    switches.set(r.host, applyOps(sw(r), ops));
+    return { applied: true, state: sw(r) };
+  });
+  jest.spyOn(io, 'applySwitch').mockImplementation(async (r, _br, ops) => void switches.set(r.host, applyOps(sw(r), ops)));
 });
 afterEach(() => jest.restoreAllMocks());
 

@@ -1,0 +1,89 @@
+/**
+ * FlowPath's round trips to a switch, each ONE command on its host (exec runBatch):
+ *   readSwitch    its groups and flows (two dumps, one round trip), optionally after neighbours
+ *   writeSwitch   the path's tunnel neighbours (`tnl/neigh/set` on br0), then ONE atomic bundle,
+ *                 then its groups and flows as they are after it: a create's whole step on a hop
+ *   applySwitch   one bundle (a change computed from a read)
+ * The bundle of writeSwitch may be refused (an optimistic bundle: it assumed the switch holds
+ * none of the groups it adds): the batch goes on to the dumps, and the caller reads the refusal
+ * next to the state that explains it. Every command carries the trace tag `path`.
+ */
+import { RemoteCommandError, runBatch, type BatchStep, type CommandRunner } from '../exec';
+import {
+  OFCTL_TIMEOUT_MS,
+  bundleStep,
+  dumpFlowsStep,
+  dumpGroupsStep,
+  parseBridgeName,
+  parseDumpFlows,
+  parseDumpGroups,
+  parseIpv4,
+  parseMac,
+  parseStepOutput,
+  type BundleOps,
+} from '../ovs';
+import type { SwitchState } from './switch-model';
+
+/** The bench's trace classifies commands by this tag (bench/lib/trace.ts). */
+export const PATH_TAG = 'path';
+
+export interface Neighbour {
+  readonly ip: string;
+  readonly mac: string;
+}
+
+/** What writeSwitch found: whether its bundle went in, and the switch after it. */
+export interface SwitchWrite {
+  /** False when the switch refused the bundle (nothing of it was applied). */
+  readonly applied: boolean;
+  /** The refusal, as the error the bundle alone would have thrown. */
+  readonly refusal?: RemoteCommandError;
+  /** The switch's groups and flows after the bundle (or after its refusal). */
+  readonly state: SwitchState;
+}
+
+/** The tunnel neighbour entries as batch steps (`ovs-appctl tnl/neigh/set br0 <ip> <mac>`, as appctl.tnlNeighSet). */
+function neighbourSteps(neighbours: readonly Neighbour[]): BatchStep[] {
+  const br0 = parseBridgeName('br0', 'bridge');
+  return neighbours.map((n) => ({ argv: ['ovs-appctl', 'tnl/neigh/set', br0, parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac')] }));
+}
+
+function parseState(runner: CommandRunner, steps: readonly BatchStep[], results: readonly { stdout: string; stderr: string; exitCode: number }[]): SwitchState {
+  const [g, f] = [steps.length - 2, steps.length - 1];
+  return {
+    groups: parseStepOutput(runner.host, steps[g], results[g], parseDumpGroups),
+    flows: parseStepOutput(runner.host, steps[f], results[f], parseDumpFlows),
+  };
+}
+
+/** The switch's groups and flows (after seeding `neighbours`, if any): one round trip. */
+export async function readSwitch(runner: CommandRunner, bridge: string, neighbours: readonly Neighbour[] = []): Promise<SwitchState> {
+  const br = parseBridgeName(bridge, 'bridge');
+  const steps = [...neighbourSteps(neighbours), dumpGroupsStep(br), dumpFlowsStep(br)];
+  const results = await runBatch(runner, steps, { tag: PATH_TAG, timeoutMs: OFCTL_TIMEOUT_MS });
+  return parseState(runner, steps, results);
+}
+
+/**
+ * ONE round trip: the neighbours, the bundle (may be refused: see SwitchWrite), then the
+ * switch's groups and flows. A failing neighbour entry or dump fails the whole step.
+ */
+export async function writeSwitch(runner: CommandRunner, bridge: string, neighbours: readonly Neighbour[], ops: BundleOps): Promise<SwitchWrite> {
+  const br = parseBridgeName(bridge, 'bridge');
+  const bundle = bundleStep(br, ops, [0, 1]);
+  const steps: BatchStep[] = [...neighbourSteps(neighbours), ...(bundle ? [bundle] : []), dumpGroupsStep(br), dumpFlowsStep(br)];
+  const results = await runBatch(runner, steps, { tag: PATH_TAG, timeoutMs: OFCTL_TIMEOUT_MS });
+  const state = parseState(runner, steps, results);
+  const b = bundle ? results[neighbours.length] : undefined;
+  if (bundle && b && b.exitCode !== 0) {
+    return { applied: false, refusal: new RemoteCommandError(runner.host, bundle.argv, b.exitCode, b.stderr, b.stdout), state };
+  }
+  return { applied: true, state };
+}
+
+/** ONE bundle (nothing when the ops are empty). */
+export async function applySwitch(runner: CommandRunner, bridge: string, ops: BundleOps): Promise<void> {
+  const step = bundleStep(parseBridgeName(bridge, 'bridge'), ops);
+  if (!step) return;
+  await runner.run(step.argv, { stdin: step.stdin, timeoutMs: OFCTL_TIMEOUT_MS, trace: { tag: PATH_TAG } });
+}
