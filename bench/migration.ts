@@ -417,6 +417,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     const a = anatomy(events, from, to, gaps, receiverT0);
     return a ? { anatomy: a } : {};
   };
+  const uriOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.migrationUri!;
+  /** What a migration without the engine needs: the VM's port on the new leaf, both hosts, the bench path to it. */
+  const benchMove = async (from: string, to: string) => {
+    const plan: TreePlan = planTree(tree.topology, tree.hosts, { [vm.name]: to });
+    const pv = plan.vms.find((x) => x.name === vm.name)!;
+    const pathTo = plan.paths.find((p) => p.nodes.includes(to))!;
+    return {
+      network: { bridge: BRIDGE, tap: pv.tap, ofport: pv.ofport, mac: pv.mac },
+      src: getRunner(labConnection(inventory, tree.hostOf(from))),
+      dst: getRunner(labConnection(inventory, tree.hostOf(to))),
+      pathInputs: await checkedPath(benchPathInputs(pathTo, inventory, stack)),
+    };
+  };
   const migrations: Migration[] = [];
   let at = startNode;
   const otherOf = (n: string) => (n === tree.pair[0] ? tree.pair[1] : tree.pair[0]);
@@ -456,14 +469,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
       }
       async function directMigration(v: Variant, i: number, from: string): Promise<Migration> {
         const to = otherOf(from);
-        const plan: TreePlan = planTree(tree.topology, tree.hosts, { [vm.name]: to });
-        const pv = plan.vms.find((x) => x.name === vm.name)!;
-        const pathTo = plan.paths.find((p) => p.nodes.includes(to))!;
-        const network = { bridge: BRIDGE, tap: pv.tap, ofport: pv.ofport, mac: pv.mac };
-        const src = getRunner(labConnection(inventory, tree.hostOf(from)));
-        const dst = getRunner(labConnection(inventory, tree.hostOf(to)));
-        const uriOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.migrationUri!;
-        const pathInputs = await checkedPath(benchPathInputs(pathTo, inventory, stack));
+        const { network, src, dst, pathInputs } = await benchMove(from, to);
         const settings = { allowUnencrypted: true /* the lab's closed underlay */, maxDowntimeMs: v.downtimeMs ?? maxDowntimeMs, ...(v.bandwidthMiBs ? { bandwidthMiBs: v.bandwidthMiBs } : {}), ...(v.postcopy ? { postcopy: true } : {}), timeoutMs: 120_000 };
         let created: FlowPathOutputs | undefined;
         let migrateMs = 0;
@@ -522,14 +528,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
       for (let i = 1; i <= runs; i++) {
         const from = at;
         const to = otherOf(from);
-        const plan: TreePlan = planTree(tree.topology, tree.hosts, { [vm.name]: to });
-        const pv = plan.vms.find((v) => v.name === vm.name)!;
-        const pathTo = plan.paths.find((p) => p.nodes.includes(to))!;
-        const network = { bridge: BRIDGE, tap: pv.tap, ofport: pv.ofport, mac: pv.mac };
-        const src = getRunner(labConnection(inventory, tree.hostOf(from)));
-        const dst = getRunner(labConnection(inventory, tree.hostOf(to)));
-        const destUri = inventory.hypervisors.find((h) => h.name === tree.hostOf(to))!.migrationUri!;
-        const pathInputs = await checkedPath(benchPathInputs(pathTo, inventory, stack));
+        const { network, src, dst, pathInputs } = await benchMove(from, to);
+        const destUri = uriOf(to);
         let created: FlowPathOutputs | undefined;
         let migrateMs = 0;
         let pathAfterMs = 0;
@@ -559,7 +559,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
           // Back to where the stack's state has it (the stack's old path still reaches it), then
           // take the bench path and the destination tap away.
           if ((await domainState(dst, vm.name).catch(() => undefined)) === 'running') {
-            await migrateLive(dst, vm.name, { destinationUri: inventory.hypervisors.find((h) => h.name === tree.hostOf(from))!.migrationUri!, allowUnencrypted: true, maxDowntimeMs, timeoutMs: 120_000 });
+            await migrateLive(dst, vm.name, { destinationUri: uriOf(from), allowUnencrypted: true, maxDowntimeMs, timeoutMs: 120_000 });
           }
           if (created) await flowPathProvider.delete!(created.pathId, created);
           else await flowPathProvider.delete!(pathInputs.pathId, { ...pathInputs, missing: [], providerVersion: '' } as FlowPathOutputs).catch(() => undefined);
