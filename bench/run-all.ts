@@ -389,8 +389,8 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   );
 
   // Targets.
-  const lo = first;
-  const hi = last;
+  const lo = rows[0];
+  const hi = rows[rows.length - 1];
   if (rows.length >= 2) {
     const growth = hi.vpm.up.wallMs.median / lo.vpm.up.wallMs.median;
     const windowGrowth = hi.vpm.up.commandWindowMs.median / Math.max(1, lo.vpm.up.commandWindowMs.median);
