@@ -350,7 +350,10 @@ async function installSwitch(p: FlowPathInputs, plan: SwitchPlan): Promise<void>
   const runner = runnerFor(p, plan);
   const optimistic = installOps(plan, EMPTY_SWITCH, p.cookie);
   const epoch = rmwEpoch(plan.hop);
-  const w = await writeSwitch(runner, plan.hop.bridge, neighboursOf(plan, p), optimistic);
+  // One optimistic write per switch at a time: twenty paths' bundles and dumps sent to a shared
+  // root at once stall a userspace ovs-vswitchd, whose main thread also forwards the streams
+  // (lab fault 5: a stayer lost 116 datagrams in a row). Each is still one round trip.
+  const w = await withHostLock(`flow-path-write|${switchLockKey(plan.hop)}`, () => writeSwitch(runner, plan.hop.bridge, neighboursOf(plan, p), optimistic));
   if (w.applied) {
     // Leftovers of an earlier life of this path (same cookie) on this switch, not in its plan:
     // rare (a delete that could not reach the switch); taken back from a fresh read, locked.
