@@ -101,7 +101,7 @@ export function batchScript(steps: readonly BatchStep[], marker: string): string
 }
 
 /** Splits the batch's stdout and stderr back into per-step results. */
-export function splitBatchOutput(stdout: string, stderr: string, marker: string, steps: number): { results: BatchResult[]; stderrOf: string[] } {
+export function splitBatchOutput(stdout: string, stderr: string, marker: string, steps: number): BatchResult[] {
   const results: BatchResult[] = [];
   const outRe = new RegExp(`\\n${marker}:(\\d+):(\\d+)\\n`, 'g');
   let from = 0;
@@ -111,7 +111,7 @@ export function splitBatchOutput(stdout: string, stderr: string, marker: string,
     from = m.index + m[0].length;
   }
   const stderrOf = stderr.split(new RegExp(`\\n${marker}:\\d+\\n`));
-  return { results: results.map((r, i) => ({ ...r, stderr: stderrOf[i] ?? '' })), stderrOf };
+  return results.map((r, i) => ({ ...r, stderr: stderrOf[i] ?? '' }));
 }
 
 /**
@@ -158,7 +158,7 @@ export async function runBatch(runner: CommandRunner, steps: readonly BatchStep[
     // The trace records the steps' first words, never the script (it holds their stdin).
     trace: { steps: steps.map((s) => s.argv), ...(options.tag ? { tag: options.tag } : {}) },
   });
-  const { results } = splitBatchOutput(whole.stdout, whole.stderr, marker, steps.length);
+  const results = splitBatchOutput(whole.stdout, whole.stderr, marker, steps.length);
   const last = results.length - 1;
   if (last >= 0) {
     const step = steps[last];
