@@ -80,22 +80,30 @@ export function scaleTargets(rows: readonly ScaleRow[]): ScaleVerdict[] {
   const out: ScaleVerdict[] = [];
   const per = rows.map((r) => ({ r, s: ownShareOf(r) }));
   const notMeasured = (target: string, why: string): ScaleVerdict => ({ issue: '18.4', target, figure: why, verdict: 'not measured' });
+  /** One own-share verdict: `own(s)` = [own share ms, its ratio to the baseline], at every size. */
+  const atEveryN = (target: string, baseline: string, own: (s: ReturnType<typeof ownShareOf>) => [number | undefined, number | undefined], base: (r: ScaleRow) => number | undefined): ScaleVerdict => {
+    const have = per.filter((p) => own(p.s)[1] !== undefined);
+    if (!rows.length || have.length < rows.length) return notMeasured(target, `${rows.length - have.length} of ${rows.length} sizes lack the empty-program or ${baseline} figure`);
+    const ratio = (p: (typeof per)[number]) => own(p.s)[1]!;
+    const worst = have.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+    return {
+      issue: '18.4',
+      target,
+      figure: have.map((p) => `N=${p.r.n}: ${s2(own(p.s)[0])} s vs ${s2(base(p.r))} s (${x2(ratio(p))})`).join('; ') + `; worst ${x2(ratio(worst))} at N=${worst.r.n}`,
+      verdict: have.every((p) => ratio(p) <= OWN_SHARE_MAX_RATIO) ? 'met' : 'NOT met',
+    };
+  };
+
 
   // 1. Own share of `up` from empty against the careful script, at every N.
-  {
-    const target = `VPM's own share of \`up\` (VPM − empty-program \`up\`) ≤ ${OWN_SHARE_MAX_RATIO}× the careful script, at every N`;
-    const have = per.filter((p) => p.s.upVsCareful !== undefined);
-    if (!rows.length || have.length < rows.length) out.push(notMeasured(target, `${rows.length - have.length} of ${rows.length} sizes lack the empty-program or careful-script figure`));
-    else {
-      const worst = have.reduce((a, b) => (b.s.upVsCareful! > a.s.upVsCareful! ? b : a));
-      out.push({
-        issue: '18.4',
-        target,
-        figure: have.map((p) => `N=${p.r.n}: ${s2(p.s.up)} s vs ${s2(p.r.careful!.first.wallMs.median)} s (${x2(p.s.upVsCareful)})`).join('; ') + `; worst ${x2(worst.s.upVsCareful)} at N=${worst.r.n}`,
-        verdict: have.every((p) => p.s.upVsCareful! <= OWN_SHARE_MAX_RATIO) ? 'met' : 'NOT met',
-      });
-    }
-  }
+  out.push(
+    atEveryN(
+      `VPM's own share of \`up\` (VPM − empty-program \`up\`) ≤ ${OWN_SHARE_MAX_RATIO}× the careful script, at every N`,
+      'careful-script',
+      (s) => [s.up, s.upVsCareful],
+      (r) => r.careful?.first.wallMs.median,
+    ),
+  );
   // 2. Slope per added hypervisor (least squares over the sizes), of the own share when the
   //    fixed cost was measured, else of VPM's wall time (the same slope if the fixed cost is flat).
   {
@@ -111,20 +119,14 @@ export function scaleTargets(rows: readonly ScaleRow[]): ScaleVerdict[] {
     }
   }
   // 3. No-change `up --refresh`: own share against the careful re-run, at every N.
-  {
-    const target = `no-change \`up --refresh\`: own share ≤ ${OWN_SHARE_MAX_RATIO}× the careful script's re-run, at every N`;
-    const have = per.filter((p) => p.s.refreshVsCareful !== undefined);
-    if (!rows.length || have.length < rows.length) out.push(notMeasured(target, `${rows.length - have.length} of ${rows.length} sizes lack the empty-program or careful re-run figure`));
-    else {
-      const worst = have.reduce((a, b) => (b.s.refreshVsCareful! > a.s.refreshVsCareful! ? b : a));
-      out.push({
-        issue: '18.4',
-        target,
-        figure: have.map((p) => `N=${p.r.n}: ${s2(p.s.noChangeRefresh)} s vs ${s2(p.r.careful!.again.wallMs.median)} s (${x2(p.s.refreshVsCareful)})`).join('; ') + `; worst ${x2(worst.s.refreshVsCareful)} at N=${worst.r.n}`,
-        verdict: have.every((p) => p.s.refreshVsCareful! <= OWN_SHARE_MAX_RATIO) ? 'met' : 'NOT met',
-      });
-    }
-  }
+  out.push(
+    atEveryN(
+      `no-change \`up --refresh\`: own share ≤ ${OWN_SHARE_MAX_RATIO}× the careful script's re-run, at every N`,
+      'careful re-run',
+      (s) => [s.noChangeRefresh, s.refreshVsCareful],
+      (r) => r.careful?.again.wallMs.median,
+    ),
+  );
   // 4. Commands of the no-change refresh per resource and host.
   {
     const target = `no-change \`up --refresh\`: ≤ ${REFRESH_COMMANDS_PER_RESOURCE_MAX} command per resource and host (bridge 1, tunnel 2 ends, path 1 per hop)`;
