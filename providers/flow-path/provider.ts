@@ -4,17 +4,16 @@
  * only way in); remove the root first (the stream stops at the source), then the rest in
  * parallel. Per switch (primary hop plus any backup segments, plan.ts planSwitches), every
  * step is as few round trips as it can be (switch-io.ts; each is ONE command on the host):
- *   create   1: its tunnel neighbours, ONE optimistic bundle (computed as if the switch held
- *            none of the path's groups), and the dumps after it. OVS applies a bundle
- *            atomically and refuses `group add` of a group that exists, so the bundle is its own
- *            check: when it goes in, it is exactly what a dump-then-bundle would have sent.
- *            When it is refused because the switch already holds one of its groups (a group
- *            shared with another path: the root's, a relay's; or parts of an earlier life of
- *            this path), the dump taken in the same round trip says so, and the part is
- *            installed read-modify-write under the switch's lock: one more bundle on that
- *            switch (its dump serves as the read unless another path's read-modify-write
- *            of the switch ran meanwhile: then a fresh read first). A path whose switches hold none of its groups: first datagram
- *            after 2 round trips (non-root hops, then the root), 1 command per host.
+ *   create   1: its tunnel neighbours, ONE bundle, and the dumps after it, shared with the
+ *            other paths' creates waiting for the same switch (switch-commit.ts: one write
+ *            carries all their parts). The bundle is computed from the groups this process
+ *            last saw on the switch (none, the first time) and checks itself: OVS applies a
+ *            bundle atomically and refuses a `group add` of a group that exists, an
+ *            `insert-buckets` of a bucket that exists or into a missing group. Refused (the
+ *            switch is shared with another process's paths, or holds parts of an earlier life
+ *            of this path), it is recomputed from the dumps of the same round trip: one more
+ *            bundle. First datagram after 2 round trips (non-root hops, then the root),
+ *            1 command per host, fewer than one per path on a shared switch.
  *   read     1: both dumps.
  *   delete / update   per switch: read (with the neighbours to seed, on update), then one
  *            bundle, under the switch's lock; then the neighbour release (below).
@@ -49,7 +48,8 @@ import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import { type CommandRunner, getRunner, hostLockKey, RemoteCommandError, withHostLock } from '../exec';
 import { tnlNeighRelease, isStateConflict, parseBridgeName, parseIpv4, type BundleOps } from '../ovs';
-import { applySwitch as applyBundleTo, readSwitch, writeSwitch, type Neighbour } from './switch-io';
+import { applySwitch as applyBundleTo, readSwitch, type Neighbour } from './switch-io';
+import { installOnSwitch, noteSwitch } from './switch-commit';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
 import { leftoverLine, merge, switchesOf, toProps, touchedOf, type Touched } from './touched';
@@ -212,21 +212,15 @@ function runnerFor(p: FlowPathInputs, plan: SwitchPlan): CommandRunner {
   return getRunner(joinConnection(p.hops[plan.index].connection, p.privateKeys?.[plan.index], p.passphrases?.[plan.index]));
 }
 
-/** A switch holding nothing of the path: what a create's optimistic bundle assumes. */
-const EMPTY_SWITCH: SwitchState = { groups: [], flows: [] };
-
 /**
  * The lock of ONE switch (host, netns, bridge) for FlowPath's read-modify-writes. A change
  * computed from a dump (remove a bucket, delete a group that looks empty, insert a bucket into
  * a group that exists) is right only while no other path changes the same groups between the
  * dump and the bundle, and paths do share groups: one all-group per segment match (the root's
  * of a stream is shared by every path of its tree, a relay's by the paths through it), one
- * bucket per action list. So two paths' read-modify-writes on one switch wait for each other.
- * Nothing else does: a create's optimistic bundle takes no lock (it only adds groups that do
- * not exist, and OVS refuses it whole when one does, so it cannot undo what a locked step
- * read: a group it sees stays; a locked step that meets one it added is refused and retried,
- * see changeSwitch), and other switches, other bridges and other resources on the host
- * (bridges, tunnels) never wait for it.
+ * bucket per action list. So two paths' writes to one switch wait for each other: creates'
+ * group commits (switch-commit.ts) and deletes' and updates' read-modify-writes alike. Other
+ * switches, other bridges and other resources on the host (bridges, tunnels) never wait for it.
  */
 function withSwitchLock<T>(sw: SwitchRef, fn: () => Promise<T>): Promise<T> {
   return withHostLock(switchLockKey(sw), fn);
@@ -235,21 +229,7 @@ function withSwitchLock<T>(sw: SwitchRef, fn: () => Promise<T>): Promise<T> {
 type SwitchRef = { connection: SwitchPlan['hop']['connection']; bridge: string };
 const switchLockKey = (sw: SwitchRef) => `flow-path|${hostLockKey(sw.connection)}|${sw.bridge}`;
 
-/**
- * Per switch: how many locked read-modify-writes have begun, and how many run now. A dump taken
- * while none ran and before the next began is as good as a read under the lock for that next
- * one (the only other writers are optimistic creates, which add groups that do not exist and
- * are refused otherwise; a bundle computed from such a dump that meets one is refused and
- * recomputed): a create refused for a shared group reuses the dump of its own round trip.
- */
-const rmw = new Map<string, { begun: number; running: number }>();
-/** The switch's read-modify-write count now, or undefined while one runs. */
-function rmwEpoch(sw: SwitchRef): number | undefined {
-  const e = rmw.get(switchLockKey(sw));
-  return e?.running ? undefined : (e?.begun ?? 0);
-}
-
-/** How often a read-modify-write is recomputed when a concurrent optimistic create changed the groups it read. */
+/** How often a read-modify-write is recomputed when the switch refused its bundle (another process changed the groups it read). */
 const RMW_ATTEMPTS = 3;
 
 /**
@@ -262,34 +242,28 @@ async function changeSwitch(
   runner: CommandRunner,
   sw: SwitchRef,
   compute: (state: SwitchState) => BundleOps,
-  options: { ifGone?: boolean; neighbours?: readonly Neighbour[]; known?: { state: SwitchState; epoch: number | undefined } } = {},
+  options: { ifGone?: boolean; neighbours?: readonly Neighbour[] } = {},
 ): Promise<void> {
   await withSwitchLock(sw, async () => {
-    const key = switchLockKey(sw);
-    const e = rmw.get(key) ?? { begun: 0, running: 0 };
-    rmw.set(key, e);
-    const known = options.known && options.known.epoch === e.begun ? options.known.state : undefined;
-    e.begun++;
-    e.running++;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        let state: SwitchState;
-        try {
-          state = attempt === 1 && known ? known : await readSwitch(runner, sw.bridge, attempt === 1 ? options.neighbours : undefined);
-        } catch (err) {
-          if (options.ifGone && switchIsGone(err)) return;
-          throw err;
-        }
-        try {
-          await applyBundleTo(runner, sw.bridge, compute(state));
-          return;
-        } catch (err) {
-          if (attempt < RMW_ATTEMPTS && err instanceof RemoteCommandError && isStateConflict(`${err.stderr}\n${err.stdout}\n${err.message}`)) continue;
-          throw err;
-        }
+    for (let attempt = 1; ; attempt++) {
+      let state: SwitchState;
+      try {
+        state = await readSwitch(runner, sw.bridge, attempt === 1 ? options.neighbours : undefined);
+      } catch (err) {
+        noteSwitch(runner, sw.bridge, undefined);
+        if (options.ifGone && switchIsGone(err)) return;
+        throw err;
       }
-    } finally {
-      e.running--;
+      const ops = compute(state);
+      try {
+        await applyBundleTo(runner, sw.bridge, ops);
+        noteSwitch(runner, sw.bridge, applyOps(state, ops));
+        return;
+      } catch (err) {
+        noteSwitch(runner, sw.bridge, undefined);
+        if (attempt < RMW_ATTEMPTS && err instanceof RemoteCommandError && isStateConflict(`${err.stderr}\n${err.stdout}\n${err.message}`)) continue;
+        throw err;
+      }
     }
   });
 }
@@ -342,38 +316,16 @@ async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): P
 }
 
 /**
- * A create's step on one switch: ONE round trip in the common case (see the header): its
- * neighbours, the optimistic bundle, the dumps after it. Refused because the switch holds one
- * of the groups already: the read-modify-write under the switch's lock.
+ * A create's step on one switch: ONE round trip in the common case, shared with the other
+ * paths' installs waiting for the same switch (switch-commit.ts: the neighbours, one bundle, the
+ * dumps after it); one more when the switch was not as this process last saw it.
  */
 async function installSwitch(p: FlowPathInputs, plan: SwitchPlan): Promise<void> {
   const runner = runnerFor(p, plan);
-  const optimistic = installOps(plan, EMPTY_SWITCH, p.cookie);
-  const epoch = rmwEpoch(plan.hop);
-  // One optimistic write per switch at a time: twenty paths' bundles and dumps sent to a shared
-  // root at once stall a userspace ovs-vswitchd, whose main thread also forwards the streams
-  // (lab fault 5: a stayer lost 116 datagrams in a row). Each is still one round trip.
-  const w = await withHostLock(`flow-path-write|${switchLockKey(plan.hop)}`, () => writeSwitch(runner, plan.hop.bridge, neighboursOf(plan, p), optimistic));
-  if (w.applied) {
-    // Leftovers of an earlier life of this path (same cookie) on this switch, not in its plan:
-    // rare (a delete that could not reach the switch); taken back from a fresh read, locked.
-    if (leftoverLine(plan.hop.node, gcOps(plan, w.state, p.cookie))) await changeSwitch(runner, plan.hop, (s) => gcOps(plan, s, p.cookie));
-    return;
-  }
-  const adding = new Set((optimistic.addGroups ?? []).map((g) => Number(g.id)));
-  const refusal = w.refusal!;
-  if (!isStateConflict(`${refusal.stderr}\n${refusal.stdout}`) && !w.state.groups.some((g) => adding.has(g.id))) throw refusal;
-  // Shared groups (or a foreign group on one of the ids: installOps refuses it by name).
-  // The dump of the same round trip serves, unless a read-modify-write ran meanwhile.
-  await changeSwitch(
-    runner,
-    plan.hop,
-    (s) => {
-      const ops = installOps(plan, s, p.cookie);
-      return mergeOps(ops, gcOps(plan, applyOps(s, ops), p.cookie));
-    },
-    { known: { state: w.state, epoch } },
-  );
+  const state = await installOnSwitch(switchLockKey(plan.hop), runner, plan.hop.bridge, { plan, cookie: p.cookie, neighbours: neighboursOf(plan, p) });
+  // Leftovers of an earlier life of this path (same cookie) on this switch, not in its plan:
+  // rare (a delete that could not reach the switch); taken back from a fresh read, locked.
+  if (leftoverLine(plan.hop.node, gcOps(plan, state, p.cookie))) await changeSwitch(runner, plan.hop, (s) => gcOps(plan, s, p.cookie));
 }
 
 /**

@@ -1,0 +1,157 @@
+/**
+ * Group commit of path installs on one switch (a create's step on a hop).
+ *
+ * Why: paths share switches (the root's group is every path's of a stream, a relay's is every
+ * path's through it), and a switch takes one write at a time (a userspace ovs-vswitchd also
+ * forwards the streams on the thread that applies bundles and dumps). Written one path at a
+ * time, the relay of a 64-hypervisor tree received 183 commands in a row. Here an install that
+ * arrives while a write to its switch is in flight waits, and every install waiting then goes
+ * in the NEXT write together: one round trip with their neighbour entries, ONE atomic bundle
+ * holding all their parts, and the dumps after it. Each member's part is computed on the state
+ * the members before it leave (switch-model applyOps), exactly as if they had gone one by one.
+ *
+ * What the bundle assumes of the switch: the groups this process last saw there (the dumps of
+ * its previous write to it), or none when it has not seen the switch. The bundle checks
+ * itself: OVS refuses it whole when it adds a group that exists, or inserts a bucket that
+ * exists or into a group that does not. A wrong assumption (another process changed the
+ * switch) so costs one more round trip, computed from the dumps that came back with the
+ * refusal. Flows are not assumed: the shared flows and the members' markers are always in the
+ * bundle (an `add` of a flow that is there replaces it with itself).
+ *
+ * Writes hold the switch's lock (`lockKey`, the one FlowPath's read-modify-writes take), so a
+ * commit never interleaves with a delete's or update's read and bundle in this process;
+ * `noteSwitch` keeps the view right after those.
+ */
+import { isStateConflict, type BundleOps } from '../ovs';
+import { type CommandRunner, withHostLock } from '../exec';
+import { applyOps, installOps, mergeOps, type SwitchPlan, type SwitchState } from './plan';
+import { writeSwitch, type Neighbour } from './switch-io';
+
+/** One path's part on the switch. */
+export interface InstallRequest {
+  readonly plan: SwitchPlan;
+  readonly cookie: string;
+  /** Tunnel neighbour entries the path seeds on this host. */
+  readonly neighbours: readonly Neighbour[];
+}
+
+interface Member {
+  readonly request: InstallRequest;
+  readonly runner: CommandRunner;
+  readonly bridge: string;
+  resolve(state: SwitchState): void;
+  reject(err: unknown): void;
+}
+
+/** How often a commit is recomputed from the dumps of its refusal before it gives up. */
+const ATTEMPTS = 3;
+
+const waiting = new Map<string, Member[]>();
+const draining = new Set<string>();
+/**
+ * The switches' state as this process last saw it, per connection (the pooled runner of a host)
+ * and bridge: a runner made anew (a new process, a new test) starts knowing nothing.
+ */
+const seen = new WeakMap<CommandRunner, Map<string, SwitchState>>();
+
+function seenOn(runner: CommandRunner, bridge: string): SwitchState | undefined {
+  return seen.get(runner)?.get(bridge);
+}
+
+/** Records what a write of this process left on the switch (undefined: not known any more). */
+export function noteSwitch(runner: CommandRunner, bridge: string, state: SwitchState | undefined): void {
+  let bridges = seen.get(runner);
+  if (!bridges) seen.set(runner, (bridges = new Map()));
+  if (state) bridges.set(bridge, state);
+  else bridges.delete(bridge);
+}
+
+/**
+ * Installs one path's part on the switch, together with every other install waiting for it.
+ * Resolves with the switch's groups and flows right after the bundle that carried it.
+ */
+export function installOnSwitch(lockKey: string, runner: CommandRunner, bridge: string, request: InstallRequest): Promise<SwitchState> {
+  return new Promise<SwitchState>((resolve, reject) => {
+    const queue = waiting.get(lockKey) ?? [];
+    waiting.set(lockKey, queue);
+    queue.push({ request, runner, bridge, resolve, reject });
+    void drain(lockKey);
+  });
+}
+
+async function drain(lockKey: string): Promise<void> {
+  if (draining.has(lockKey)) return;
+  draining.add(lockKey);
+  try {
+    while ((waiting.get(lockKey) ?? []).length) {
+      // Taken under the lock: what arrives while a delete holds the switch joins this write.
+      await withHostLock(lockKey, () => commit(waiting.get(lockKey)!.splice(0)));
+    }
+  } finally {
+    draining.delete(lockKey);
+    waiting.delete(lockKey);
+  }
+}
+
+/** The members' parts folded over `assumed`; a member whose part cannot be computed is rejected. */
+function combine(members: readonly Member[], assumed: SwitchState): { ready: Member[]; ops: BundleOps } {
+  const ready: Member[] = [];
+  let ops: BundleOps = {};
+  let state = assumed;
+  for (const m of members) {
+    try {
+      const part = installOps(m.request.plan, state, m.request.cookie);
+      state = applyOps(state, part);
+      ops = mergeOps(ops, part);
+      ready.push(m);
+    } catch (err) {
+      m.reject(err); // e.g. a foreign group on one of its ids: its own error, named by installOps
+    }
+  }
+  return { ready, ops };
+}
+
+function neighboursOf(members: readonly Member[]): Neighbour[] {
+  const byIp = new Map<string, Neighbour>();
+  for (const m of members) for (const n of m.request.neighbours) if (!byIp.has(n.ip)) byIp.set(n.ip, n);
+  return [...byIp.values()];
+}
+
+/** One write (or a few, on refusals) for these members; settles every member, never throws. */
+async function commit(members: Member[]): Promise<void> {
+  if (!members.length) return;
+  const { runner, bridge } = members[0];
+  let assumed: SwitchState = { groups: seenOn(runner, bridge)?.groups ?? [], flows: [] };
+  for (let attempt = 1; ; attempt++) {
+    const { ready, ops } = combine(members, assumed);
+    if (!ready.length) return;
+    members = ready;
+    let written;
+    try {
+      // Entries are set in the first write only: a refused bundle comes after them.
+      written = await writeSwitch(runner, bridge, attempt === 1 ? neighboursOf(members) : [], ops);
+    } catch (err) {
+      noteSwitch(runner, bridge, undefined);
+      for (const m of members) m.reject(err);
+      return;
+    }
+    noteSwitch(runner, bridge, written.state);
+    if (written.applied) {
+      for (const m of members) m.resolve(written.state);
+      return;
+    }
+    const refusal = written.refusal!;
+    const adding = new Set((ops.addGroups ?? []).map((g) => Number(g.id)));
+    const conflict = isStateConflict(`${refusal.stderr}\n${refusal.stdout}`) || written.state.groups.some((g) => adding.has(g.id));
+    if (!conflict && members.length > 1) {
+      // Refused for another reason: one by one, so that each member meets its own error.
+      for (const m of members) await commit([m]);
+      return;
+    }
+    if (!conflict || attempt >= ATTEMPTS) {
+      for (const m of members) m.reject(refusal);
+      return;
+    }
+    assumed = written.state;
+  }
+}
