@@ -37,6 +37,7 @@ import { labDown, labUp } from '../lab';
 import { LabPaths, NS_PREFIX } from '../lab/names';
 import { listLabNamespaces } from '../lab/netns';
 import { envInt, fmtMs, readResult, repoRoot, resultsDir, run, type Stat } from './lib/common';
+import { idleCpuRows } from './lib/cpu';
 import { provenanceLines, refusal, treeState, type TreeState } from './lib/provenance';
 import { lineChart, type Series } from './lib/svg';
 import { OWN_SHARE_MAX_RATIO, ownShareOf, refreshReads, scaleTargets } from './lib/scaling';
@@ -336,9 +337,10 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
       `Per host at N=${big.n}: VPM commands ${split(big.vpm.up.commandsPerHost)} (all over one SSH connection per host); careful plain ssh ${split(big.careful?.first.commandsPerHost)} (one session per host); naive plain ssh ${split(big.plain?.first.commandsPerHost)} (one connection each); Ansible module runs ${split(big.ansible?.first.moduleRunsPerHost)}.`,
       '',
     );
-    const same = (v: unknown) => (v === true ? 'same' : v === false ? '**differs**' : 'n/a');
-    const checks = rows.map((r) => `N=${r.n}: careful ${same(r.checks?.carefulMatchesVpm)}, naive ${r.checks?.plainMatchesVpm === true ? 'same' : r.checks?.plainMatchesVpm === false ? '**differs**' : 'n/a'}, Ansible ${r.checks?.ansibleMatchesVpm === true ? 'same' : r.checks?.ansibleMatchesVpm === false ? '**differs**' : 'n/a'}`);
-    out.push(`End state against VPM's (br1 ports and stream flows per host, first run): ${checks.join('; ')}.`, '');
+    // "differs" names the first difference when the result has it (<method>Differences).
+    const same = (c: any, m: string) => (c?.[`${m}MatchesVpm`] === true ? 'same' : c?.[`${m}MatchesVpm`] === false ? `**differs**${c?.[`${m}Differences`]?.length ? ` (${c[`${m}Differences`][0]})` : ''}` : 'n/a');
+    const checks = rows.map((r) => `N=${r.n}: careful ${same(r.checks, 'careful')}, naive ${same(r.checks, 'plain')}, Ansible ${same(r.checks, 'ansible')}`);
+    out.push(`End state against VPM's (per host: br1 ports, stream flows, each GRE interface's BFD settings; first run): ${checks.join('; ')}.`, '');
   }
   out.push('### Time per phase of the VPM `up` (from the command trace)', '');
   out.push(
@@ -383,10 +385,17 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
         ['pass-through (node lab/setup/pulumi.js), max RSS', mib(res.driverRssMaxKiB?.median)],
         [`lab footprint per hypervisor (ovsdb-server + ovs-vswitchd + sshd listener), tree of ${res.footprintAtHypervisors ?? res.atHypervisors} converged`, `${mib(fp.median)} (${mib(fp.min)}..${mib(fp.max)})`],
         ['  of which ovsdb-server / ovs-vswitchd / sshd (median)', `${mib(med((x) => x.ovsdb))} / ${mib(med((x) => x.vswitchd))} / ${mib(med((x) => x.sshd))}`],
+        ...idleCpuRows(res.labIdleCpu, res.footprintAtHypervisors ?? res.atHypervisors),
       ],
     ),
     '',
   );
+  if (res.labIdleCpu?.vpm) {
+    out.push(
+      'Idle CPU: BFD at 10 ms on every tunnel (VPM\'s default, for data-plane failover; the baselines set the same) is the main load: in the userspace (netdev) datapath ovs-vswitchd itself sends and receives every BFD packet, on both ends of every tunnel, for as long as the overlay exists; the relay h2 ends N−1 tunnels.',
+      '',
+    );
+  }
 
   // Targets.
   const lo = rows[0];

@@ -17,14 +17,17 @@
  * VPM's own share = VPM's median − the fixed cost's median (bench/lib/scaling.ts). Between methods the overlay's own
  * state (br1, br0's patch port, the baselines' br0 rule, the tunnel neighbour cache) is removed
  * from the tree's hypervisors. The first repetition checks that the three end states agree
- * (br1's ports, number of stream flows).
+ * (br1's ports, number of stream flows, each GRE interface's bfd column: VPM's tunnels run BFD
+ * at 10 ms, components/streaming-tree DEFAULT_BFD, and the baselines set the same).
  *
  * Measured: wall time of `node lab/setup/pulumi.js up --stack bench-up --yes` (the plain CLI,
  * `npm run pulumi -- up` runs, without npm's own start-up); from the command trace: commands
  * per host, SSH connections (distinct provider pid and host), mutating commands, time per
  * phase; from sshd's logs: SSH logins per method; memory: RSS of the dynamic-provider process
  * (max while the up runs, sampled every 100 ms), the engine and the driver; per-hypervisor lab
- * footprint (ovsdb-server + ovs-vswitchd + sshd RSS) with the largest tree converged.
+ * footprint (ovsdb-server + ovs-vswitchd + sshd RSS) with the largest tree converged, and
+ * the CPU those processes use meanwhile with nothing running (5 s of utime + stime; again with
+ * each baseline's overlay converged at that size, first run).
  *
  * Env: VPM_BENCH_SIZES=2,4,8,16,32,64  VPM_BENCH_RUNS=3  VPM_BENCH_RUNS_LARGE=2 (runs for N = 16..31)
  *      VPM_BENCH_RUNS_HUGE=1 (runs for N >= 32)
@@ -45,10 +48,11 @@ import type { Inventory } from '../lab/inventory';
 import { LabPaths, MAX_HYPERVISORS } from '../lab/names';
 import type { PidEntry } from '../lab/procs';
 import { ansibleMissing, ansibleVersion, runAnsible, writeProject, type AnsibleRun } from './baselines/ansible';
-import { overlayOn, runCarefulSsh, runPlainSsh, teardownOverlay, type PlainRun } from './baselines/plain-ssh';
+import { overlayDifferences, overlayOn, runCarefulSsh, runPlainSsh, sameOverlay, teardownOverlay, type OverlaySnapshot, type PlainRun } from './baselines/plain-ssh';
 import { RssSampler, descendants, envInt, envList, labEnvText, mustRun, repoRoot, rssKiB, run, sleep, stat, writeResult, type Stat } from './lib/common';
 import { readTrace, summarise, PHASES, type TraceSummary } from './lib/trace';
 import { ownShareOf } from './lib/scaling';
+import { sampleCpu, type CpuSummary } from './lib/cpu';
 import { RECEIVER_IP, desiredState, planFor, writeTopologyFile } from './lib/tree';
 
 const STACK = 'bench-up';
@@ -155,6 +159,37 @@ function labFootprint(hosts: readonly string[]): { perHypervisorKiB: Record<stri
   return { perHypervisorKiB: out };
 }
 
+/** The lab's own processes per hypervisor (the pids file), as labFootprint reads them. */
+const LAB_PROCESSES = ['ovs-vswitchd', 'ovsdb-server', 'sshd'] as const;
+
+/** How long the idle CPU is sampled (ms). */
+const IDLE_CPU_WINDOW_MS = 5000;
+
+/**
+ * CPU the lab's processes use while nothing runs (the tree converged, no SSH session open):
+ * utime + stime of every hypervisor's ovs-vswitchd, ovsdb-server and sshd over
+ * IDLE_CPU_WINDOW_MS (bench/lib/cpu.ts). With BFD at 10 ms on every tunnel, ovs-vswitchd's
+ * userspace datapath sends and receives every BFD packet itself: that is most of it.
+ */
+async function labIdleCpu(hosts: readonly string[]): Promise<CpuSummary> {
+  const entries: PidEntry[] = JSON.parse(fs.readFileSync(LabPaths.default().pids, 'utf8'));
+  const pids: Record<string, Record<string, number>> = {};
+  for (const h of hosts) {
+    pids[h] = {};
+    for (const what of LAB_PROCESSES) {
+      const pid = entries.find((e) => e.name === `${h}/${what}`)?.pid;
+      if (pid) pids[h][what] = pid;
+    }
+  }
+  return sampleCpu(pids, IDLE_CPU_WINDOW_MS);
+}
+
+/** Measured once, with the largest tree converged: memory, and idle CPU per method's end state. */
+interface LabMeasure {
+  value?: ReturnType<typeof labFootprint>;
+  idleCpu: Record<string, CpuSummary>;
+}
+
 interface Sample {
   n: number;
   run: number;
@@ -168,16 +203,21 @@ interface Sample {
   checks?: Record<string, unknown>;
 }
 
-async function overlaySnapshot(inventory: Inventory, hosts: readonly string[]): Promise<Record<string, { ports: string[]; flows: number } | null>> {
+async function overlaySnapshot(inventory: Inventory, hosts: readonly string[]): Promise<OverlaySnapshot> {
   const pairs = await Promise.all(hosts.map(async (h) => [h, (await overlayOn(inventory, h)) ?? null] as const));
   return Object.fromEntries(pairs);
 }
 
-function sameOverlay(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/** The end-state check of one baseline against VPM's: same or not, and what differs (first lines). */
+function compareOverlay(checks: Record<string, unknown>, method: string, snap: OverlaySnapshot, vpmOverlay: OverlaySnapshot | undefined): void {
+  checks[`${method}MatchesVpm`] = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
+  if (vpmOverlay && !checks[`${method}MatchesVpm`]) {
+    checks[`${method}Overlay`] = snap;
+    checks[`${method}Differences`] = overlayDifferences(snap, vpmOverlay).slice(0, 20);
+  }
 }
 
-async function oneRun(n: number, r: number, inventory: Inventory, work: string, samples: Sample[], footprint: { value?: ReturnType<typeof labFootprint> }): Promise<void> {
+async function oneRun(n: number, r: number, inventory: Inventory, work: string, samples: Sample[], footprint: LabMeasure): Promise<void> {
   const hosts = inventory.hypervisors.slice(0, n).map((h) => h.name);
   const topoFile = path.join(work, `tree-${n}.yaml`);
   const r1 = inventory.receivers.find((r) => r.ip === RECEIVER_IP);
@@ -192,17 +232,26 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
     const tag = `${n}-${r}`;
     const sample: Sample = { n, run: r, resources: { bridges: plan.bridges.length, tunnels: plan.tunnels.length, paths: plan.paths.length, hops: plan.paths.reduce((a, p) => a + p.hops.length, 0) } } as Sample;
     const checks: Record<string, unknown> = {};
+    // The baseline's converged overlay, idle, as VPM's above (only at the largest size, first run).
+    const idleAfter = async (method: string) => {
+      await sleep(2000);
+      footprint.idleCpu[method] = await labIdleCpu(inventory.hypervisors.map((h) => h.name));
+      log(`N=${n}: lab idle CPU with the ${method} baseline's overlay: ${footprint.idleCpu[method].allCores} cores`);
+    };
     // The engine's fixed cost, right before VPM's up: the same command on a program with no resources.
     sample.engine = { upMs: await emptyProgramUp([]), upRefreshMs: await emptyProgramUp(['--refresh']) };
     // VPM: up from empty, no-change up, destroy.
     const up = await pulumiProgramRun('up', work, `${tag}-up`, hosts, inventory, true);
     if ((up.changeSummary.create ?? 0) < resources) throw new Error(`N=${n}: up created ${JSON.stringify(up.changeSummary)}, expected >= ${resources} resources`);
-    let vpmOverlay: Record<string, unknown> | undefined;
+    let vpmOverlay: OverlaySnapshot | undefined;
+    const measureIdle = r === 0 && n === Math.max(...SIZES);
     if (r === 0) {
       vpmOverlay = await overlaySnapshot(inventory, hosts);
-      if (n === Math.max(...SIZES)) {
+      if (measureIdle) {
         await sleep(2000); // let the sessions of the checks above end
         footprint.value = labFootprint(inventory.hypervisors.map((h) => h.name));
+        footprint.idleCpu.vpm = await labIdleCpu(inventory.hypervisors.map((h) => h.name));
+        log(`N=${n}: lab idle CPU with VPM's tree converged: ${footprint.idleCpu.vpm.allCores} cores (h1 ${footprint.idleCpu.vpm.root}, h2 ${footprint.idleCpu.vpm.relay}, median per hypervisor ${footprint.idleCpu.vpm.perHypervisor.median})`);
       }
     }
     const noChange = await pulumiProgramRun('up', work, `${tag}-nochange`, hosts, inventory, false);
@@ -228,8 +277,8 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
       const firstLogins = sshLogins(hosts) - l0;
       if (r === 0) {
         const snap = await overlaySnapshot(inventory, hosts);
-        checks.carefulMatchesVpm = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
-        if (!checks.carefulMatchesVpm) checks.carefulOverlay = snap;
+        compareOverlay(checks, 'careful', snap, vpmOverlay);
+        if (measureIdle) await idleAfter('careful');
       }
       l0 = sshLogins(hosts);
       const again = await runCarefulSsh(inventory, state, work);
@@ -244,8 +293,8 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
       const firstLogins = sshLogins(hosts) - l0;
       if (r === 0) {
         const snap = await overlaySnapshot(inventory, hosts);
-        checks.plainMatchesVpm = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
-        if (!checks.plainMatchesVpm) checks.plainOverlay = snap;
+        compareOverlay(checks, 'plain', snap, vpmOverlay);
+        if (measureIdle) await idleAfter('plain');
       }
       l0 = sshLogins(hosts);
       const again = await runPlainSsh(inventory, state, work);
@@ -261,8 +310,8 @@ async function oneRun(n: number, r: number, inventory: Inventory, work: string, 
       const firstLogins = sshLogins(hosts) - l0;
       if (r === 0) {
         const snap = await overlaySnapshot(inventory, hosts);
-        checks.ansibleMatchesVpm = vpmOverlay ? sameOverlay(snap, vpmOverlay) : undefined;
-        if (!checks.ansibleMatchesVpm) checks.ansibleOverlay = snap;
+        compareOverlay(checks, 'ansible', snap, vpmOverlay);
+        if (measureIdle) await idleAfter('ansible');
       }
       l0 = sshLogins(hosts);
       const again = await runAnsible(project, inventory, state);
@@ -398,7 +447,7 @@ export async function main(): Promise<unknown> {
   log(`lab up: ${maxN} hypervisors in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const samples: Sample[] = [];
   const failures: { n: number; run: number; error: string }[] = [];
-  const footprint: { value?: ReturnType<typeof labFootprint> } = {};
+  const footprint: LabMeasure = { idleCpu: {} };
   // A stack of our own (never another engineer's), removed at the end.
   await run(pulumiArgv(['stack', 'rm', STACK, '--yes', '--force']));
   await pulumiCmd(['stack', 'init', STACK]);
@@ -475,6 +524,8 @@ export async function main(): Promise<unknown> {
       ownShareMs: "VPM's own share: VPM median wall time − the fixed cost's median (up from empty − empty up; no-change up --refresh − empty up --refresh), and its ratio to the careful script's first run / re-run",
       slowBaselines: `the naive script and Ansible run up to N=${SLOW_MAX_N}; the careful script at every N`,
       footprint: `RSS (KiB) per hypervisor of ovsdb-server + ovs-vswitchd + sshd with the ${maxN}-hypervisor tree converged (no SSH session open)`,
+      labIdleCpu: `cores (1 = one core busy) used by every hypervisor's ovs-vswitchd + ovsdb-server + sshd (utime + stime from /proc/<pid>/stat over ${IDLE_CPU_WINDOW_MS / 1000} s) with the ${maxN}-hypervisor tree converged and nothing running: allCores = the whole lab, perHypervisor = median/min/max over the hypervisors, root = h1, relay = h2; per method (vpm, and each baseline measured at that size, first run); BFD at 10 ms on every tunnel, handled by ovs-vswitchd's userspace datapath, is the main load`,
+      endState: "per host: br1's ports, the number of stream flows (priority 1000, table 0), each GRE interface's bfd column; checks.<method>MatchesVpm, and <method>Differences when not",
     },
     rows,
     resources: {
@@ -484,6 +535,7 @@ export async function main(): Promise<unknown> {
       atHypervisors: rows[rows.length - 1].n,
       footprintAtHypervisors: maxN,
       labPerHypervisorKiB: { ...stat(totals), perHypervisor: fp },
+      labIdleCpu: footprint.idleCpu,
     },
     samples,
   };

@@ -1,7 +1,8 @@
 /**
  * Baseline (b): the same convergence with Ansible, as an operator would write it with
  * Debian's `ansible` package: the openvswitch.openvswitch collection's modules for the
- * bridge (openvswitch_bridge) and the patch, internal and GRE ports (openvswitch_port),
+ * bridge (openvswitch_bridge) and the patch, internal and GRE ports (openvswitch_port; the GRE
+ * ports with BFD as VPM sets it, in the port's `set`),
  * `shell` tasks for br0's rule, the tunnel neighbour entries and the host's flows (the
  * collection has no flow module). A generated inventory (host vars: the host's ports,
  * neighbours and flows) and playbook; ansible-playbook runs in the lab's underlay namespace
@@ -21,7 +22,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { readInventory, type Inventory } from '../../lab/inventory';
 import { mustRun, run } from '../lib/common';
-import { BASELINE_COOKIE, OVERLAY_BRIDGE, PATCH_OFPORT, PATCH_OVERLAY, PATCH_PHYSICAL, PHYSICAL_BRIDGE, PROTOCOLS, STATIC_RULE, desiredState, planFor, type HostState } from '../lib/tree';
+import { BASELINE_COOKIE, OVERLAY_BRIDGE, PATCH_OFPORT, PATCH_OVERLAY, PATCH_PHYSICAL, PHYSICAL_BRIDGE, PROTOCOLS, STATIC_RULE, bfdSettings, desiredState, planFor, type HostState } from '../lib/tree';
 import { teardownOverlay } from './plain-ssh';
 
 const OVS = 'openvswitch.openvswitch';
@@ -73,7 +74,9 @@ export function playbook(): unknown[] {
         },
         {
           name: 'GRE ports',
-          [`${OVS}.openvswitch_port`]: { bridge: OVERLAY_BRIDGE, port: '{{ item.name }}', set: ['Interface {{ item.name }} type=gre options:remote_ip={{ item.remoteIp }} ofport_request={{ item.ofport }}'] },
+          // `bfd`: the port's bfd:key=value settings (bfdSettings), the same as VPM's; the
+          // module applies `set` with the add-port only, so a re-run reports the port ok.
+          [`${OVS}.openvswitch_port`]: { bridge: OVERLAY_BRIDGE, port: '{{ item.name }}', set: ['Interface {{ item.name }} type=gre options:remote_ip={{ item.remoteIp }} ofport_request={{ item.ofport }} {{ item.bfd }}'] },
           loop: '{{ gre_ports }}',
         },
         {
@@ -102,6 +105,11 @@ export function tasksPerHost(h: HostState): number {
   return 5 + h.internalPorts.length + h.grePorts.length + h.neighbours.length;
 }
 
+/** A host's GRE ports as the playbook's loop reads them: `bfd` is the settings text (`bfd:enable=true bfd:min_tx=10 bfd:min_rx=10`, empty without BFD). */
+export function greVars(h: HostState): { name: string; remoteIp: string; ofport: number; bfd: string }[] {
+  return h.grePorts.map((g) => ({ name: g.name, remoteIp: g.remoteIp, ofport: g.ofport, bfd: bfdSettings(g.bfd).join(' ') }));
+}
+
 export interface AnsibleProject {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
@@ -124,7 +132,7 @@ export function writeProject(inventory: Inventory, state: readonly HostState[], 
       hosts: Object.fromEntries(
         state.map((h) => [
           h.host,
-          { ansible_host: hv(h.host).ip, ansible_port: hv(h.host).sshPort, internal_ports: h.internalPorts, gre_ports: h.grePorts, neighbours: h.neighbours, flows: h.flows },
+          { ansible_host: hv(h.host).ip, ansible_port: hv(h.host).sshPort, internal_ports: h.internalPorts, gre_ports: greVars(h), neighbours: h.neighbours, flows: h.flows },
         ]),
       ),
     },

@@ -8,13 +8,13 @@
  *            parallel (runCarefulSsh, hostScript);
  *   naive    one `ssh host ovs-vsctl|ovs-ofctl|ovs-appctl ...` per change, new connection each,
  *            host after host (runPlainSsh, scriptLines): kept as a second, labelled row.
- * Order in both: bridges, patch ports, br0's rule, internal ports, GRE ports (+ the tunnel
- * neighbour entries VPM seeds), then the flows of every hop. Every command is idempotent
+ * Order in both: bridges, patch ports, br0's rule, internal ports, GRE ports with BFD as VPM
+ * sets it (+ the tunnel neighbour entries VPM seeds), then the flows of every hop. Every command is idempotent
  * (--may-exist, add-flow replaces), so a re-run converges again; it re-sends everything (a
  * script does not look first).
  *
- * The end state equals the StreamingTree's (same bridge, ports, port numbers, per-hop stream
- * flows), except that a fan-out is one flow with several outputs rather than an OpenFlow group
+ * The end state equals the StreamingTree's (same bridge, ports, port numbers, BFD on every GRE
+ * interface with VPM's intervals, per-hop stream flows), except that a fan-out is one flow with several outputs rather than an OpenFlow group
  * with ownership markers, and nothing is tagged with an owner.
  *
  * Standalone, on a running lab: node dist/bench/baselines/plain-ssh.js N  (each form: runs, re-runs, tears down)
@@ -22,6 +22,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInventory, type Inventory } from '../../lab/inventory';
+import { decodeString, decodeStringMap, parseOvsdbTables } from '../../providers/ovs';
 import { mustRun, run } from '../lib/common';
 import {
   BASELINE_COOKIE,
@@ -32,6 +33,7 @@ import {
   PHYSICAL_BRIDGE,
   PROTOCOLS,
   STATIC_RULE,
+  bfdSettings,
   desiredState,
   planFor,
   type HostState,
@@ -45,6 +47,15 @@ export interface ScriptLine {
   readonly phase: 'bridges' | 'patch ports' | 'tunnels' | 'flows';
   /** The remote command (one ssh each). */
   readonly remote: string;
+}
+
+/**
+ * A GRE interface's settings as both scripts write them: type, remote end, port number and
+ * BFD as VPM sets it (`bfd:enable=true bfd:min_tx=10 bfd:min_rx=10` by default: the same
+ * column values as VPM's `bfd={enable=true,min_tx=10,min_rx=10}` on a new interface).
+ */
+export function greSettings(g: HostState['grePorts'][number]): string[] {
+  return ['type=gre', `options:remote_ip=${g.remoteIp}`, `ofport_request=${g.ofport}`, ...bfdSettings(g.bfd)];
 }
 
 /** The script's changes in the order an operator runs them: per phase, host after host. */
@@ -64,7 +75,7 @@ export function scriptLines(state: readonly HostState[]): ScriptLine[] {
   }
   for (const h of state) {
     for (const g of h.grePorts) {
-      add(h.ip, 'tunnels', ['ovs-vsctl', '--may-exist', 'add-port', OVERLAY_BRIDGE, g.name, '--', 'set', 'interface', g.name, 'type=gre', `options:remote_ip=${g.remoteIp}`, `ofport_request=${g.ofport}`]);
+      add(h.ip, 'tunnels', ['ovs-vsctl', '--may-exist', 'add-port', OVERLAY_BRIDGE, g.name, '--', 'set', 'interface', g.name, ...greSettings(g)]);
     }
     for (const n of h.neighbours) add(h.ip, 'tunnels', ['ovs-appctl', 'tnl/neigh/set', PHYSICAL_BRIDGE, n.ip, n.mac]);
   }
@@ -82,7 +93,7 @@ export function hostScript(h: HostState): string {
     ['--may-exist', 'add-port', OVERLAY_BRIDGE, PATCH_OVERLAY, '--', 'set', 'interface', PATCH_OVERLAY, 'type=patch', `options:peer=${PATCH_PHYSICAL}`, `ofport_request=${PATCH_OFPORT}`],
     ['--may-exist', 'add-port', PHYSICAL_BRIDGE, PATCH_PHYSICAL, '--', 'set', 'interface', PATCH_PHYSICAL, 'type=patch', `options:peer=${PATCH_OVERLAY}`],
     ...h.internalPorts.map((p) => ['--may-exist', 'add-port', OVERLAY_BRIDGE, p.name, '--', 'set', 'interface', p.name, 'type=internal', `ofport_request=${p.ofport}`]),
-    ...h.grePorts.map((g) => ['--may-exist', 'add-port', OVERLAY_BRIDGE, g.name, '--', 'set', 'interface', g.name, 'type=gre', `options:remote_ip=${g.remoteIp}`, `ofport_request=${g.ofport}`]),
+    ...h.grePorts.map((g) => ['--may-exist', 'add-port', OVERLAY_BRIDGE, g.name, '--', 'set', 'interface', g.name, ...greSettings(g)]),
   ];
   const lines = [
     'set -e',
@@ -200,13 +211,77 @@ export async function teardownOverlay(inventory: Inventory, hosts: readonly stri
   );
 }
 
-/** What a hypervisor holds of the overlay now (for checks): br1's ports and flow count, or undefined. */
-export async function overlayOn(inventory: Inventory, name: string): Promise<{ ports: string[]; flows: number } | undefined> {
+/**
+ * What a hypervisor holds of the overlay, for the end-state checks: br1's ports, the number of
+ * its stream flows (priority 1000 in table 0), and each of its GRE interfaces' `bfd` column
+ * (a baseline without BFD, or with other intervals, differs from VPM here).
+ */
+export interface OverlayState {
+  readonly ports: string[];
+  readonly flows: number;
+  /** GRE interface of br1 -> its bfd column (empty when BFD is not set). */
+  readonly bfd: Record<string, Record<string, string>>;
+}
+
+/** The remote read behind overlayOn: ports, --- , table 0's flows, --- , the GRE interfaces' name and bfd (JSON). */
+export const OVERLAY_READ = `ovs-vsctl list-ports ${OVERLAY_BRIDGE} && echo --- && ovs-ofctl -O OpenFlow15 dump-flows ${OVERLAY_BRIDGE} table=0 && echo --- && ovs-vsctl --format=json --columns=name,bfd find Interface type=gre`;
+
+/** Parses OVERLAY_READ's output (pure). GRE interfaces on other bridges than br1 are left out. */
+export function parseOverlay(stdout: string): OverlayState {
+  const [portsText, flowsText, greText] = stdout.split('---\n');
+  const ports = portsText.split('\n').filter(Boolean).sort();
+  const bfd: Record<string, Record<string, string>> = {};
+  for (const table of parseOvsdbTables(greText ?? '')) {
+    for (const row of table.rows) {
+      const name = decodeString(row.name);
+      if (!ports.includes(name)) continue;
+      const column = decodeStringMap(row.bfd);
+      bfd[name] = Object.fromEntries(Object.keys(column).sort().map((k) => [k, column[k]]));
+    }
+  }
+  return {
+    ports,
+    flows: (flowsText ?? '').split('\n').filter((l) => /priority=1000/.test(l)).length,
+    bfd: Object.fromEntries(Object.keys(bfd).sort().map((k) => [k, bfd[k]])),
+  };
+}
+
+/** What a hypervisor holds of the overlay now (for checks), or undefined when it cannot be read. */
+export async function overlayOn(inventory: Inventory, name: string): Promise<OverlayState | undefined> {
   const h = inventory.hypervisors.find((x) => x.name === name)!;
-  const r = await run(['ip', 'netns', 'exec', inventory.underlay.netns, ...sshWords(inventory), `${h.user}@${h.ip}`, `ovs-vsctl list-ports ${OVERLAY_BRIDGE} && echo --- && ovs-ofctl -O OpenFlow15 dump-flows ${OVERLAY_BRIDGE} table=0`], { timeoutMs: 30_000 });
+  const r = await run(['ip', 'netns', 'exec', inventory.underlay.netns, ...sshWords(inventory), `${h.user}@${h.ip}`, OVERLAY_READ], { timeoutMs: 30_000 });
   if (r.code !== 0) return undefined;
-  const [ports, flows] = r.stdout.split('---\n');
-  return { ports: ports.split('\n').filter(Boolean).sort(), flows: (flows ?? '').split('\n').filter((l) => /priority=1000/.test(l)).length };
+  return parseOverlay(r.stdout);
+}
+
+/** Overlays per host (null: could not be read). */
+export type OverlaySnapshot = Record<string, OverlayState | null>;
+
+/** Whether two snapshots hold the same overlay: per host the same ports, flow count and GRE bfd columns (key order aside). */
+export function sameOverlay(a: OverlaySnapshot, b: OverlaySnapshot): boolean {
+  return overlayDifferences(a, b).length === 0;
+}
+
+/** What differs between two snapshots, one line per host and aspect (empty: the same). */
+export function overlayDifferences(a: OverlaySnapshot, b: OverlaySnapshot): string[] {
+  const out: string[] = [];
+  const canon = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+  for (const host of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const x = a[host];
+    const y = b[host];
+    if (!x || !y) {
+      if (x !== y) out.push(`${host}: ${x ? 'only the first' : 'only the second'} could be read`);
+      continue;
+    }
+    if (canon(x.ports) !== canon(y.ports)) out.push(`${host}: ports ${x.ports.join(',')} vs ${y.ports.join(',')}`);
+    if (x.flows !== y.flows) out.push(`${host}: ${x.flows} vs ${y.flows} stream flows`);
+    for (const port of [...new Set([...Object.keys(x.bfd ?? {}), ...Object.keys(y.bfd ?? {})])].sort()) {
+      const bx = canon(x.bfd?.[port] ?? {});
+      const by = canon(y.bfd?.[port] ?? {});
+      if (bx !== by) out.push(`${host}: ${port} bfd ${bx} vs ${by}`);
+    }
+  }
+  return out;
 }
 
 async function main(): Promise<void> {

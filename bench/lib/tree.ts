@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { stringify } from 'yaml';
 import { parseTopology, type Topology } from '../../components/topology';
 import { planTree, type TreePlan } from '../../components/streaming-tree/plan';
+import { DEFAULT_BFD } from '../../components/streaming-tree/component';
 import { PATCH_OFPORT, SOURCE_OFPORT, SOURCE_PORT_NAME } from '../../components/streaming-tree/ports';
 import { receiverMacFor } from '../../providers/flow-path/plan';
 import type { Inventory } from '../../lab/inventory';
@@ -64,12 +65,35 @@ export function planFor(n: number, inventory: Inventory): TreePlan {
   return planTree(topologyWithMacs(n, inventory), hosts);
 }
 
+/** BFD on the tunnels as the StreamingTree's `bfd` argument takes it: intervals in ms, or false (off). */
+export type TreeBfd = { minTxMs?: number; minRxMs?: number } | false;
+
+/**
+ * The Interface `bfd` column VPM writes on each GRE end of a tree with this `bfd` argument
+ * (default: none given, as the bench's stack sets no vpm:bfd, so DEFAULT_BFD): the
+ * StreamingTree merges the argument over DEFAULT_BFD (component.ts), GreTunnel adds
+ * enable=true (providers/gre-tunnel/provider.ts), and VsctlTxn.addPort writes enable, min_tx,
+ * min_rx as decimal strings (providers/ovs/vsctl.ts). Empty when BFD is off (VPM writes
+ * `bfd={}` then).
+ */
+export function bfdColumn(bfd?: TreeBfd): Record<string, string> {
+  if (bfd === false) return {};
+  const b = { ...DEFAULT_BFD, ...(bfd ?? {}) };
+  return { enable: 'true', min_tx: String(b.minTxMs), min_rx: String(b.minRxMs) };
+}
+
+/** The `bfd:key=value` settings of `ovs-vsctl set interface` for that column (none when empty). */
+export function bfdSettings(column: Readonly<Record<string, string>>): string[] {
+  return Object.entries(column).map(([k, v]) => `bfd:${k}=${v}`);
+}
+
 /** What one hypervisor must hold after convergence, in operator terms. */
 export interface HostState {
   readonly host: string;
   readonly ip: string;
   readonly internalPorts: { name: string; ofport: number }[];
-  readonly grePorts: { name: string; remoteIp: string; ofport: number }[];
+  /** `bfd`: the Interface's bfd column, as VPM writes it (bfdColumn). */
+  readonly grePorts: { name: string; remoteIp: string; ofport: number; bfd: Readonly<Record<string, string>> }[];
   /** Tunnel neighbour cache entries (remote underlay IP -> MAC) VPM seeds. */
   readonly neighbours: { ip: string; mac: string }[];
   /** ovs-ofctl flow specs for br1 (one per switch and stream match). */
@@ -77,14 +101,16 @@ export interface HostState {
 }
 
 /**
- * The desired state per host. Flows: each path hop is `in_port + udp dst -> actions`; hops of
+ * The desired state per host. GRE ports carry BFD as VPM's tunnels do (`bfd`: the tree's
+ * BFD argument; the bench's stack gives none, so DEFAULT_BFD). Flows: each path hop is `in_port + udp dst -> actions`; hops of
  * several paths with the same match on one switch are one flow whose action lists are
  * concatenated (outputs only: what an operator writes for a fan-out; VPM uses a group there).
  */
-export function desiredState(plan: TreePlan, inventory: Inventory): HostState[] {
+export function desiredState(plan: TreePlan, inventory: Inventory, bfd?: TreeBfd): HostState[] {
   if (plan.vms.length) throw new Error('the baselines only cover trees without VMs');
   const ipOf = (host: string) => inventory.hypervisors.find((h) => h.name === host)!.ip;
   const macOf = (host: string) => inventory.hypervisors.find((h) => h.name === host)!.mac;
+  const bfdOf = bfdColumn(bfd);
   const hosts = new Map<string, { internalPorts: HostState['internalPorts']; grePorts: HostState['grePorts']; neighbours: HostState['neighbours']; flows: Map<string, string[]> }>();
   for (const b of plan.bridges) hosts.set(b.host, { internalPorts: b.internalPorts, grePorts: [], neighbours: [], flows: new Map() });
   for (const t of plan.tunnels) {
@@ -93,7 +119,7 @@ export function desiredState(plan: TreePlan, inventory: Inventory): HostState[] 
       [t.b, t.a],
     ] as const) {
       const h = hosts.get(end.host)!;
-      h.grePorts.push({ name: end.portName, remoteIp: end.remoteIp, ofport: end.ofport });
+      h.grePorts.push({ name: end.portName, remoteIp: end.remoteIp, ofport: end.ofport, bfd: { ...bfdOf } });
       h.neighbours.push({ ip: ipOf(peer.host), mac: macOf(peer.host) });
     }
   }
