@@ -47,6 +47,7 @@ export {
 } from './recording';
 export { closeAll, getRunner, hostLockKey, poolKey, poolSize, withHostLock } from './pool';
 export { Semaphore } from './semaphore';
+export { GroupCommit, type GroupRunner } from './group-commit';
 export { findExecutable, requireExecutable } from './which';
 export type { TraceLine } from './trace';
 export { BatchStepError, GUARD_EXIT, runBatch, type BatchOptions, type BatchResult, type BatchStep } from './batch';

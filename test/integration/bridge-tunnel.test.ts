@@ -366,6 +366,47 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
     expect((await lab.exec('h2', ['ovs-vsctl', 'port-to-br', 'gre-rb3'])).code).not.toBe(0);
   });
 
+  test('group commit: four tunnels h1-h2 created at once come up on real OVS (the ends after the first go in one transaction); a foreign port fails only its own tunnel', async () => {
+    // Distinct keys: OVS allows one GRE port per (remote_ip, key). gre-g3 on h2 is a hand-made foreign port.
+    await lab.must('h2', ['ovs-vsctl', 'add-port', 'br1', 'gre-g3', '--', 'set', 'Interface', 'gre-g3', 'type=internal']);
+    const args = [1, 2, 3, 4].map((n) => {
+      const a = tunnelArgs('h1', 'h2', { owner: ownerOf(`gre-g${n}`), key: 110 + n });
+      for (const e of [a.a, a.b] as Props[]) {
+        e.portName = `gre-g${n}`;
+        delete e.ofport;
+      }
+      return a;
+    });
+    const inputs = await Promise.all(args.map((a) => checked(T, a)));
+    const out = await Promise.allSettled(inputs.map((i) => T.create(i) as Promise<{ id: string; outs: Props }>));
+    try {
+      const why = (o: PromiseSettledResult<unknown>) => (o.status === 'fulfilled' ? 'ok' : String((o.reason as Error)?.message ?? o.reason));
+      expect(why(out[2])).toMatch(/port "gre-g3" exists and is not owned by this tunnel \(vpm-owner=none\)/);
+      expect([0, 1, 3].map((i) => why(out[i]))).toEqual(['ok', 'ok', 'ok']);
+      // Rolled back on h1; the foreign port on h2 untouched.
+      expect((await lab.exec('h1', ['ovs-vsctl', 'port-to-br', 'gre-g3'])).code).not.toBe(0);
+      expect(await lab.get('h2', 'Interface', 'gre-g3', 'type')).toEqual(['internal']);
+      const ofports = new Set<string>();
+      for (const i of [0, 1, 3]) {
+        const { outs } = (out[i] as PromiseFulfilledResult<{ outs: Props }>).value;
+        for (const [h, peer, ofport] of [['h1', 'h2', outs.aOfport], ['h2', 'h1', outs.bOfport]] as const) {
+          const name = `gre-g${i + 1}`;
+          expect(await lab.get(h, 'Interface', name, 'type', 'options:remote_ip', 'options:key', 'ofport')).toEqual(['gre', `"${ip(peer)}"`, `"${111 + i}"`, String(ofport)]);
+          expect((await lab.ownedRows(h, 'Port')).find((r) => r.name === name)?.owner).toBe(ownerOf(`gre-g${i + 1}`));
+          ofports.add(`${h}/${ofport}`);
+        }
+      }
+      expect(ofports.size).toBe(6);
+      for (const i of [0, 1, 3]) {
+        const { id, outs } = (out[i] as PromiseFulfilledResult<{ id: string; outs: Props }>).value;
+        await T.delete(id, outs);
+      }
+      for (const h of ['h1', 'h2']) expect((await lab.ownedRows(h, 'Port')).map((r) => r.name).filter((n) => n.startsWith('gre-g'))).toEqual([]);
+    } finally {
+      await lab.must('h2', ['ovs-vsctl', '--if-exists', 'del-port', 'gre-g3']);
+    }
+  });
+
   test('missing br0: create fails naming br0 and changes nothing', async () => {
     // Delete h3's br0 but keep h3 reachable: its address (and br0's MAC) move to eth0.
     const h3 = inventory.hypervisors.find((x) => x.name === 'h3')!;
