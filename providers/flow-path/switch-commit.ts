@@ -23,7 +23,7 @@
  * `noteSwitch` keeps the view right after those.
  */
 import { isStateConflict, type BundleOps } from '../ovs';
-import { type CommandRunner, withHostLock } from '../exec';
+import { GroupCommit, type CommandRunner, withHostLock } from '../exec';
 import { applyOps, installOps, mergeOps, type SwitchPlan, type SwitchState } from './plan';
 import { writeSwitch, type Neighbour } from './switch-io';
 
@@ -36,9 +36,14 @@ export interface InstallRequest {
 }
 
 interface Member {
+  readonly lockKey: string;
   readonly request: InstallRequest;
   readonly runner: CommandRunner;
   readonly bridge: string;
+}
+
+/** A member of the write under way, with how it ends. */
+interface Settling extends Member {
   resolve(state: SwitchState): void;
   reject(err: unknown): void;
 }
@@ -46,8 +51,6 @@ interface Member {
 /** How often a commit is recomputed from the dumps of its refusal before it gives up. */
 const ATTEMPTS = 3;
 
-const waiting = new Map<string, Member[]>();
-const draining = new Set<string>();
 /**
  * The switches' state as this process last saw it, per connection (the pooled runner of a host)
  * and bridge: a runner made anew (a new process, a new test) starts knowing nothing.
@@ -71,31 +74,27 @@ export function noteSwitch(runner: CommandRunner, bridge: string, state: SwitchS
  * Resolves with the switch's groups and flows right after the bundle that carried it.
  */
 export function installOnSwitch(lockKey: string, runner: CommandRunner, bridge: string, request: InstallRequest): Promise<SwitchState> {
-  return new Promise<SwitchState>((resolve, reject) => {
-    const queue = waiting.get(lockKey) ?? [];
-    waiting.set(lockKey, queue);
-    queue.push({ request, runner, bridge, resolve, reject });
-    void drain(lockKey);
-  });
+  return commits.submit(lockKey, { lockKey, request, runner, bridge });
 }
 
-async function drain(lockKey: string): Promise<void> {
-  if (draining.has(lockKey)) return;
-  draining.add(lockKey);
-  try {
-    while ((waiting.get(lockKey) ?? []).length) {
-      // Taken under the lock: what arrives while a delete holds the switch joins this write.
-      await withHostLock(lockKey, () => commit(waiting.get(lockKey)!.splice(0)));
-    }
-  } finally {
-    draining.delete(lockKey);
-    waiting.delete(lockKey);
-  }
-}
+/** One write (or a few, on refusals) per group, under the switch's lock; each member settles on its own. */
+const commits = new GroupCommit<Member, SwitchState>((members) =>
+  withHostLock(members[0].lockKey, async () => {
+    const outcomes: Array<PromiseSettledResult<SwitchState>> = [];
+    await commit(
+      members.map((m, i) => ({
+        ...m,
+        resolve: (value: SwitchState) => (outcomes[i] = { status: 'fulfilled', value }),
+        reject: (reason: unknown) => (outcomes[i] = { status: 'rejected', reason }),
+      })),
+    );
+    return outcomes;
+  }),
+);
 
 /** The members' parts folded over `assumed`; a member whose part cannot be computed is rejected. */
-function combine(members: readonly Member[], assumed: SwitchState): { ready: Member[]; ops: BundleOps } {
-  const ready: Member[] = [];
+function combine(members: readonly Settling[], assumed: SwitchState): { ready: Settling[]; ops: BundleOps } {
+  const ready: Settling[] = [];
   let ops: BundleOps = {};
   let state = assumed;
   for (const m of members) {
@@ -118,7 +117,7 @@ function neighboursOf(members: readonly Member[]): Neighbour[] {
 }
 
 /** One write (or a few, on refusals) for these members; settles every member, never throws. */
-async function commit(members: Member[]): Promise<void> {
+async function commit(members: Settling[]): Promise<void> {
   if (!members.length) return;
   const { runner, bridge } = members[0];
   let assumed: SwitchState = { groups: seenOn(runner, bridge)?.groups ?? [], flows: [] };
