@@ -59,3 +59,30 @@ describe('registration under mocks', () => {
     expect(await new Promise((resolve) => mine.urn.apply(resolve))).toBe('urn:pulumi:stack::proj::pulumi-nodejs:dynamic/vpm:OvsBridge::br1-h1');
   });
 });
+
+describe('stack formatting while registering', () => {
+  test('the SDK takes its stack traces with V8\'s own formatter; the installed one is back afterwards, also when registration throws', () => {
+    const installed = (_e: Error, frames: NodeJS.CallSite[]) => `mapped ${frames.length}`;
+    const seen: Array<typeof Error.prepareStackTrace> = [];
+    // Resource.callsites is where the SDK takes the registration's stack (its source position).
+    const R = pulumi.Resource as unknown as { callsites: () => unknown[] };
+    const original = R.callsites.bind(R);
+    const spy = jest.spyOn(R, 'callsites').mockImplementation(() => {
+      seen.push(Error.prepareStackTrace);
+      return original();
+    });
+    Error.prepareStackTrace = installed;
+    try {
+      new LazyDynamicResource(lazyProvider('ovs-bridge/provider'), 'fmt-a', { name: 'br1' }, undefined, 'vpm', 'OvsBridge');
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((f) => f === undefined)).toBe(true);
+      expect(Error.prepareStackTrace).toBe(installed);
+      // A registration that throws (a bad option) restores it too.
+      expect(() => new LazyDynamicResource(lazyProvider('ovs-bridge/provider'), 'fmt-b', { name: 'br1' }, { parent: {} as never }, 'vpm', 'OvsBridge')).toThrow();
+      expect(Error.prepareStackTrace).toBe(installed);
+    } finally {
+      Error.prepareStackTrace = undefined;
+      spy.mockRestore();
+    }
+  });
+});
