@@ -122,12 +122,13 @@ export class LazyDynamicResource extends pulumi.CustomResource {
     const text = SERIALISED.get(provider);
     if (text === undefined) throw new Error(`${name}: LazyDynamicResource needs a provider made by lazyProvider()`);
     if (props.__provider) throw new Error('A dynamic resource must not define the __provider key');
-    const formatter = Error.prepareStackTrace;
-    Error.prepareStackTrace = undefined;
+    const errors = Error as { prepareStackTrace?: ErrorConstructor['prepareStackTrace'] };
+    const formatter = errors.prepareStackTrace;
+    errors.prepareStackTrace = undefined;
     try {
       super(`pulumi-nodejs:dynamic${module ? `/${module}` : ''}:${type}`, name, { ...props, __provider: text }, opts);
     } finally {
-      Error.prepareStackTrace = formatter;
+      errors.prepareStackTrace = formatter;
     }
   }
 }

@@ -15,3 +15,10 @@ export function scriptedRunner(...answers: ScriptedResponse[]): RecordingRunner 
 export function callsOf(r: RecordingRunner): Array<{ argv: readonly string[]; options?: RecordingRunner['calls'][number]['options'] }> {
   return r.calls.map(({ argv, options }) => ({ argv, options }));
 }
+
+/** A provider's `check` of `args` from nothing (a create): the inputs it returns; fails the test on any failure. */
+export async function checkedInputs<T = any>(p: { check?: (olds: any, news: any) => Promise<unknown> }, args: Record<string, unknown>): Promise<T> {
+  const r = (await p.check!({}, args)) as { inputs?: T; failures?: unknown[] };
+  expect(r.failures ?? []).toEqual([]);
+  return r.inputs!;
+}

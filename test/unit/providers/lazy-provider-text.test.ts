@@ -81,7 +81,7 @@ describe('stack formatting while registering', () => {
       expect(() => new LazyDynamicResource(lazyProvider('ovs-bridge/provider'), 'fmt-b', { name: 'br1' }, { parent: {} as never }, 'vpm', 'OvsBridge')).toThrow();
       expect(Error.prepareStackTrace).toBe(installed);
     } finally {
-      Error.prepareStackTrace = undefined;
+      (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
       spy.mockRestore();
     }
   });

@@ -15,6 +15,7 @@ import { provider as tunnelProvider } from '../../../providers/gre-tunnel/provid
 import type { OvsBridgeOutputs } from '../../../providers/ovs-bridge/types';
 import type { GreTunnelOutputs } from '../../../providers/gre-tunnel/types';
 import { answerOvs, modelHost, type ModelHost } from '../../support/ovs-model';
+import { checkedInputs } from '../../support/runners';
 
 const HOST_KEY = 'SHA256:' + 'A'.repeat(43);
 const ip = (n: number) => `192.0.2.${n}`;
@@ -52,11 +53,7 @@ beforeEach(() => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-async function checked(p: typeof bridgeProvider, args: Record<string, unknown>): Promise<any> {
-  const r = (await p.check!({}, args)) as { inputs?: Record<string, unknown>; failures?: unknown[] };
-  expect(r.failures ?? []).toEqual([]);
-  return r.inputs!;
-}
+const checked = (p: typeof bridgeProvider, args: Record<string, unknown>): Promise<any> => checkedInputs(p, args);
 const bridgeArgs = (n: number) => ({ connection: conn(n), owner: `vpm/dev/br1-h${n}`, name: 'br1', patch: { overlayOfport: 1 }, internalPorts: [{ name: 'src0', ofport: 2 }] });
 async function bridge(n: number): Promise<OvsBridgeOutputs> {
   return ((await bridgeProvider.create!(await checked(bridgeProvider, bridgeArgs(n)))) as { outs: OvsBridgeOutputs }).outs;

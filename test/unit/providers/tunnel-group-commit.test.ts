@@ -14,6 +14,7 @@ import { provider as bridgeProvider } from '../../../providers/ovs-bridge/provid
 import { provider as tunnelProvider } from '../../../providers/gre-tunnel/provider';
 import type { GreTunnelOutputs } from '../../../providers/gre-tunnel/types';
 import { answerOvs, modelHost, type ModelHost } from '../../support/ovs-model';
+import { checkedInputs } from '../../support/runners';
 
 const HOST_KEY = 'SHA256:' + 'A'.repeat(43);
 const ip = (n: number) => `192.0.2.${n}`;
@@ -61,11 +62,7 @@ beforeEach(() => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-async function checked(p: typeof bridgeProvider, args: Record<string, unknown>): Promise<any> {
-  const r = (await p.check!({}, args)) as { inputs?: Record<string, unknown>; failures?: unknown[] };
-  expect(r.failures ?? []).toEqual([]);
-  return r.inputs!;
-}
+const checked = (p: typeof bridgeProvider, args: Record<string, unknown>): Promise<any> => checkedInputs(p, args);
 /** Bridges first (so every far MAC is known and each end seeds in its own command), then a clean count. */
 async function bridges(): Promise<void> {
   for (const n of [RELAY, ...LEAVES]) {
