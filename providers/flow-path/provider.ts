@@ -48,7 +48,7 @@ import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import { type CommandRunner, getRunner, hostLockKey, RemoteCommandError, withHostLock } from '../exec';
 import { tnlNeighRelease, isStateConflict, parseBridgeName, parseIpv4, type BundleOps } from '../ovs';
-import { applySwitch as applyBundleTo, readSwitch, type Neighbour } from './switch-io';
+import { applySwitch as applyBundleTo, firstPerIp, readSwitch, type Neighbour } from './switch-io';
 import { installOnSwitch, noteSwitch } from './switch-commit';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
@@ -274,10 +274,8 @@ function switchIsGone(err: unknown): boolean {
 }
 
 /** The tunnel neighbours the path seeds on a switch (its hop's and its backup hops'), first per IP. */
-function neighboursOf(plan: SwitchPlan, p: FlowPathInputs): Array<{ ip: string; mac: string }> {
-  const seen = new Set<string>();
-  const all = [...(plan.hop.neighbours ?? []), ...(p.backupHops ?? []).filter((b) => switchKey(b) === plan.key).flatMap((b) => b.neighbours ?? [])];
-  return all.filter((n) => !seen.has(n.ip) && !!seen.add(n.ip));
+function neighboursOf(plan: SwitchPlan, p: FlowPathInputs): Neighbour[] {
+  return firstPerIp([...(plan.hop.neighbours ?? []), ...(p.backupHops ?? []).filter((b) => switchKey(b) === plan.key).flatMap((b) => b.neighbours ?? [])]);
 }
 
 /**

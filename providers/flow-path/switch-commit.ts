@@ -25,7 +25,7 @@
 import { isStateConflict, type BundleOps } from '../ovs';
 import { GroupCommit, type CommandRunner, withHostLock } from '../exec';
 import { applyOps, installOps, mergeOps, type SwitchPlan, type SwitchState } from './plan';
-import { writeSwitch, type Neighbour } from './switch-io';
+import { firstPerIp, writeSwitch, type Neighbour } from './switch-io';
 
 /** One path's part on the switch. */
 export interface InstallRequest {
@@ -52,20 +52,17 @@ interface Settling extends Member {
 const ATTEMPTS = 3;
 
 /**
- * The switches' state as this process last saw it, per connection (the pooled runner of a host)
- * and bridge: a runner made anew (a new process, a new test) starts knowing nothing.
+ * The switches' groups as this process last saw them, per connection (the pooled runner of a
+ * host) and bridge: a runner made anew (a new process, a new test) starts knowing nothing.
+ * Only groups: flows are never assumed (see the header).
  */
-const seen = new WeakMap<CommandRunner, Map<string, SwitchState>>();
-
-function seenOn(runner: CommandRunner, bridge: string): SwitchState | undefined {
-  return seen.get(runner)?.get(bridge);
-}
+const seen = new WeakMap<CommandRunner, Map<string, SwitchState['groups']>>();
 
 /** Records what a write of this process left on the switch (undefined: not known any more). */
 export function noteSwitch(runner: CommandRunner, bridge: string, state: SwitchState | undefined): void {
   let bridges = seen.get(runner);
   if (!bridges) seen.set(runner, (bridges = new Map()));
-  if (state) bridges.set(bridge, state);
+  if (state) bridges.set(bridge, state.groups);
   else bridges.delete(bridge);
 }
 
@@ -111,16 +108,14 @@ function combine(members: readonly Settling[], assumed: SwitchState): { ready: S
 }
 
 function neighboursOf(members: readonly Member[]): Neighbour[] {
-  const byIp = new Map<string, Neighbour>();
-  for (const m of members) for (const n of m.request.neighbours) if (!byIp.has(n.ip)) byIp.set(n.ip, n);
-  return [...byIp.values()];
+  return firstPerIp(members.flatMap((m) => m.request.neighbours));
 }
 
 /** One write (or a few, on refusals) for these members; settles every member, never throws. */
 async function commit(members: Settling[]): Promise<void> {
   if (!members.length) return;
   const { runner, bridge } = members[0];
-  let assumed: SwitchState = { groups: seenOn(runner, bridge)?.groups ?? [], flows: [] };
+  let assumed: SwitchState = { groups: seen.get(runner)?.get(bridge) ?? [], flows: [] };
   for (let attempt = 1; ; attempt++) {
     const { ready, ops } = combine(members, assumed);
     if (!ready.length) return;

@@ -32,6 +32,12 @@ export interface Neighbour {
   readonly mac: string;
 }
 
+/** The entries with the first one given for each IP (a host's cache holds one MAC per IP). */
+export function firstPerIp(entries: readonly Neighbour[]): Neighbour[] {
+  const seen = new Set<string>();
+  return entries.filter((n) => !seen.has(n.ip) && !!seen.add(n.ip));
+}
+
 /** What writeSwitch found: whether its bundle went in, and the switch after it. */
 export interface SwitchWrite {
   /** False when the switch refused the bundle (nothing of it was applied). */
