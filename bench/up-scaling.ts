@@ -145,11 +145,11 @@ async function emptyProgramUp(flags: readonly string[]): Promise<number> {
  */
 type Footprint = { ovsdb: number; vswitchd: number; sshd: number; total: number; sshdSessions: number };
 function labFootprint(hosts: readonly string[]): { perHypervisorKiB: Record<string, Footprint> } {
-  const entries: PidEntry[] = JSON.parse(fs.readFileSync(LabPaths.default().pids, 'utf8'));
+  const pids = labPids(hosts);
   const out: Record<string, Footprint> = {};
   for (const h of hosts) {
-    const pid = (what: string) => entries.find((e) => e.name === `${h}/${what}`)?.pid;
-    const rssOf = (what: string) => (pid(what) ? rssKiB(pid(what)!) ?? 0 : 0);
+    const pid = (what: LabProcess): number | undefined => pids[h][what];
+    const rssOf = (what: LabProcess) => (pid(what) ? rssKiB(pid(what)!) ?? 0 : 0);
     const ovsdb = rssOf('ovsdb-server');
     const vswitchd = rssOf('ovs-vswitchd');
     const sshd = rssOf('sshd');
@@ -159,8 +159,23 @@ function labFootprint(hosts: readonly string[]): { perHypervisorKiB: Record<stri
   return { perHypervisorKiB: out };
 }
 
-/** The lab's own processes per hypervisor (the pids file), as labFootprint reads them. */
+/** The lab's own processes per hypervisor (the pids file). */
 const LAB_PROCESSES = ['ovs-vswitchd', 'ovsdb-server', 'sshd'] as const;
+type LabProcess = (typeof LAB_PROCESSES)[number];
+
+/** Per hypervisor, the pid of each of its lab processes that the pids file names (absent ones left out). */
+function labPids(hosts: readonly string[]): Record<string, Record<string, number>> {
+  const entries: PidEntry[] = JSON.parse(fs.readFileSync(LabPaths.default().pids, 'utf8'));
+  const out: Record<string, Record<string, number>> = {};
+  for (const h of hosts) {
+    out[h] = {};
+    for (const what of LAB_PROCESSES) {
+      const pid = entries.find((e) => e.name === `${h}/${what}`)?.pid;
+      if (pid) out[h][what] = pid;
+    }
+  }
+  return out;
+}
 
 /** How long the idle CPU is sampled (ms). */
 const IDLE_CPU_WINDOW_MS = 5000;
@@ -172,16 +187,7 @@ const IDLE_CPU_WINDOW_MS = 5000;
  * userspace datapath sends and receives every BFD packet itself: that is most of it.
  */
 async function labIdleCpu(hosts: readonly string[]): Promise<CpuSummary> {
-  const entries: PidEntry[] = JSON.parse(fs.readFileSync(LabPaths.default().pids, 'utf8'));
-  const pids: Record<string, Record<string, number>> = {};
-  for (const h of hosts) {
-    pids[h] = {};
-    for (const what of LAB_PROCESSES) {
-      const pid = entries.find((e) => e.name === `${h}/${what}`)?.pid;
-      if (pid) pids[h][what] = pid;
-    }
-  }
-  return sampleCpu(pids, IDLE_CPU_WINDOW_MS);
+  return sampleCpu(labPids(hosts), IDLE_CPU_WINDOW_MS);
 }
 
 /** Measured once, with the largest tree converged: memory, and idle CPU per method's end state. */
