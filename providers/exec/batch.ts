@@ -14,6 +14,10 @@
  * its own argv and output (the steps before it ran; the ones after did not). A step may be a
  * guard: `expect` lists the stdout values it may print, and any other value stops
  * the batch there with exit code GUARD_EXIT: "check, then change" in the same round trip.
+ * A step may be conditional: `onlyIfFailed: k` runs it only when the earlier step k exited
+ * non-zero (an exit k's okExitCodes allowed, else the batch had stopped there); otherwise it is
+ * skipped (`skipped: true`, no output). So an optimistic write can carry the reads that explain
+ * its refusal without paying for them when it goes through.
  */
 import { randomBytes } from 'node:crypto';
 import { RemoteCommandError } from './errors';
@@ -31,6 +35,8 @@ export interface BatchStep {
    * batch stops after it with exit code GUARD_EXIT (its stdout is handed back in the error).
    */
   readonly expect?: readonly string[];
+  /** Index of an earlier step: this one runs only when that one exited non-zero; else it is skipped. */
+  readonly onlyIfFailed?: number;
 }
 
 export interface BatchOptions {
@@ -43,8 +49,22 @@ export interface BatchOptions {
 /** The exit code a guard step reports when its stdout is not one of the expected values. */
 export const GUARD_EXIT = 86;
 
-/** What a batch step that ran printed and how it exited. */
-export type BatchResult = CommandResult;
+/** What a batch step printed and how it exited; a skipped step (onlyIfFailed) printed nothing and exited 0. */
+export interface BatchResult extends CommandResult {
+  readonly skipped?: true;
+}
+
+const SKIPPED: BatchResult = { stdout: '', stderr: '', exitCode: 0, skipped: true };
+
+/** Whether step i runs, given the results of the steps before it (all of them ran or were skipped). */
+function runs(step: BatchStep, before: readonly BatchResult[]): boolean {
+  return step.onlyIfFailed === undefined || before[step.onlyIfFailed].exitCode !== 0;
+}
+
+function checkCondition(step: BatchStep, i: number): void {
+  const k = step.onlyIfFailed;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 0 && k < i)) throw new TypeError(`batch step ${i}: onlyIfFailed ${k} is not an earlier step`);
+}
 
 /** Thrown when a step fails; `results` holds the steps that ran before it. */
 export class BatchStepError extends RemoteCommandError {
@@ -90,8 +110,12 @@ function stepScript(step: BatchStep, i: number, marker: string): string {
   } else {
     lines.push(command + 'rc=$?');
   }
-  lines.push(`printf '\\n${marker}:${i}:%d\\n' "$rc"`, `printf '\\n${marker}:${i}\\n' >&2`, `case "$rc" in ${ok.join('|')}) ;; *) exit 0 ;; esac`);
-  return lines.join('\n');
+  lines.push(`printf '\\n${marker}:${i}:%d\\n' "$rc"`, `printf '\\n${marker}:${i}\\n' >&2`, `rc${i}=$rc`, `case "$rc" in ${ok.join('|')}) ;; *) exit 0 ;; esac`);
+  checkCondition(step, i);
+  if (step.onlyIfFailed === undefined) return lines.join('\n');
+  // Skipped: its markers with the word `skip` for an exit code, and rc 0 for the steps after it.
+  const skip = [`printf '\\n${marker}:${i}:skip\\n'`, `printf '\\n${marker}:${i}\\n' >&2`, `rc${i}=0`];
+  return [`if [ "$rc${step.onlyIfFailed}" -ne 0 ]; then`, ...lines, 'else', ...skip, 'fi'].join('\n');
 }
 
 /** Builds the script for these steps with this marker (exported for tests). */
@@ -103,15 +127,15 @@ export function batchScript(steps: readonly BatchStep[], marker: string): string
 /** Splits the batch's stdout and stderr back into per-step results. */
 export function splitBatchOutput(stdout: string, stderr: string, marker: string, steps: number): BatchResult[] {
   const results: BatchResult[] = [];
-  const outRe = new RegExp(`\\n${marker}:(\\d+):(\\d+)\\n`, 'g');
+  const outRe = new RegExp(`\\n${marker}:(\\d+):(\\d+|skip)\\n`, 'g');
   let from = 0;
   for (let m = outRe.exec(stdout); m && results.length < steps; m = outRe.exec(stdout)) {
     if (Number(m[1]) !== results.length) throw new Error(`batch output out of order: step ${m[1]} after ${results.length} steps`);
-    results.push({ stdout: stdout.slice(from, m.index), stderr: '', exitCode: Number(m[2]) });
+    results.push(m[2] === 'skip' ? SKIPPED : { stdout: stdout.slice(from, m.index), stderr: '', exitCode: Number(m[2]) });
     from = m.index + m[0].length;
   }
   const stderrOf = stderr.split(new RegExp(`\\n${marker}:\\d+\\n`));
-  return results.map((r, i) => ({ ...r, stderr: stderrOf[i] ?? '' }));
+  return results.map((r, i) => (r.skipped ? r : { ...r, stderr: stderrOf[i] ?? '' }));
 }
 
 /**
@@ -133,6 +157,11 @@ function isStepwise(runner: CommandRunner): runner is CommandRunner & StepwiseRu
 export async function settleSteps(host: string, steps: readonly BatchStep[], runStep: (step: BatchStep, index: number) => Promise<BatchResult>): Promise<BatchResult[]> {
   const results: BatchResult[] = [];
   for (const [i, step] of steps.entries()) {
+    checkCondition(step, i);
+    if (!runs(step, results)) {
+      results.push(SKIPPED);
+      continue;
+    }
     let r = await runStep(step, i);
     if (step.expect) {
       const out = r.stdout.replace(/\n+$/, '');
@@ -163,7 +192,7 @@ export async function runBatch(runner: CommandRunner, steps: readonly BatchStep[
   if (last >= 0) {
     const step = steps[last];
     const r = results[last];
-    if (!(step.okExitCodes ?? [0]).includes(r.exitCode)) {
+    if (!r.skipped && !(step.okExitCodes ?? [0]).includes(r.exitCode)) {
       throw new BatchStepError(runner.host, last, step.argv, r.exitCode, r.stderr, r.stdout, results.slice(0, last));
     }
   }

@@ -85,6 +85,34 @@ describe('runBatch', () => {
     expect(rec.calls.map((c) => c.argv[0])).not.toContain('never');
   });
 
+  it('runs a conditional step only when the step it names failed, in the real shell and in a RecordingRunner alike', async () => {
+    const marker = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-batch-'));
+    const ran = (name: string) => ({ argv: ['sh', '-c', `touch ${marker}/${name}; echo ${name}`] });
+    const steps = (firstExit: number) => [
+      { argv: ['sh', '-c', `exit ${firstExit}`], okExitCodes: [0, 1] },
+      { ...ran('always') },
+      { ...ran('onFailure'), onlyIfFailed: 0 },
+      { argv: ['cat'], stdin: 'after\n' },
+    ];
+    try {
+      const ok = await runBatch(local, steps(0));
+      expect(ok.map((r) => [r.stdout, r.exitCode, r.skipped ?? false])).toEqual([['', 0, false], ['always\n', 0, false], ['', 0, true], ['after\n', 0, false]]);
+      expect(fs.existsSync(path.join(marker, 'onFailure'))).toBe(false);
+      const refused = await runBatch(local, steps(1));
+      expect(refused.map((r) => [r.stdout, r.exitCode, r.skipped ?? false])).toEqual([['', 1, false], ['always\n', 0, false], ['onFailure\n', 0, false], ['after\n', 0, false]]);
+      expect(fs.existsSync(path.join(marker, 'onFailure'))).toBe(true);
+    } finally {
+      fs.rmSync(marker, { recursive: true, force: true });
+    }
+    for (const firstExit of [0, 1]) {
+      const rec = new RecordingRunner({ handler: (c) => (c.argv[0] === 'sh' && c.argv[2].startsWith('exit') ? { exitCode: firstExit } : {}) });
+      const r = await runBatch(rec, steps(firstExit));
+      expect(r.map((x) => x.skipped ?? false)).toEqual([false, false, firstExit === 0, false]);
+      expect(rec.calls.some((c) => c.argv[2]?.includes('onFailure'))).toBe(firstExit !== 0);
+    }
+    await expect(runBatch(local, [{ argv: ['true'], onlyIfFailed: 0 }])).rejects.toThrow(/onlyIfFailed 0 is not an earlier step/);
+  });
+
   it('refuses what it cannot carry before running anything', async () => {
     await expect(runBatch(local, [])).rejects.toThrow(/at least one step/);
     await expect(runBatch(local, [{ argv: ['cat'], stdin: 'a\0b' }])).rejects.toThrow(/NUL/);
