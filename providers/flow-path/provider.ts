@@ -4,16 +4,16 @@
  * only way in); remove the root first (the stream stops at the source), then the rest in
  * parallel. Per switch (primary hop plus any backup segments, plan.ts planSwitches), every
  * step is as few round trips as it can be (switch-io.ts; each is ONE command on the host):
- *   create   1: its tunnel neighbours, ONE bundle, and the dumps after it, shared with the
- *            other paths' creates waiting for the same switch (switch-commit.ts: one write
+ *   create   1: its tunnel neighbours, ONE bundle, and the marker table after it, shared with
+ *            the other paths' creates waiting for the same switch (switch-commit.ts: one write
  *            carries all their parts). The bundle is computed from the groups this process
- *            last saw on the switch (none, the first time) and checks itself: OVS applies a
- *            bundle atomically and refuses a `group add` of a group that exists, an
+ *            believes are on the switch (none, the first time) and checks itself: OVS applies
+ *            a bundle atomically and refuses a `group add` of a group that exists, an
  *            `insert-buckets` of a bucket that exists or into a missing group. Refused (the
  *            switch is shared with another process's paths, or holds parts of an earlier life
- *            of this path), it is recomputed from the dumps of the same round trip: one more
- *            bundle. First datagram after 2 round trips (non-root hops, then the root),
- *            1 command per host, fewer than one per path on a shared switch.
+ *            of this path), it is recomputed from the dumps the same round trip makes only
+ *            then: one more bundle. First datagram after 2 round trips (non-root hops, then
+ *            the root), 1 command per host, fewer than one per path on a shared switch.
  *   read     1: both dumps.
  *   delete / update   per switch: read (with the neighbours to seed, on update), then one
  *            bundle, under the switch's lock; then the neighbour release (below).
@@ -316,13 +316,14 @@ async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): P
 /**
  * A create's step on one switch: ONE round trip in the common case, shared with the other
  * paths' installs waiting for the same switch (switch-commit.ts: the neighbours, one bundle, the
- * dumps after it); one more when the switch was not as this process last saw it.
+ * marker table after it); one more when the switch was not as this process believed.
  */
 async function installSwitch(p: FlowPathInputs, plan: SwitchPlan): Promise<void> {
   const runner = runnerFor(p, plan);
   const state = await installOnSwitch(switchLockKey(plan.hop), runner, plan.hop.bridge, { plan, cookie: p.cookie, neighbours: neighboursOf(plan, p) });
   // Leftovers of an earlier life of this path (same cookie) on this switch, not in its plan:
-  // rare (a delete that could not reach the switch); taken back from a fresh read, locked.
+  // rare (a delete that could not reach the switch). Its markers name them (the groups are
+  // only believed); they are taken back from a fresh read, locked.
   if (leftoverLine(plan.hop.node, gcOps(plan, state, p.cookie))) await changeSwitch(runner, plan.hop, (s) => gcOps(plan, s, p.cookie));
 }
 

@@ -7,16 +7,17 @@
  * time, the relay of a 64-hypervisor tree received 183 commands in a row. Here an install that
  * arrives while a write to its switch is in flight waits, and every install waiting then goes
  * in the NEXT write together: one round trip with their neighbour entries, ONE atomic bundle
- * holding all their parts, and the dumps after it. Each member's part is computed on the state
- * the members before it leave (switch-model applyOps), exactly as if they had gone one by one.
+ * holding all their parts, and the marker table after it. Each member's part is computed on the
+ * state the members before it leave (switch-model applyOps), exactly as if they had gone one by one.
  *
- * What the bundle assumes of the switch: the groups this process last saw there (the dumps of
- * its previous write to it), or none when it has not seen the switch. The bundle checks
- * itself: OVS refuses it whole when it adds a group that exists, or inserts a bucket that
- * exists or into a group that does not. A wrong assumption (another process changed the
- * switch) so costs one more round trip, computed from the dumps that came back with the
- * refusal. Flows are not assumed: the shared flows and the members' markers are always in the
- * bundle (an `add` of a flow that is there replaces it with itself).
+ * What the bundle assumes of the switch: the groups this process believes are there (what its
+ * own writes left, or its last dump of the switch), or none when it has not seen the switch.
+ * The bundle checks itself: OVS refuses it whole when it adds a group that exists, or inserts a
+ * bucket that exists or into a group that does not. A wrong assumption (another process
+ * changed the switch) so costs one more round trip, computed from the dumps that come back
+ * with the refusal (switch-io: only a refused bundle pays for them). Flows are not assumed: the
+ * shared flows and the members' markers are always in the bundle (an `add` of a flow that is
+ * there replaces it with itself).
  *
  * Writes hold the switch's lock (`lockKey`, the one FlowPath's read-modify-writes take), so a
  * commit never interleaves with a delete's or update's read and bundle in this process;
@@ -52,7 +53,7 @@ interface Settling extends Member {
 const ATTEMPTS = 3;
 
 /**
- * The switches' groups as this process last saw them, per connection (the pooled runner of a
+ * The switches' groups as this process believes them (its writes, its dumps), per connection (the pooled runner of a
  * host) and bridge: a runner made anew (a new process, a new test) starts knowing nothing.
  * Only groups: flows are never assumed (see the header).
  */
@@ -68,7 +69,8 @@ export function noteSwitch(runner: CommandRunner, bridge: string, state: SwitchS
 
 /**
  * Installs one path's part on the switch, together with every other install waiting for it.
- * Resolves with the switch's groups and flows right after the bundle that carried it.
+ * Resolves with the switch's groups as this process now believes them and its marker flows as
+ * read right after the bundle that carried it (enough to find leftovers: ops gcOps).
  */
 export function installOnSwitch(lockKey: string, runner: CommandRunner, bridge: string, request: InstallRequest): Promise<SwitchState> {
   return commits.submit(lockKey, { lockKey, request, runner, bridge });
@@ -89,8 +91,8 @@ const commits = new GroupCommit<Member, SwitchState>((members) =>
   }),
 );
 
-/** The members' parts folded over `assumed`; a member whose part cannot be computed is rejected. */
-function combine(members: readonly Settling[], assumed: SwitchState): { ready: Settling[]; ops: BundleOps } {
+/** The members' parts folded over `assumed`, and the state they leave; a member whose part cannot be computed is rejected. */
+function combine(members: readonly Settling[], assumed: SwitchState): { ready: Settling[]; ops: BundleOps; after: SwitchState } {
   const ready: Settling[] = [];
   let ops: BundleOps = {};
   let state = assumed;
@@ -104,7 +106,7 @@ function combine(members: readonly Settling[], assumed: SwitchState): { ready: S
       m.reject(err); // e.g. a foreign group on one of its ids: its own error, named by installOps
     }
   }
-  return { ready, ops };
+  return { ready, ops, after: state };
 }
 
 function neighboursOf(members: readonly Member[]): Neighbour[] {
@@ -117,7 +119,7 @@ async function commit(members: Settling[]): Promise<void> {
   const { runner, bridge } = members[0];
   let assumed: SwitchState = { groups: seen.get(runner)?.get(bridge) ?? [], flows: [] };
   for (let attempt = 1; ; attempt++) {
-    const { ready, ops } = combine(members, assumed);
+    const { ready, ops, after } = combine(members, assumed);
     if (!ready.length) return;
     members = ready;
     let written;
@@ -129,12 +131,14 @@ async function commit(members: Settling[]): Promise<void> {
       for (const m of members) m.reject(err);
       return;
     }
-    noteSwitch(runner, bridge, written.state);
     if (written.applied) {
-      for (const m of members) m.resolve(written.state);
+      // What the bundle left is what was assumed plus its parts: no dump needed to know it.
+      noteSwitch(runner, bridge, after);
+      for (const m of members) m.resolve({ groups: after.groups, flows: written.markers });
       return;
     }
-    const refusal = written.refusal!;
+    noteSwitch(runner, bridge, written.state);
+    const refusal = written.refusal;
     const adding = new Set((ops.addGroups ?? []).map((g) => Number(g.id)));
     const conflict = isStateConflict(`${refusal.stderr}\n${refusal.stdout}`) || written.state.groups.some((g) => adding.has(g.id));
     if (!conflict && members.length > 1) {

@@ -2,11 +2,14 @@
  * FlowPath's round trips to a switch, each ONE command on its host (exec runBatch):
  *   readSwitch    its groups and flows (two dumps, one round trip), optionally after neighbours
  *   writeSwitch   the path's tunnel neighbours (`tnl/neigh/set` on br0), then ONE atomic bundle,
- *                 then its groups and flows as they are after it: a create's whole step on a hop
+ *                 then the marker table as it is after it: a create's whole step on a hop
  *   applySwitch   one bundle (a change computed from a read)
- * The bundle of writeSwitch may be refused (an optimistic bundle: it assumed the switch holds
- * none of the groups it adds): the batch goes on to the dumps, and the caller reads the refusal
- * next to the state that explains it. Every command carries the trace tag `path`.
+ * The bundle of writeSwitch may be refused (an optimistic bundle: it assumed which groups the
+ * switch holds): only then does the batch go on to dump the groups and flows, and the caller
+ * reads the refusal next to the state that explains it. Accepted, the bundle costs no dump but
+ * the marker table's (a create looks there for leftovers of an earlier life of its path): on a
+ * userspace datapath every ovs-ofctl run costs the hop CPU that the paths' creates in parallel
+ * share, and a full dump holds up forwarding. Every command carries the trace tag `path`.
  */
 import { RemoteCommandError, runBatch, type BatchStep, type CommandRunner } from '../exec';
 import {
@@ -15,6 +18,7 @@ import {
   dumpFlowsStep,
   dumpGroupsStep,
   parseBridgeName,
+  type DumpedFlow,
   parseDumpFlows,
   parseDumpGroups,
   parseIpv4,
@@ -22,6 +26,7 @@ import {
   parseStepOutput,
   type BundleOps,
 } from '../ovs';
+import { MARKER_TABLE } from './marker-table';
 import type { SwitchState } from './switch-model';
 
 /** The bench's trace classifies commands by this tag (bench/lib/trace.ts). */
@@ -38,15 +43,21 @@ export function firstPerIp(entries: readonly Neighbour[]): Neighbour[] {
   return entries.filter((n) => !seen.has(n.ip) && !!seen.add(n.ip));
 }
 
-/** What writeSwitch found: whether its bundle went in, and the switch after it. */
-export interface SwitchWrite {
-  /** False when the switch refused the bundle (nothing of it was applied). */
-  readonly applied: boolean;
-  /** The refusal, as the error the bundle alone would have thrown. */
-  readonly refusal?: RemoteCommandError;
-  /** The switch's groups and flows after the bundle (or after its refusal). */
-  readonly state: SwitchState;
-}
+/** What writeSwitch found: whether its bundle went in, and what it read after it. */
+export type SwitchWrite =
+  | {
+      readonly applied: true;
+      /** The switch's marker table (MARKER_TABLE) right after the bundle. */
+      readonly markers: readonly DumpedFlow[];
+    }
+  | {
+      /** The switch refused the bundle: nothing of it was applied. */
+      readonly applied: false;
+      /** The refusal, as the error the bundle alone would have thrown. */
+      readonly refusal: RemoteCommandError;
+      /** The switch's groups and flows after the refusal, from the same round trip. */
+      readonly state: SwitchState;
+    };
 
 /** The tunnel neighbour entries as batch steps (`ovs-appctl tnl/neigh/set br0 <ip> <mac>`, as appctl.tnlNeighSet). */
 function neighbourSteps(neighbours: readonly Neighbour[]): BatchStep[] {
@@ -54,8 +65,9 @@ function neighbourSteps(neighbours: readonly Neighbour[]): BatchStep[] {
   return neighbours.map((n) => ({ argv: ['ovs-appctl', 'tnl/neigh/set', br0, parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac')] }));
 }
 
-function parseState(runner: CommandRunner, steps: readonly BatchStep[], results: readonly { stdout: string; stderr: string; exitCode: number }[]): SwitchState {
-  const [g, f] = [steps.length - 2, steps.length - 1];
+/** The state from the dumps at steps g (groups) and f = g + 1 (flows). */
+function parseState(runner: CommandRunner, steps: readonly BatchStep[], results: readonly { stdout: string; stderr: string; exitCode: number }[], g = steps.length - 2): SwitchState {
+  const f = g + 1;
   return {
     groups: parseStepOutput(runner.host, steps[g], results[g], parseDumpGroups),
     flows: parseStepOutput(runner.host, steps[f], results[f], parseDumpFlows),
@@ -71,20 +83,27 @@ export async function readSwitch(runner: CommandRunner, bridge: string, neighbou
 }
 
 /**
- * ONE round trip: the neighbours, the bundle (may be refused: see SwitchWrite), then the
- * switch's groups and flows. A failing neighbour entry or dump fails the whole step.
+ * ONE round trip: the neighbours, the bundle, the marker table; and only when the bundle was
+ * refused (see SwitchWrite), the switch's groups and flows. A failing neighbour entry or dump
+ * fails the whole step.
  */
 export async function writeSwitch(runner: CommandRunner, bridge: string, neighbours: readonly Neighbour[], ops: BundleOps): Promise<SwitchWrite> {
   const br = parseBridgeName(bridge, 'bridge');
   const bundle = bundleStep(br, ops, [0, 1]);
-  const steps: BatchStep[] = [...neighbourSteps(neighbours), ...(bundle ? [bundle] : []), dumpGroupsStep(br), dumpFlowsStep(br)];
+  const at = neighbours.length; // the bundle's step
+  const markers = dumpFlowsStep(br, { table: MARKER_TABLE });
+  const steps: BatchStep[] = [
+    ...neighbourSteps(neighbours),
+    ...(bundle ? [bundle, markers, { ...dumpGroupsStep(br), onlyIfFailed: at }, { ...dumpFlowsStep(br), onlyIfFailed: at }] : [markers]),
+  ];
   const results = await runBatch(runner, steps, { tag: PATH_TAG, timeoutMs: OFCTL_TIMEOUT_MS });
-  const state = parseState(runner, steps, results);
-  const b = bundle ? results[neighbours.length] : undefined;
+  const b = bundle ? results[at] : undefined;
   if (bundle && b && b.exitCode !== 0) {
-    return { applied: false, refusal: new RemoteCommandError(runner.host, bundle.argv, b.exitCode, b.stderr, b.stdout), state };
+    const refusal = new RemoteCommandError(runner.host, bundle.argv, b.exitCode, b.stderr, b.stdout);
+    return { applied: false, refusal, state: parseState(runner, steps, results, at + 2) };
   }
-  return { applied: true, state };
+  const m = bundle ? at + 1 : at;
+  return { applied: true, markers: parseStepOutput(runner.host, steps[m], results[m], parseDumpFlows) };
 }
 
 /** ONE bundle (nothing when the ops are empty). */

@@ -1,7 +1,7 @@
 /**
  * FlowPath's switches in memory, for suites that run the real provider without hosts: the
  * provider's round trips to a switch (providers/flow-path/switch-io: a read, a write with its
- * neighbours and the dumps after it, a bundle) are routed per switch to plan.ts's applyOps (the
+ * neighbours and what it reads after it, a bundle) are routed per switch to plan.ts's applyOps (the
  * OVS bundle semantics the unit tests pin: a bundle the switch's state refuses, e.g. `group
  * add` of a group that exists, is refused whole, as OVS does); no command ever runs.
  */
@@ -10,7 +10,7 @@ import * as pool from '../../providers/exec/pool';
 import * as appctl from '../../providers/ovs/appctl';
 import * as ofctl from '../../providers/ovs/ofctl';
 import * as io from '../../providers/flow-path/switch-io';
-import { applyOps, type SwitchState } from '../../providers/flow-path/plan';
+import { MARKER_TABLE, applyOps, type SwitchState } from '../../providers/flow-path/plan';
 import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathInputs } from '../../providers/flow-path/types';
 
@@ -62,7 +62,8 @@ export function routeFlowPathToSwitches<K>(r: SwitchRouting<K>): jest.SpyInstanc
         if (e instanceof RemoteCommandError) return { applied: false, refusal: e, state: r.state(k) };
         throw e;
       }
-      return { applied: true, state: r.state(k) };
+      // Accepted: the marker table only.
+      return { applied: true, markers: r.state(k).flows.filter((f) => f.table === MARKER_TABLE) };
     }),
     jest.spyOn(io, 'applySwitch').mockImplementation(async (runner, _bridge, ops) => bundleOn(r, r.reach(runner.host), runner.host, ops)),
   ];

@@ -61,7 +61,7 @@ beforeEach(() => {
   jest.spyOn(io, 'writeSwitch').mockImplementation(async (r, _br, neighbours, ops) => {
     await seed(r, neighbours);
     switches.set(r.host, applyOps(sw(r), ops));
-    return { applied: true, state: sw(r) };
+    return { applied: true, markers: sw(r).flows.filter((f) => f.table === 250) };
   });
   jest.spyOn(io, 'applySwitch').mockImplementation(async (r, _br, ops) => void switches.set(r.host, applyOps(sw(r), ops)));
 });
