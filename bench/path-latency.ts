@@ -9,6 +9,10 @@
  * namespace), so the receiver's arrival times compare with this process's own clock.
  *   setup   = first datagram at r1  - start of FlowPath `create`   (create returns: createMs)
  *   removal = last datagram at r1   - start of FlowPath `delete`   (delete returns: deleteMs)
+ *   waves   = round trips before the first datagram: the longest chain of the create's commands
+ *             (its command trace, VPM_TRACE_FILE) in which each starts after the one before it
+ *             ended, counting those started before the first datagram arrived
+ * A lone round trip (`true` on a kept connection to h2, nothing else running) is measured too.
  * The providers run in this process as the engine calls them (check, then create/delete),
  * over SSH to each hypervisor. One 8-hop create/delete on a closed connection pool comes
  * first (the longest; it opens every connection; reported as `cold`); then 5 timed runs per length with
@@ -23,10 +27,11 @@
  *   node dist/bench/path-latency.js
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { projectRoot as repoRoot } from '../contracts';
 import { labDown, labUp } from '../lab';
-import { closeAll } from '../providers/exec';
+import { closeAll, getRunner } from '../providers/exec';
+import { commandWaves, readTrace } from './lib/trace';
 import { provider as pathProvider } from '../providers/flow-path/provider';
 import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../lab/testbeds/flow-lab';
 import { requireLabPrerequisites } from '../lab/tools';
@@ -46,6 +51,8 @@ const INTERVAL_US = 500;
 
 export interface Sample {
   setupMs: number;
+  /** Round trips (command waves) of the create before the first datagram (VPM only). */
+  waves?: number;
   createMs: number;
   removalMs: number;
   deleteMs: number;
@@ -64,6 +71,8 @@ export interface LengthRow {
   create: Stat;
   removal: Stat;
   delete: Stat;
+  /** Most round trips before the first datagram over the runs (VPM only). */
+  maxWaves?: number;
   samples: Sample[];
 }
 
@@ -82,10 +91,20 @@ async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: s
   await receiver.waitQuiet(100, 5_000);
   await receiver.reset();
 
+  const traceFile = join(mkdtempSync(join(tmpdir(), 'vpm-path-trace-')), 'trace.jsonl');
+  process.env.VPM_TRACE_FILE = traceFile;
+  const wall0 = Date.now();
   const c0 = nowUs();
-  const created = await pathProvider.create!(inputs);
+  let created;
+  try {
+    created = await pathProvider.create!(inputs);
+  } finally {
+    delete process.env.VPM_TRACE_FILE;
+  }
   const c1 = nowUs();
   const first = await receiver.waitFor(1, 5_000, 2);
+  const waves = commandWaves(readTrace(traceFile), wall0 + (first.firstUs! - c0) / 1000);
+  rmSync(dirname(traceFile), { recursive: true, force: true });
 
   await sleep(200); // the stream flows for a while
   const d0 = nowUs();
@@ -94,6 +113,7 @@ async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: s
   const last = await receiver.waitQuiet(200, 5_000);
   return {
     setupMs: round((first.firstUs! - c0) / 1000),
+    waves,
     createMs: round((c1 - c0) / 1000),
     removalMs: round((last.lastUs! - d0) / 1000),
     deleteMs: round((d1 - d0) / 1000),
@@ -127,8 +147,21 @@ function lengthRow(hops: number, samples: Sample[]): LengthRow {
     create: stat(samples.map((s) => s.createMs)),
     removal: stat(samples.map((s) => s.removalMs)),
     delete: stat(samples.map((s) => s.deleteMs)),
+    ...(samples.every((s) => s.waves !== undefined) ? { maxWaves: Math.max(...samples.map((s) => s.waves!)) } : {}),
     samples,
   };
+}
+
+/** One round trip alone: `true` on the kept connection to `name`, median of `n` (ms). */
+async function loneRoundTrip(lab: FlowLab, name: string, n = 15): Promise<Stat> {
+  const runner = getRunner(lab.conn(name));
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = nowUs();
+    await runner.run(['true']);
+    times.push((nowUs() - t0) / 1000);
+  }
+  return stat(times);
 }
 
 export async function main(): Promise<LengthRow[]> {
@@ -154,6 +187,7 @@ export async function main(): Promise<LengthRow[]> {
       for (let r = 0; r < RUNS; r++) samples.push(await measure(lab, receiver, hops, String(r)));
       rows.push(lengthRow(hops, samples));
     }
+    const roundTrip = await loneRoundTrip(lab, 'h2');
     // The baseline on the same chain and stream: careful (kept connections, opened first, as
     // VPM's pool is warm) and naive (a new connection per hop, in order).
     masters = new SshMasters(inventory, mkdtempSync(join(tmpdir(), 'vpm-pathssh-')));
@@ -169,8 +203,8 @@ export async function main(): Promise<LengthRow[]> {
     const sent = await sender.stats();
 
     const f = (s: Stat) => `${s.medianMs} (${s.minMs}..${s.maxMs})`;
-    const header = ['hops', 'setup ms', 'create returns ms', 'removal ms', 'delete returns ms'];
-    const cells = rows.map((r) => [String(r.hops), f(r.setup), f(r.create), f(r.removal), f(r.delete)]);
+    const header = ['hops', 'setup ms', 'round trips', 'create returns ms', 'removal ms', 'delete returns ms'];
+    const cells = rows.map((r) => [String(r.hops), f(r.setup), String(r.maxWaves ?? 'n/a'), f(r.create), f(r.removal), f(r.delete)]);
     const width = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
     const fmt = (c: string[]) => c.map((x, i) => x.padStart(width[i])).join('  ');
     console.log(
@@ -180,9 +214,10 @@ export async function main(): Promise<LengthRow[]> {
     console.log(fmt(header));
     for (const c of cells) console.log(fmt(c));
     console.log(`cold (a ${Math.max(...LENGTHS)}-hop run that first opens its SSH connections): setup ${cold.setupMs} ms, removal ${cold.removalMs} ms`);
+    console.log(`one round trip alone (\`true\` on the kept connection to h2): ${f(roundTrip)} ms`);
     for (const form of ['careful', 'naive'] as const) {
       console.log(`baseline, plain ssh ${form === 'careful' ? '(kept connections, hops in parallel)' : '(new connection per hop, in order)'}:`);
-      for (const r of baseline[form]) console.log(fmt([String(r.hops), f(r.setup), f(r.create), f(r.removal), f(r.delete)]));
+      for (const r of baseline[form]) console.log(fmt([String(r.hops), f(r.setup), '', f(r.create), f(r.removal), f(r.delete)]));
     }
 
     const outDir = join(repoRoot(), 'bench', 'results');
@@ -204,8 +239,11 @@ export async function main(): Promise<LengthRow[]> {
             create: 'FlowPath create returned minus its start',
             removal: 'last datagram at the receiver minus the start of FlowPath delete',
             delete: 'FlowPath delete returned minus its start',
+            waves: 'round trips before the first datagram: the longest chain of the create\'s commands in which each started after the one before it ended, among those started before the first datagram arrived (maxWaves: the most over the runs)',
+            roundTrip: '`true` on the kept connection to h2, nothing else running (median of 15)',
           },
           cold,
+          roundTrip,
           rows,
           baselineDefinitions: {
             careful: 'the same flows by plain ssh from the underlay namespace: one kept OpenSSH ControlMaster connection per hypervisor (opened before, as VPM\'s pool is warm), every hop\'s `ovs-ofctl add-flow` (removal: `del-flows cookie=`) at once',

@@ -166,3 +166,17 @@ export function summarise(lines: TraceLine[], runStart: number, runEnd: number, 
     medianCommandMs: median(lines.map((l) => l.ms)),
   };
 }
+
+/**
+ * How many round trips one after the other the commands took: the longest chain of commands
+ * each started after the one before it ended (the trace's ms clock), among those started by
+ * `until` (e.g. the first datagram at the receiver: the round trips that came before it).
+ */
+export function commandWaves(lines: readonly Pick<TraceLine, 't' | 'ms'>[], until: number): number {
+  const started = lines.filter((l) => l.t <= until).sort((a, b) => a.t - b.t);
+  const depth: number[] = [];
+  started.forEach((l, i) => {
+    depth.push(1 + Math.max(0, ...started.slice(0, i).map((d, j) => (d.t + d.ms <= l.t ? depth[j] : 0))));
+  });
+  return Math.max(0, ...depth);
+}
