@@ -10,15 +10,17 @@
  */
 const path = require('path');
 const fs = require('fs');
-const pulumi = require('@pulumi/pulumi');
+// The SDK's parts, not its index (which loads all of it: providers/common/pulumi-sdk.ts).
+const { Config } = require('@pulumi/pulumi/config');
+const { RunError } = require('@pulumi/pulumi/errors');
 
 const EXAMPLES = ['bridge-tunnel', 'two-paths', 'faults', 'secret-key', 'empty'];
 const dist = path.join(__dirname, '..', 'dist', 'stacks');
 if (!fs.existsSync(path.join(dist, 'main.js'))) {
-  throw new pulumi.RunError('the program is not compiled: run `npm run build` first (it writes dist/)');
+  throw new RunError('the program is not compiled: run `npm run build` first (it writes dist/)');
 }
-const example = new pulumi.Config('vpm').get('program') || undefined;
+const example = new Config('vpm').get('program') || undefined;
 if (example !== undefined && !EXAMPLES.includes(example)) {
-  throw new pulumi.RunError(`vpm:program is ${JSON.stringify(example)}: use one of ${EXAMPLES.join(', ')}, or remove it to run the StreamingTree program`);
+  throw new RunError(`vpm:program is ${JSON.stringify(example)}: use one of ${EXAMPLES.join(', ')}, or remove it to run the StreamingTree program`);
 }
 module.exports = example ? require(path.join(dist, 'programs', `${example}.js`)).default : require(path.join(dist, 'main.js')).program;

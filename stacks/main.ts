@@ -14,7 +14,7 @@
  * Paths are relative to the project folder (the one with Pulumi.yaml). A bad topology or hosts
  * file fails the program once, with the file, the field and the fix (no stack trace).
  */
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '../providers/common/pulumi-sdk';
 import * as path from 'path';
 import { ProgramInputError, StreamingTree, withProgramErrors } from '../components/streaming-tree';
 import { loadTopologyFile } from '../components/topology';

@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '../../providers/common/pulumi-sdk';
 import { parseDocument } from 'yaml';
 import { type ConnectionSpec, connectionProblems } from '../../providers/exec';
 import type { GuestImage, TreeHost } from '../streaming-tree/component';

@@ -16,7 +16,7 @@
  * point of failure: warned at preview and up, and in the `singlePointsOfFailure` output.
  * Marking a node `failed` re-plans the paths around it and keeps its bridge and tunnels.
  */
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '../../providers/common/pulumi-sdk';
 import type { ConnectionSpec } from '../../providers/exec/connection';
 import { OvsBridge } from '../../providers/ovs-bridge/resource';
 import { GreTunnel } from '../../providers/gre-tunnel/resource';

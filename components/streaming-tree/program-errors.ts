@@ -5,7 +5,7 @@
  * The Pulumi Node SDK prints a `pulumi.RunError` exactly that way, so such errors are turned
  * into one; anything else (a bug) keeps its stack trace.
  */
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '../../providers/common/pulumi-sdk';
 import { TopologyError } from '../topology/errors';
 import { ValidationError } from '../../providers/exec/errors';
 

@@ -5,7 +5,7 @@
  * state stores them encrypted and nothing prints them; the provider joins them again only
  * when it opens the SSH connection.
  */
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from './pulumi-sdk';
 import type { ConnectionSpec } from '../exec';
 
 export type ConnectionWithoutKey = Omit<ConnectionSpec, 'privateKey' | 'passphrase'>;

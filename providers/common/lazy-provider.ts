@@ -16,11 +16,12 @@
  *      itself when the project is VPM's own repository (a package may require itself by name).
  * Never through an environment variable or a guessed checkout.
  */
-import * as pulumi from '@pulumi/pulumi';
+import type * as dynamic from '@pulumi/pulumi/dynamic';
+import * as pulumi from './pulumi-sdk';
 import * as path from 'path';
 
-/** The implementation contract: the same methods as pulumi.dynamic.ResourceProvider. */
-export type ProviderImpl = Required<Pick<pulumi.dynamic.ResourceProvider, 'check' | 'diff' | 'create' | 'read' | 'update' | 'delete'>>;
+/** The implementation contract: the same methods as dynamic.ResourceProvider. */
+export type ProviderImpl = Required<Pick<dynamic.ResourceProvider, 'check' | 'diff' | 'create' | 'read' | 'update' | 'delete'>>;
 
 /** The npm package name, and the subpath its package.json `exports` opens to the providers. */
 export const PACKAGE_NAME = 'vpm';
@@ -37,7 +38,7 @@ export function packageRoot(): string {
  * @param provider the implementation module under providers/, without extension
  *   (e.g. "ovs-bridge/provider").
  */
-export function lazyProvider(provider: string): pulumi.dynamic.ResourceProvider {
+export function lazyProvider(provider: string): dynamic.ResourceProvider {
   const implAbsolute = path.join(packageRoot(), 'dist', 'providers', provider);
   const byPackageName = `${PACKAGE_NAME}/${PROVIDER_EXPORT_PREFIX}${provider}`;
   // Everything below is serialised: it may only use the two captured strings and `require`.
@@ -118,7 +119,7 @@ const OUTER = ((provider: unknown) => () => provider)(undefined);
  * A drop-in base class for the resource classes: `extends LazyDynamicResource`, same `super(...)`.
  */
 export class LazyDynamicResource extends pulumi.CustomResource {
-  constructor(provider: pulumi.dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions, module?: string, type = 'Resource') {
+  constructor(provider: dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions, module?: string, type = 'Resource') {
     const text = SERIALISED.get(provider);
     if (text === undefined) throw new Error(`${name}: LazyDynamicResource needs a provider made by lazyProvider()`);
     if (props.__provider) throw new Error('A dynamic resource must not define the __provider key');

@@ -1,5 +1,5 @@
 /** The GreTunnel resource class; see types.ts and provider.ts. */
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '../common/pulumi-sdk';
 import { splitConnection } from '../common/connection-input';
 import { LazyDynamicResource, lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';

@@ -2,7 +2,7 @@
  * The OvsBridge resource class (what programs use). See types.ts for the inputs and
  * provider.ts for what happens on the host.
  */
-import * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '../common/pulumi-sdk';
 import { SECRET_OUTPUTS, splitConnection } from '../common/connection-input';
 import { LazyDynamicResource, lazyProvider } from '../common/lazy-provider';
 import { ownerFor } from '../common/owner';
