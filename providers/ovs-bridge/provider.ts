@@ -30,7 +30,7 @@ import {
   OFCTL_DEFAULT_VERSION,
   VsctlTxn,
   VPM_PROTOCOLS,
-  absentOrOwnedStep,
+  noForeignRowsStep,
   addRuleByNameStep,
   bridgeExistsStep,
   bridgeInfo,
@@ -251,9 +251,13 @@ function convergeSteps(p: OvsBridgeInputs, gone: readonly InterfaceName[]) {
   const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
   const cookie = parseCookie(cookieFor(p.owner));
   const req = readRequest(p, gone);
+  // The bridge and its ports are each absent or ours: one ovs-vsctl run for all of them.
   const owned = [
-    absentOrOwnedStep('Bridge', p.name, OWNER_KEY, p.owner),
-    ...[p.patch.overlayPort, p.patch.physicalPort, ...(p.internalPorts ?? []).map((i) => i.name)].map((port) => absentOrOwnedStep('Port', port, OWNER_KEY, p.owner)),
+    noForeignRowsStep(
+      [{ table: 'Bridge', name: p.name }, ...[p.patch.overlayPort, p.patch.physicalPort, ...(p.internalPorts ?? []).map((i) => i.name)].map((name) => ({ table: 'Port' as const, name }))],
+      OWNER_KEY,
+      p.owner,
+    ),
   ];
   const dump = dumpCookieStep(physical, cookie);
   const steps: BatchStep[] = [
@@ -383,8 +387,14 @@ async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void
   const phyPort = parseInterfaceName(p.patch.physicalPort, 'patch.physicalPort');
   const physical = parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge');
   const steps: BatchStep[] = [
-    absentOrOwnedStep('Bridge', name, OWNER_KEY, p.owner),
-    absentOrOwnedStep('Port', phyPort, OWNER_KEY, p.owner),
+    noForeignRowsStep(
+      [
+        { table: 'Bridge', name },
+        { table: 'Port', name: phyPort },
+      ],
+      OWNER_KEY,
+      p.owner,
+    ),
     new VsctlTxn().delBridge(name, { ifExists: true }).delPort(phyPort, { ifExists: true }).step(),
     // Stops the batch (exit 2) when br0 is gone: then it holds no rule of ours either.
     { ...bridgeExistsStep(physical), okExitCodes: [0] },
@@ -393,8 +403,8 @@ async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void
   try {
     await runBatch(runner, steps, { tag: TAG });
   } catch (err) {
-    if (err instanceof BatchStepError && err.step === 3 && err.exitCode === BR_MISSING_EXIT) return;
-    if (err instanceof BatchStepError && err.step < 2) return teardownAroundForeign(runner, p);
+    if (err instanceof BatchStepError && err.step === 2 && err.exitCode === BR_MISSING_EXIT) return;
+    if (err instanceof BatchStepError && err.step < 1) return teardownAroundForeign(runner, p);
     throw err;
   }
 }

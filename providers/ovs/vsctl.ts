@@ -22,7 +22,10 @@
  * newline, and `find T name=N 'external_ids{>=}{"k"="v"}'` matches only a row whose map holds
  * exactly that pair (`external_ids:k!=v` does NOT match a row without the key, so it cannot
  * test ownership). `absentOrOwnedStep` prints "" (absent) or `N\n\nN` (ours), anything else
- * (`N`: a row without our mark) stops the batch.
+ * (`N`: a row without our mark) stops the batch. `noForeignRowsStep` checks several rows in one
+ * run: `find T name=N 'external_ids{not-in}{"k"="v"}'` matches a row whose map lacks that pair
+ * (no mark, or another owner's), so the step prints only newlines when every row is absent or
+ * ours, and a name when one is not.
  */
 import { RemoteCommandError, ValidationError, CommandRunner, type BatchResult, type BatchStep } from '../exec';
 import {
@@ -542,6 +545,21 @@ export function absentOrOwnedStep(table: 'Bridge' | 'Port', name: string, key: s
     argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', '--', '--columns=name', 'find', table, `name=${n}`, '--', '--columns=name', 'find', table, `name=${n}`, `external_ids{>=}${pair}`],
     expect: ['', `${n}\n\n${n}`],
   };
+}
+
+/**
+ * A guard over several rows in ONE ovs-vsctl run: each Bridge or Port row named is absent, or
+ * its external_ids hold `key`=`value`. Any row without that mark stops the batch (its name is
+ * in the step's stdout). Unlike absentOrOwnedStep it does not tell absent rows from ours.
+ */
+export function noForeignRowsStep(rows: ReadonlyArray<{ readonly table: 'Bridge' | 'Port'; readonly name: string }>, key: string, value: string): BatchStep {
+  if (rows.length === 0) throw new TypeError('noForeignRowsStep needs at least one row');
+  const pair = `{${quoteOvsdbString(checkKey(key, 'key'), 'key')}=${quoteOvsdbString(value, 'value')}}`;
+  const finds = rows.flatMap(({ table, name }) => {
+    const n = table === 'Bridge' ? parseBridgeName(name, 'bridge') : parseInterfaceName(name, 'port');
+    return ['--', '--columns=name', 'find', table, `name=${n}`, `external_ids{not-in}${pair}`];
+  });
+  return { argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', ...finds], expect: [''] };
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   VPM_PROTOCOLS,
   VsctlTxn,
   absentOrOwnedStep,
+  noForeignRowsStep,
   act,
   addRuleByNameStep,
   delCookieStep,
@@ -256,6 +257,12 @@ describe('real OVS 3.1: vsctl', () => {
     expect(await guard(absentOrOwnedStep('Bridge', 'nosuch', 'vpm-owner', OWNER))).toBe('');
     expect(await guard(absentOrOwnedStep('Port', GRE_A, 'vpm-owner', 'tunnel-a'))).toBe(`${GRE_A}\n\n${GRE_A}`);
     expect(await guard(absentOrOwnedStep('Port', GRE_B, 'vpm-owner', 'tunnel-a'))).toBe('refused:86'); // no mark at all
+    // Several rows in one run: passes (only newlines) while each is absent or ours, else names the row.
+    const rows = (...r: Array<['Bridge' | 'Port', string]>) => r.map(([table, name]) => ({ table, name }));
+    expect(await guard(noForeignRowsStep(rows(['Bridge', BR1], ['Bridge', 'nosuch'], ['Port', 'nosuch']), 'vpm-owner', OWNER))).toMatch(/^\n*$/);
+    expect(await guard(noForeignRowsStep(rows(['Bridge', 'nosuch'], ['Bridge', BR1]), 'vpm-owner', 'someone else'))).toBe('refused:86');
+    expect(await guard(noForeignRowsStep(rows(['Port', GRE_A], ['Port', GRE_B]), 'vpm-owner', 'tunnel-a'))).toBe('refused:86'); // GRE_B: no mark
+    expect(await guard(noForeignRowsStep(rows(['Port', GRE_A]), 'vpm-owner', 'tunnel-a'))).toMatch(/^\n*$/);
     expect(await guard(physicalGuardStep(BR1, P10))).toBe(`${BR1}\n${P10}`);
     expect(await guard(physicalGuardStep(BR0, P10))).toBe('refused:86'); // P10 is on BR1
     expect(await guard(physicalGuardStep('nosuch' as BridgeName, P10))).toBe('refused:2');

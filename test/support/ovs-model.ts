@@ -106,6 +106,12 @@ function vsctl(h: ModelHost, argv: readonly string[]): ScriptedResponse {
           const m = /^external_ids\{>=\}\{"vpm-owner"=(".*")\}$/.exec(owned)!;
           hit = ownerOf === unquote(m[1]);
         }
+        // {not-in}: the row's map lacks the pair (no mark, or another owner's).
+        const lacking = conds.find((x) => x.startsWith('external_ids{not-in}'));
+        if (hit && lacking) {
+          const m = /^external_ids\{not-in\}\{"vpm-owner"=(".*")\}$/.exec(lacking)!;
+          hit = ownerOf !== unquote(m[1]);
+        }
         if (hit && wantOfport) hit = (h.ports.get(name)?.ofport ?? -1) > 0;
         table(hit ? `${name}\n` : '');
         break;

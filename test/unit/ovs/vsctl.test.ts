@@ -12,6 +12,7 @@ import {
   bridgeInfo,
   interfaceInfo,
   listBridges,
+  noForeignRowsStep,
   portInfo,
   quoteOvsdbString,
 } from '../../../providers/ovs/vsctl';
@@ -226,5 +227,29 @@ describe('OVSDB JSON decoding', () => {
     expect(decodeStringMap(['map', [['a', 'b']]])).toEqual({ a: 'b' });
     expect(() => decodeStringMap(['set', []])).toThrow('expected a map');
     expect(() => parseOvsdbTables('{"data":[["a"]],"headings":["x","y"]}')).toThrow('bad row');
+  });
+});
+
+describe('noForeignRowsStep', () => {
+  test('one ovs-vsctl run with a {not-in} find per row; passes only on empty output', () => {
+    const step = noForeignRowsStep(
+      [
+        { table: 'Bridge', name: 'br1' },
+        { table: 'Port', name: 'patch-ovl' },
+      ],
+      'vpm-owner',
+      'vpm/dev/bridge "h1"',
+    );
+    expect(step.argv).toEqual([
+      'ovs-vsctl', '--timeout=10', '--bare',
+      '--', '--columns=name', 'find', 'Bridge', 'name=br1', 'external_ids{not-in}{"vpm-owner"="vpm/dev/bridge \\"h1\\""}',
+      '--', '--columns=name', 'find', 'Port', 'name=patch-ovl', 'external_ids{not-in}{"vpm-owner"="vpm/dev/bridge \\"h1\\""}',
+    ]);
+    expect(step.expect).toEqual(['']);
+  });
+
+  test('names are validated, and a guard of nothing is refused', () => {
+    expect(() => noForeignRowsStep([{ table: 'Port', name: 'p;rm -rf /' }], 'vpm-owner', 'x')).toThrow(ValidationError);
+    expect(() => noForeignRowsStep([], 'vpm-owner', 'x')).toThrow(/at least one row/);
   });
 });
