@@ -53,9 +53,9 @@ interface Settling extends Member {
 const ATTEMPTS = 3;
 
 /**
- * The switches' groups as this process believes them (its writes, its dumps), per connection (the pooled runner of a
- * host) and bridge: a runner made anew (a new process, a new test) starts knowing nothing.
- * Only groups: flows are never assumed (see the header).
+ * The switches' groups as this process believes them (what its writes left, its dumps), per
+ * connection (the pooled runner of a host) and bridge: a runner made anew (a new process, a new
+ * test) starts knowing nothing. Only groups: flows are never assumed (see the header).
  */
 const seen = new WeakMap<CommandRunner, Map<string, SwitchState['groups']>>();
 
