@@ -534,13 +534,23 @@ export function physicalGuardStep(bridge: BridgeName, uplink: InterfaceName): Ba
   };
 }
 
+/** A Bridge or Port row's name, validated for its table. */
+function guardedRowName(table: 'Bridge' | 'Port', name: string): string {
+  return table === 'Bridge' ? parseBridgeName(name, 'bridge') : parseInterfaceName(name, 'port');
+}
+
+/** The owner mark as a one-pair OVSDB map, `{"key"="value"}`, for a find condition. */
+function markPair(key: string, value: string): string {
+  return `{${quoteOvsdbString(checkKey(key, 'key'), 'key')}=${quoteOvsdbString(value, 'value')}}`;
+}
+
 /**
  * A guard: the Bridge or Port row `name` is absent, or its external_ids hold `key`=`value`
  * (the owner mark). A row without that mark stops the batch (see the module header).
  */
 export function absentOrOwnedStep(table: 'Bridge' | 'Port', name: string, key: string, value: string): BatchStep {
-  const n = table === 'Bridge' ? parseBridgeName(name, 'bridge') : parseInterfaceName(name, 'port');
-  const pair = `{${quoteOvsdbString(checkKey(key, 'key'), 'key')}=${quoteOvsdbString(value, 'value')}}`;
+  const n = guardedRowName(table, name);
+  const pair = markPair(key, value);
   return {
     argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', '--', '--columns=name', 'find', table, `name=${n}`, '--', '--columns=name', 'find', table, `name=${n}`, `external_ids{>=}${pair}`],
     expect: ['', `${n}\n\n${n}`],
@@ -554,11 +564,8 @@ export function absentOrOwnedStep(table: 'Bridge' | 'Port', name: string, key: s
  */
 export function noForeignRowsStep(rows: ReadonlyArray<{ readonly table: 'Bridge' | 'Port'; readonly name: string }>, key: string, value: string): BatchStep {
   if (rows.length === 0) throw new TypeError('noForeignRowsStep needs at least one row');
-  const pair = `{${quoteOvsdbString(checkKey(key, 'key'), 'key')}=${quoteOvsdbString(value, 'value')}}`;
-  const finds = rows.flatMap(({ table, name }) => {
-    const n = table === 'Bridge' ? parseBridgeName(name, 'bridge') : parseInterfaceName(name, 'port');
-    return ['--', '--columns=name', 'find', table, `name=${n}`, `external_ids{not-in}${pair}`];
-  });
+  const pair = markPair(key, value);
+  const finds = rows.flatMap(({ table, name }) => ['--', '--columns=name', 'find', table, `name=${guardedRowName(table, name)}`, `external_ids{not-in}${pair}`]);
   return { argv: ['ovs-vsctl', `--timeout=${VSCTL_DEFAULT_TIMEOUT_SEC}`, '--bare', ...finds], expect: [''] };
 }
 
