@@ -252,18 +252,16 @@ function convergeSteps(p: OvsBridgeInputs, gone: readonly InterfaceName[]) {
   const cookie = parseCookie(cookieFor(p.owner));
   const req = readRequest(p, gone);
   // The bridge and its ports are each absent or ours: one ovs-vsctl run for all of them.
-  const owned = [
-    noForeignRowsStep(
-      [{ table: 'Bridge', name: p.name }, ...[p.patch.overlayPort, p.patch.physicalPort, ...(p.internalPorts ?? []).map((i) => i.name)].map((name) => ({ table: 'Port' as const, name }))],
-      OWNER_KEY,
-      p.owner,
-    ),
-  ];
+  const owned = noForeignRowsStep(
+    [{ table: 'Bridge', name: p.name }, ...[p.patch.overlayPort, p.patch.physicalPort, ...(p.internalPorts ?? []).map((i) => i.name)].map((name) => ({ table: 'Port' as const, name }))],
+    OWNER_KEY,
+    p.owner,
+  );
   const dump = dumpCookieStep(physical, cookie);
   const steps: BatchStep[] = [
     bridgeExistsStep(parseBridgeName(p.name, 'name')),
     physicalGuardStep(physical, parseInterfaceName(p.patch.uplink, 'patch.uplink')),
-    ...owned,
+    owned,
     buildTxn(p).step(),
     hostReadStep(req),
     addRuleByNameStep(physical, {
@@ -276,9 +274,7 @@ function convergeSteps(p: OvsBridgeInputs, gone: readonly InterfaceName[]) {
     // Remembered for the tunnels that will seed their far ends' caches with it (ovs/underlay-macs.ts).
     { ...macInUseStep(physical), okExitCodes: [0, 1] },
   ];
-  const firstOwned = 2;
-  const txn = firstOwned + owned.length;
-  return { steps, req, dump, at: { exists: 0, physical: 1, firstOwned, txn, read: txn + 1, flow: txn + 2, dump: txn + 3, mac: txn + 4 } };
+  return { steps, req, dump, at: { exists: 0, physical: 1, owned: 2, txn: 3, read: 4, flow: 5, dump: 6, mac: 7 } };
 }
 
 /**
@@ -310,7 +306,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs, existed: Exis
     if (!(err instanceof BatchStepError)) throw err;
     if (err.step >= plan.at.txn) existed.value = err.results[plan.at.exists].exitCode === 0;
     if (err.step === plan.at.physical) throw err.exitCode === BR_MISSING_EXIT ? physicalMissing(p) : uplinkBroken(p);
-    if (err.step >= plan.at.firstOwned && err.step < plan.at.txn) {
+    if (err.step === plan.at.owned) {
       // Off the normal path: fresh reads name exactly what is foreign (a second round trip).
       await ensureOwnedOrAbsent(runner, p);
       throw new Error(`${hostOf(p)}: refusing to touch what VPM does not own: ${err.argv.slice(-3).join(' ')} is not marked vpm-owner=${p.owner}. Remove or rename it, or choose other names.`);
@@ -404,7 +400,7 @@ async function teardown(runner: CommandRunner, p: OvsBridgeInputs): Promise<void
     await runBatch(runner, steps, { tag: TAG });
   } catch (err) {
     if (err instanceof BatchStepError && err.step === 2 && err.exitCode === BR_MISSING_EXIT) return;
-    if (err instanceof BatchStepError && err.step < 1) return teardownAroundForeign(runner, p);
+    if (err instanceof BatchStepError && err.step === 0) return teardownAroundForeign(runner, p);
     throw err;
   }
 }
