@@ -27,11 +27,11 @@
  *   node dist/bench/path-latency.js
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { projectRoot as repoRoot } from '../contracts';
 import { labDown, labUp } from '../lab';
 import { closeAll, getRunner } from '../providers/exec';
-import { commandWaves, readTrace } from './lib/trace';
+import { commandWaves, withCommandTrace } from './lib/trace';
 import { provider as pathProvider } from '../providers/flow-path/provider';
 import { FlowLab, OVERLAY_BROADCAST, SOURCE_IP, STREAM_PORT } from '../lab/testbeds/flow-lab';
 import { requireLabPrerequisites } from '../lab/tools';
@@ -91,20 +91,16 @@ async function measure(lab: FlowLab, receiver: UdpReceiver, hops: number, run: s
   await receiver.waitQuiet(100, 5_000);
   await receiver.reset();
 
-  const traceFile = join(mkdtempSync(join(tmpdir(), 'vpm-path-trace-')), 'trace.jsonl');
-  process.env.VPM_TRACE_FILE = traceFile;
+  let c1 = 0;
   const wall0 = Date.now();
   const c0 = nowUs();
-  let created;
-  try {
-    created = await pathProvider.create!(inputs);
-  } finally {
-    delete process.env.VPM_TRACE_FILE;
-  }
-  const c1 = nowUs();
+  const { result: created, lines } = await withCommandTrace(async () => {
+    const out = await pathProvider.create!(inputs);
+    c1 = nowUs();
+    return out;
+  });
   const first = await receiver.waitFor(1, 5_000, 2);
-  const waves = commandWaves(readTrace(traceFile), wall0 + (first.firstUs! - c0) / 1000);
-  rmSync(dirname(traceFile), { recursive: true, force: true });
+  const waves = commandWaves(lines, wall0 + (first.firstUs! - c0) / 1000);
 
   await sleep(200); // the stream flows for a while
   const d0 = nowUs();

@@ -14,6 +14,8 @@
  * hosts (phases overlap where one host is still on bridges while another is on tunnels).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { TraceLine } from '../../providers/exec';
 import type { Inventory } from '../../lab/inventory';
 
@@ -179,4 +181,21 @@ export function commandWaves(lines: readonly Pick<TraceLine, 't' | 'ms'>[], unti
     depth.push(1 + Math.max(0, ...started.slice(0, i).map((d, j) => (d.t + d.ms <= l.t ? depth[j] : 0))));
   });
   return Math.max(0, ...depth);
+}
+
+/**
+ * Runs `work` with the command trace on (VPM_TRACE_FILE, a file of its own, removed after) and
+ * hands back the commands this process sent meanwhile (providers called in-process).
+ */
+export async function withCommandTrace<T>(work: () => Promise<T>): Promise<{ result: T; lines: TraceLine[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-trace-'));
+  const file = path.join(dir, 'trace.jsonl');
+  process.env.VPM_TRACE_FILE = file;
+  try {
+    const result = await work();
+    return { result, lines: readTrace(file) };
+  } finally {
+    delete process.env.VPM_TRACE_FILE;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

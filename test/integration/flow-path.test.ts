@@ -8,11 +8,8 @@
  * The providers run as the engine runs them (check, then create/read/diff/update/delete) over
  * SSH to each hypervisor. Nothing is skipped: a missing tool fails with what to install.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { withCommandTrace } from '../../bench/lib/trace';
 import { closeAll } from '../../providers/exec/pool';
-import type { TraceLine } from '../../providers/exec/trace';
 import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
 import type { Inventory } from '../../lab';
@@ -58,21 +55,6 @@ async function streamThrough(count: number, rs: UdpReceiver[]) {
 }
 
 const ip = (name: string) => inventory.hypervisors.find((h) => h.name === name)!.ip;
-
-/** Runs `work` with the command trace on (VPM_TRACE_FILE), then checks the commands it sent. */
-async function traced<T>(work: () => Promise<T>, check: (lines: TraceLine[]) => void): Promise<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-trace-'));
-  const file = path.join(dir, 'trace.jsonl');
-  process.env.VPM_TRACE_FILE = file;
-  try {
-    const out = await work();
-    check(fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TraceLine) : []);
-    return out;
-  } finally {
-    delete process.env.VPM_TRACE_FILE;
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function create(chain: string[], receiver: string, pathId: string, opts: { vm?: { node: string; port: number } } = {}): Promise<Path> {
   const p = await lab.createPath(lab.pathArgs(pathId, chain, receiver, opts));
@@ -231,9 +213,8 @@ test('shared hops: two paths from one root both deliver; deleting one while stre
   // the shared root and relay assume no group there, OVS refuses them whole, and the dumps the
   // refused round trip makes only then recompute them: one more round trip on h1 and h2, one on h4.
   await closeAll();
-  const p4 = await traced(() => create(P4, 'r2', 'shared-h4'), (lines) => {
-    expect(['h1', 'h2', 'h4'].map((h) => lines.filter((l) => l.host.includes(`@${ip(h)}:`)).length)).toEqual([2, 2, 1]);
-  });
+  const { result: p4, lines } = await withCommandTrace(() => create(P4, 'r2', 'shared-h4'));
+  expect(['h1', 'h2', 'h4'].map((h) => lines.filter((l) => l.host.includes(`@${ip(h)}:`)).length)).toEqual([2, 2, 1]);
   // Root: both paths send the same actions (to h2) -> one group, ONE bucket (no duplicates).
   // Relay h2: one group with two buckets (to h3, to h4).
   expect((await groupsOn('h1')).map((g) => g.buckets)).toEqual([1]);
