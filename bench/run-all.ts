@@ -445,6 +445,9 @@ function upScalingSection(u: any, targets: Target[], chartFile: string | undefin
   return out;
 }
 
+/** The path-setup target (issue 5, issue 18.2): one text for its verdict and for "not measured". */
+const PATH_SETUP_TARGET = { issue: '5, 18.2', target: 'first datagram ≤ 2 SSH round trips after the FlowPath create starts, for 2, 4 and 8 hops (all hops but the root in parallel, root last)' };
+
 function pathLatencySection(p: any, targets: Target[]): string[] {
   const out: string[] = ['## Path setup and removal latency (issue 7.3, issue 5, issue 18.2)', ''];
   // The baselines ran on the same chain and stream (bench/baselines/path-ssh.ts).
@@ -482,8 +485,7 @@ function pathLatencySection(p: any, targets: Target[]): string[] {
   const rows = p.rows.map((r: any) => ({ hops: r.hops, setup: r.setup.medianMs, waves: r.maxWaves, careful: careful.get(r.hops)?.setup.medianMs }));
   const met = rows.every((r: any) => r.waves !== undefined && r.waves <= 2 && r.careful !== undefined && r.setup <= 2 * r.careful);
   targets.push({
-    issue: '5, 18.2',
-    target: 'first datagram ≤ 2 SSH round trips after the FlowPath create starts, for 2, 4 and 8 hops (all hops but the root in parallel, root last)',
+    ...PATH_SETUP_TARGET,
     figure: rows
       .map((r: any) => `${r.hops} hops: ${r.waves ?? 'n/a'} round trips, ${r.setup.toFixed(0)} ms = ${r.careful ? `×${(r.setup / r.careful).toFixed(2)}` : 'n/a'} the careful one-round-trip setup`)
       .join('; ') + `; one round trip alone ${p.roundTrip ? p.roundTrip.medianMs.toFixed(0) : 'n/a'} ms`,
@@ -715,7 +717,7 @@ export async function writeReport(outcomes: Outcome[], m: Machine, started: Date
   if (p) sections.push(...mark('path-latency', pathLatencySection(p, targets)));
   else {
     notMeasured.push(`path-latency: ${reasonFor('path-latency')}`);
-    targets.push({ issue: '5', target: 'path setup about two SSH round trips, whatever the path length', figure: '-', verdict: 'not measured' });
+    targets.push({ ...PATH_SETUP_TARGET, figure: '-', verdict: 'not measured' });
   }
   const mg = get('migration');
   if (mg) sections.push(...mark('migration', migrationSection(mg, targets)));
