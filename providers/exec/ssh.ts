@@ -662,7 +662,11 @@ export class SshRunner implements CommandRunner {
     });
   }
 
-  /** Runs one command on a fresh session channel. `release` frees the session slot. */
+  /**
+   * Runs one command on a fresh session channel. `release` frees the session slot. `timeoutMs`
+   * is what is left of the command's timeout (waiting for a slot or a connection used the
+   * rest); a timeout error names the command's whole timeout, the one its caller set.
+   */
   private exec(
     live: Live,
     argv: readonly string[],
@@ -705,7 +709,7 @@ export class SshRunner implements CommandRunner {
 
       const timer = setTimeout(() => {
         timedOut = true;
-        settle(() => reject(timeoutError(this.host, argv, timeoutMs, text(out), err.text())));
+        settle(() => reject(timeoutError(this.host, argv, commandTimeout(options), text(out), err.text())));
         if (channel) stopChannel(channel);
       }, timeoutMs);
 
