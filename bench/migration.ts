@@ -40,7 +40,12 @@
  *
  * Every migration is also set against libvirt's lifecycle events (`virsh event`, libvirtd's
  * own timestamps): the VM's pause (Suspended on the source to Resumed on the destination),
- * and how long after it resumed the first new datagram reached the receiver.
+ * and how long after it resumed the first new datagram reached the receiver. And at the VM's
+ * own taps (vpm-tapwatch in both hypervisors' namespaces, bench/lib/tap-watch.ts): when the
+ * network first wrote a datagram into the destination's tap after the resume, when the VM
+ * first sent one there, and the VM's own outage (its last datagram out on the source to its
+ * first new one out on the destination); the receiver's gap minus that outage is what the
+ * network adds.
  *
  *   node dist/bench/migration.js [--stack lab] [--runs 10] [--direct-runs N] [--only clone,noclone,direct] [--variants SPEC]
  *
@@ -66,6 +71,8 @@ import { completedJob, domainState, migrateLive } from '../providers/libvirt';
 import { ensureTap, removeTap, setTapQueueLength } from '../providers/migrated-domain/tap';
 import { provider as flowPathProvider } from '../providers/flow-path/provider';
 import type { FlowPathInputs, FlowPathOutputs } from '../providers/flow-path/types';
+import { buildGuest } from '../lab/libvirt/guest';
+import { vmOutage, watchTap, type TapDatagram, type VmOutage } from './lib/tap-watch';
 
 const PROJECT = 'vpm';
 const BRIDGE = 'br1';
@@ -101,6 +108,8 @@ interface Migration {
   readonly clocks?: { senderT0: number; receiverT0: number };
   /** The gap against the VM's pause (libvirt's lifecycle events); absent when not seen. */
   readonly anatomy?: GapAnatomy;
+  /** The VM's own outage at its taps, and the receiver's gap beyond it; absent when not seen. */
+  readonly outage?: VmOutage & { readonly networkAddsMs: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -301,15 +310,28 @@ interface Measured<T> {
   /** Epoch ms of the sender's sequence number 0 and of the receiver's clock origin (gaps[].atMs). */
   readonly clocks: { senderT0: number; receiverT0: number };
   readonly events: LifecycleEvent[];
+  /** What the VM's taps saw (source, destination), when watched. */
+  readonly taps?: { readonly source: TapDatagram[]; readonly dest: TapDatagram[] };
+}
+
+/** The VM's tap on both hosts of a migration, watched with vpm-tapwatch. */
+interface TapWatchSpec {
+  readonly tool: string;
+  readonly tap: string;
+  readonly sourceNetns: string;
+  readonly destNetns: string;
 }
 
 /**
  * Runs `step` under a 1 datagram/ms stream to `receiver` while watching for the VM to resume
  * on `destUri`'s libvirtd; returns the receiver's figures, whole and around the resume.
  */
-async function underStream<T>(inventory: Inventory, stack: string, receiver: string, watch: { libvirtUri: string; domain: string; lifecycle?: Record<string, string> }, step: () => Promise<T>): Promise<Measured<T>> {
+async function underStream<T>(inventory: Inventory, stack: string, receiver: string, watch: { libvirtUri: string; domain: string; lifecycle?: Record<string, string>; taps?: TapWatchSpec }, step: () => Promise<T>): Promise<Measured<T>> {
   const rcv = await startReceiver({ inventory, receiver, gapLogMs: 20 });
   const lifecycle = watchLifecycle(watch.lifecycle ?? {});
+  // The destination's tap may not exist yet (a clone step makes it): its watch waits for it.
+  const t = watch.taps;
+  const taps = t ? { source: watchTap(t.tool, t.sourceNetns, t.tap, 0), dest: watchTap(t.tool, t.destNetns, t.tap, 300_000) } : undefined;
   let snd: Awaited<ReturnType<typeof startSender>> | undefined;
   try {
     snd = await startSender({ inventory, stack, rate: RATE });
@@ -347,9 +369,12 @@ async function underStream<T>(inventory: Inventory, stack: string, receiver: str
         else otherStallMs = Math.max(otherStallMs, g.ms);
       }
     }
-    return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, otherStallMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop() };
+    const tapsSeen = taps ? { source: await taps.source.stop(), dest: await taps.dest.stop() } : undefined;
+    return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, otherStallMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop(), ...(tapsSeen ? { taps: tapsSeen } : {}) };
   } finally {
     await lifecycle.stop();
+    await taps?.source.stop();
+    await taps?.dest.stop();
     await snd?.stop().catch(() => undefined);
     await rcv.stop().catch(() => undefined);
   }
@@ -374,9 +399,13 @@ function row(m: Migration): string {
     f(m.anatomy?.pauseMs).padStart(6),
     f(m.anatomy?.gapStartToPauseMs).padStart(6),
     f(m.anatomy?.resumeToGapEndMs).padStart(6),
+    f(m.outage?.vmOutageMs).padStart(6),
+    f(m.outage?.resumeToIntoTapMs, 1).padStart(6),
+    f(m.outage?.resumeToOutOfVmMs).padStart(6),
+    f(m.outage?.networkAddsMs).padStart(6),
   ].join(' ');
 }
-const HEADER = ['kind   ', 'run', 'variant       ', 'move   ', 'mig gap', 'lost±3s', 'step gap', '  lost', '  dup', 'downtime', 'migr ms', 'step ms', 'path+ ms', ' pause', '  pre', '  post'].join(' ');
+const HEADER = ['kind   ', 'run', 'variant       ', 'move   ', 'mig gap', 'lost±3s', 'step gap', '  lost', '  dup', 'downtime', 'migr ms', 'step ms', 'path+ ms', ' pause', '  pre', '  post', 'vm out', ' ->tap', ' ->out', '   net'].join(' ');
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<{ migrations: Migration[]; summary: Record<string, unknown> }> {
   const { values } = parseArgs({
@@ -413,9 +442,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   console.log(HEADER);
 
   const lifecycleOf = (from: string, to: string) => ({ [from]: libvirtUriOf(from), [to]: libvirtUriOf(to) });
-  const anatomyOf = (events: LifecycleEvent[], from: string, to: string, gaps: { atMs: number; ms: number }[], receiverT0: number) => {
-    const a = anatomy(events, from, to, gaps, receiverT0);
-    return a ? { anatomy: a } : {};
+  // The VM's tap on both hosts (the same name everywhere), watched during every migration.
+  const tapwatch = (await buildGuest()).tapwatch;
+  const netnsOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.netns;
+  const tapsOf = (from: string, to: string): TapWatchSpec => ({ tool: tapwatch, tap: planTree(tree.topology, tree.hosts, {}).vms.find((x) => x.name === vm.name)!.tap, sourceNetns: netnsOf(from), destNetns: netnsOf(to) });
+  /** The gap against the VM's pause (lifecycle events) and against its outage at its taps. */
+  const anatomyOf = (measured: Measured<unknown>, from: string, to: string) => {
+    const gaps = measured.stats.gaps ?? [];
+    const a = anatomy(measured.events, from, to, gaps, measured.clocks.receiverT0);
+    const resumed = measured.events.find((e) => e.host === to && e.event.startsWith('Resumed'));
+    const o = a && resumed && measured.taps ? vmOutage(measured.taps.source, measured.taps.dest, resumed.t) : undefined;
+    return { ...(a ? { anatomy: a } : {}), ...(a && o ? { outage: { ...o, networkAddsMs: a.gapMs - o.vmOutageMs } } : {}) };
   };
   const uriOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.migrationUri!;
   /** What a migration without the engine needs: the VM's port on the new leaf, both hosts, the bench path to it. */
@@ -440,17 +477,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         await mustPulumi(['config', 'set', '--path', placementKey, to, '--stack', stack]);
         const t0 = Date.now();
         let stepMs = 0;
-        const { result, stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(at, to) }, async () => {
+        const measured = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(at, to), taps: tapsOf(at, to) }, async () => {
           const r = await up(stack);
           stepMs = Date.now() - t0;
           return r;
         });
+        const { result, stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks } = measured;
         const lm = result.outputs?.vms?.[vm.name]?.lastMigration;
         if (result.outputs?.vms?.[vm.name]?.node !== to || !lm) throw new Error(`clone run ${i}: ${vm.name} did not move to ${to}: ${JSON.stringify(result.outputs?.vms)}`);
         const m: Migration = {
           kind: 'clone', run: i, from: at, to, migrationGapMs, otherStallMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
           downtimeMs: lm.downtimeMs ?? null, stepMs, migrateMs: lm.wallMs ?? null, gaps: stats.gaps ?? [], clocks,
-          ...anatomyOf(events, at, to, stats.gaps ?? [], clocks.receiverT0),
+          ...anatomyOf(measured, at, to),
         };
         migrations.push(m);
         console.log(row(m));
@@ -481,17 +519,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
           await ensureTap(dst, network, domainOwner);
           if (v.tapQueue) await setTapQueueLength(dst, network.tap, v.tapQueue);
           created = (await flowPathProvider.create!(pathInputs)).outs as FlowPathOutputs;
-          const { stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
+          const measured = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to), taps: tapsOf(from, to) }, async () => {
             const t0 = Date.now();
             await migrateLive(src, vm.name, { destinationUri: uriOf(to), ...settings });
             migrateMs = Date.now() - t0;
             stepMs = migrateMs;
             downtimeMs = (await completedJob(dst, vm.name))?.downtimeMs ?? null;
           });
+          const { stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks } = measured;
           return {
             kind: 'direct', variant: v.name, run: i, from, to, migrationGapMs, otherStallMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
             downtimeMs, stepMs, migrateMs, gaps: stats.gaps ?? [], clocks,
-            ...anatomyOf(events, from, to, stats.gaps ?? [], clocks.receiverT0),
+            ...anatomyOf(measured, from, to),
           };
         } finally {
           // Back where the stack's state has it (not measured), then the bench path and tap go.
@@ -536,7 +575,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         let stepMs = 0;
         let downtimeMs: number | null = null;
         try {
-          const { stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks, events } = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to) }, async () => {
+          const measured = await underStream(inventory, stack, receiver.name, { libvirtUri: libvirtUriOf(to), domain: vm.name, lifecycle: lifecycleOf(from, to), taps: tapsOf(from, to) }, async () => {
             const t0 = Date.now();
             await ensureTap(dst, network, domainOwner);
             const tm = Date.now();
@@ -548,10 +587,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
             stepMs = Date.now() - t0;
             downtimeMs = (await completedJob(dst, vm.name))?.downtimeMs ?? null;
           });
+          const { stats, sent, migrationGapMs, otherStallMs, lostNearResume, clocks } = measured;
           const m: Migration = {
             kind: 'noclone', run: i, from, to, migrationGapMs, otherStallMs, lostNearResume, maxGapMs: stats.maxGapMs, lost: stats.lost, duplicates: stats.duplicates, sent,
             downtimeMs, stepMs, migrateMs, pathAfterMs, gaps: stats.gaps ?? [], clocks,
-            ...anatomyOf(events, from, to, stats.gaps ?? [], clocks.receiverT0),
+            ...anatomyOf(measured, from, to),
           };
           migrations.push(m);
           console.log(row(m));
@@ -591,6 +631,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
       pauseMs: stat(pick((m) => m.anatomy?.pauseMs)),
       gapStartToPauseMs: stat(pick((m) => m.anatomy?.gapStartToPauseMs)),
       resumeToGapEndMs: stat(pick((m) => m.anatomy?.resumeToGapEndMs)),
+      // The VM's own outage at its taps, and what the network adds to it at the receiver.
+      vmOutageMs: stat(pick((m) => m.outage?.vmOutageMs)),
+      resumeToIntoTapMs: stat(pick((m) => m.outage?.resumeToIntoTapMs)),
+      resumeToOutOfVmMs: stat(pick((m) => m.outage?.resumeToOutOfVmMs)),
+      networkAddsMs: stat(pick((m) => m.outage?.networkAddsMs)),
       ...(kind === 'noclone' ? { pathAfterMs: stat(pick((m) => m.pathAfterMs)) } : {}),
     };
   };
@@ -599,12 +644,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   if (kinds.includes('direct')) for (const v of variants) summary[`direct ${v.name}`] = summarise(`direct ${v.name}`);
 
   console.log('');
-  console.log('median / max    migration gap ms   lost ±3 s     step gap ms       step lost     downtime ms   step ms   pause ms   resume→gap end ms');
+  console.log('median / max    migration gap ms   lost ±3 s     step gap ms       step lost     downtime ms   step ms   pause ms   resume→gap end ms   VM outage ms   resume→out of VM   network adds');
   const mm = (x: { median: number; max: number }, d = 0) => `${x.median.toFixed(d).padStart(7)} / ${x.max.toFixed(d).padEnd(7)}`;
   for (const k of Object.keys(summary)) {
     const s = summary[k] as ReturnType<typeof summarise>;
     if (!s) continue;
-    console.log(`${k.padEnd(8)}  ${mm(s.migrationGapMs, 1)}  ${mm(s.lostNearResume)}  ${mm(s.gapMs, 1)}  ${mm(s.lost)}  ${mm(s.downtimeMs)}  ${s.stepMs.median.toFixed(0).padStart(7)}  ${mm(s.pauseMs)}  ${mm(s.resumeToGapEndMs)}`);
+    console.log(`${k.padEnd(8)}  ${mm(s.migrationGapMs, 1)}  ${mm(s.lostNearResume)}  ${mm(s.gapMs, 1)}  ${mm(s.lost)}  ${mm(s.downtimeMs)}  ${s.stepMs.median.toFixed(0).padStart(7)}  ${mm(s.pauseMs)}  ${mm(s.resumeToGapEndMs)}  ${mm(s.vmOutageMs)}  ${mm(s.resumeToOutOfVmMs)}  ${mm(s.networkAddsMs)}`);
   }
 
   const outDir = path.join(repoRoot(), 'bench', 'results');

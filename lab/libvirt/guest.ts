@@ -35,6 +35,8 @@ export interface GuestArtifacts {
   readonly udprelay: string;
   /** Child-subreaper wrapper that libvirtd runs under. */
   readonly subreaper: string;
+  /** Timestamps the stream's datagrams on a tap (lab/stream/tapwatch.c), for the migration bench. */
+  readonly tapwatch: string;
   /** <emulator> wrapper (+8 KiB RAM, QEMU 7.2 TCG migration fix). */
   readonly emulator: string;
   readonly qemu: string;
@@ -62,7 +64,7 @@ export function readGuestManifest(dir: string = guestCacheDir()): GuestArtifacts
     return undefined;
   }
   const m = parsed as Record<string, unknown>;
-  const keys = ['kernelVersion', 'kernelKind', 'kernel', 'initrd', 'udprelay', 'subreaper', 'emulator', 'qemu', 'stamp'];
+  const keys = ['kernelVersion', 'kernelKind', 'kernel', 'initrd', 'udprelay', 'subreaper', 'tapwatch', 'emulator', 'qemu', 'stamp'];
   if (!keys.every((k) => typeof m[k] === 'string')) return undefined;
   return { dir, ...(m as Omit<GuestArtifacts, 'dir'>) };
 }
@@ -73,7 +75,7 @@ export async function buildGuest(env: Readonly<Record<string, string>> = {}): Pr
   const dir = stdout.trim().split('\n').pop() ?? '';
   const m = readGuestManifest(dir);
   if (!m) throw new Error(`build-guest.sh printed ${JSON.stringify(dir)} but no valid manifest.json is there`);
-  for (const f of [m.kernel, m.initrd, m.subreaper, m.emulator]) {
+  for (const f of [m.kernel, m.initrd, m.subreaper, m.tapwatch, m.emulator]) {
     if (!fs.existsSync(f)) throw new Error(`guest build is incomplete: ${f} is missing (re-run lab/setup/build-guest.sh)`);
   }
   return m;

@@ -9,6 +9,8 @@
 #   initramfs.cpio.gz   busybox + /init (lab/guest/init) + udprelay + the virtio_net modules
 #   udprelay            the relay (lab/guest/udprelay.c, static), also usable on hosts
 #   vpm-subreaper       child-subreaper wrapper for libvirtd (lab/libvirt/subreaper.c)
+#   vpm-tapwatch        timestamps the stream's datagrams on a VM's tap (lab/stream/tapwatch.c;
+#                       the migration bench's split of a gap into the VM's part and the network's)
 #   qemu-system-x86_64-vpm  <emulator> wrapper: +8 KiB guest RAM (QEMU 7.2 TCG migration fix)
 #   manifest.json       paths and versions, read by lab/libvirt
 #
@@ -60,7 +62,7 @@ for m in "${MODULES[@]}"; do
   MODFILES+=("$MODDIR/$rel")
 done
 
-SOURCES=("$HERE/build-guest.sh" "$ROOT/lab/guest/init" "$ROOT/lab/guest/udprelay.c" "$ROOT/lab/libvirt/subreaper.c")
+SOURCES=("$HERE/build-guest.sh" "$ROOT/lab/guest/init" "$ROOT/lab/guest/udprelay.c" "$ROOT/lab/libvirt/subreaper.c" "$ROOT/lab/stream/tapwatch.c")
 for s in "${SOURCES[@]}"; do [ -f "$s" ] || die "missing source $s"; done
 
 # --- the cache key: every input's content (and the kernel's identity) -------------------
@@ -97,6 +99,8 @@ gcc -static -O2 -Wall -Wextra -o "$WORK/udprelay" "$ROOT/lab/guest/udprelay.c"
 strip "$WORK/udprelay"
 gcc -O2 -Wall -Wextra -o "$WORK/vpm-subreaper" "$ROOT/lab/libvirt/subreaper.c"
 strip "$WORK/vpm-subreaper"
+gcc -O2 -Wall -Wextra -o "$WORK/vpm-tapwatch" "$ROOT/lab/stream/tapwatch.c"
+strip "$WORK/vpm-tapwatch"
 
 # --- kernel: uncompressed vmlinux (PVH entry) if we can, bzImage otherwise -------------
 # bzImage header: setup_sects at 0x1f1, payload_offset at 0x248, payload_length at 0x24c;
@@ -219,7 +223,7 @@ EOF
 chmod 0755 "$WORK/qemu-system-x86_64-vpm"
 
 # --- install ---------------------------------------------------------------------------------
-for f in udprelay vpm-subreaper qemu-system-x86_64-vpm initramfs.cpio.gz; do
+for f in udprelay vpm-subreaper vpm-tapwatch qemu-system-x86_64-vpm initramfs.cpio.gz; do
   install_if_changed "$WORK/$f" "$OUT/$f"
 done
 if [ "$KERNEL_KIND" = vmlinux ]; then
@@ -238,6 +242,7 @@ cat > "$WORK/manifest.json" <<EOF
   "initrd": "$OUT/initramfs.cpio.gz",
   "udprelay": "$OUT/udprelay",
   "subreaper": "$OUT/vpm-subreaper",
+  "tapwatch": "$OUT/vpm-tapwatch",
   "emulator": "$OUT/qemu-system-x86_64-vpm",
   "qemu": "$QEMU_BIN",
   "stamp": "$STAMP"
