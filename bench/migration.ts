@@ -72,7 +72,7 @@ import { ensureTap, removeTap, setTapQueueLength } from '../providers/migrated-d
 import { provider as flowPathProvider } from '../providers/flow-path/provider';
 import type { FlowPathInputs, FlowPathOutputs } from '../providers/flow-path/types';
 import { buildGuest } from '../lab/libvirt/guest';
-import { vmOutage, watchTap, type TapDatagram, type VmOutage } from './lib/tap-watch';
+import { datagramDelays, vmOutage, watchTap, type TapDatagram, type VmOutage } from './lib/tap-watch';
 
 const PROJECT = 'vpm';
 const BRIDGE = 'br1';
@@ -110,7 +110,28 @@ interface Migration {
   readonly anatomy?: GapAnatomy;
   /** The VM's own outage at its taps, and the receiver's gap beyond it; absent when not seen. */
   readonly outage?: VmOutage & { readonly networkAddsMs: number };
+  /** Stalls outside the switch-over, by the side that held the stream. */
+  readonly stallSides?: StallSides;
 }
+
+/**
+ * A control without a migration, for the stalls at the receiver outside a switch-over:
+ * still = the stream alone for STILL_MS; noop = a no-change `pulumi up` of the stack (the
+ * engine runs, reads nothing, touches no host).
+ */
+interface Control {
+  readonly kind: 'still' | 'noop';
+  readonly run: number;
+  readonly stepMs: number;
+  /** The longest gap at the receiver over the step. */
+  readonly maxGapMs: number;
+  /** Gaps >= 20 ms at the receiver over the stream (the step and a few seconds around it). */
+  readonly stalls: number;
+  readonly lost: number;
+  readonly sent: number;
+  readonly stallSides: StallSides;
+}
+const STILL_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -319,31 +340,57 @@ interface TapWatchSpec {
   readonly tool: string;
   readonly tap: string;
   readonly sourceNetns: string;
-  readonly destNetns: string;
+  /** Absent: the VM stays where it is (a control), one watch. */
+  readonly destNetns?: string;
+}
+
+/** The longest stall (gap >= 20 ms at the receiver) outside the switch-over, per side that held it. */
+const STALL_SIDES = ['beforeVm', 'inVm', 'afterVm', 'unseen'] as const;
+type StallSides = Partial<Record<(typeof STALL_SIDES)[number], number>>;
+/** Per side, the longest stall over runs (0 = none >= 20 ms on that side). */
+const sideStats = (xs: ReadonlyArray<StallSides | undefined>, stat: (v: number[]) => { median: number; max: number; min: number }) =>
+  Object.fromEntries(STALL_SIDES.map((k) => [k, stat(xs.map((x) => x?.[k] ?? 0))]));
+
+/**
+ * Who held the stream in each stall outside the resume window: the datagram that ended the
+ * stall is followed through the VM's taps (datagramDelays) and the stall goes to the side
+ * where that datagram waited longest.
+ */
+function stallSides(m: Measured<unknown>): StallSides {
+  const sides: Record<string, number> = {};
+  const seen = m.taps ? [...m.taps.source, ...m.taps.dest].sort((a, b) => a.t - b.t) : [];
+  for (const g of m.stats.gaps ?? []) {
+    const receivedAt = m.clocks.receiverT0 + g.atMs;
+    if (m.resumedAt !== undefined && receivedAt >= m.resumedAt - GAP_WINDOW.beforeMs && receivedAt <= m.resumedAt + GAP_WINDOW.afterMs) continue;
+    const d = datagramDelays(g.beforeSeq, m.clocks.senderT0 + g.beforeSeq, receivedAt, seen);
+    const side = !d ? 'unseen' : d.inVmMs >= d.beforeVmMs && d.inVmMs >= d.afterVmMs ? 'inVm' : d.beforeVmMs >= d.afterVmMs ? 'beforeVm' : 'afterVm';
+    sides[side] = Math.max(sides[side] ?? 0, g.ms);
+  }
+  return sides;
 }
 
 /**
  * Runs `step` under a 1 datagram/ms stream to `receiver` while watching for the VM to resume
  * on `destUri`'s libvirtd; returns the receiver's figures, whole and around the resume.
  */
-async function underStream<T>(inventory: Inventory, stack: string, receiver: string, watch: { libvirtUri: string; domain: string; lifecycle?: Record<string, string>; taps?: TapWatchSpec }, step: () => Promise<T>): Promise<Measured<T>> {
+async function underStream<T>(inventory: Inventory, stack: string, receiver: string, watch: { libvirtUri?: string; domain?: string; lifecycle?: Record<string, string>; taps?: TapWatchSpec }, step: () => Promise<T>): Promise<Measured<T>> {
   const rcv = await startReceiver({ inventory, receiver, gapLogMs: 20 });
   const lifecycle = watchLifecycle(watch.lifecycle ?? {});
   // The destination's tap may not exist yet (a clone step makes it): its watch waits for it.
   const t = watch.taps;
-  const taps = t ? { source: watchTap(t.tool, t.sourceNetns, t.tap, 0), dest: watchTap(t.tool, t.destNetns, t.tap, 300_000) } : undefined;
+  const taps = t ? { source: watchTap(t.tool, t.sourceNetns, t.tap, 0), dest: t.destNetns ? watchTap(t.tool, t.destNetns, t.tap, 300_000) : undefined } : undefined;
   let snd: Awaited<ReturnType<typeof startSender>> | undefined;
   try {
     snd = await startSender({ inventory, stack, rate: RATE });
     const senderT0 = Date.now(); // it sends sequence number k at about senderT0 + k ms
     await rcv.waitFor(500, 60_000);
-    const watcher = watchResume(watch.libvirtUri, watch.domain);
+    const watcher = watch.libvirtUri && watch.domain ? watchResume(watch.libvirtUri, watch.domain) : undefined;
     let result: T;
     let resumedAt: number | undefined;
     try {
       result = await step();
     } finally {
-      resumedAt = await watcher.stop();
+      resumedAt = await watcher?.stop();
     }
     // The stream goes on past both windows after the resume.
     const until = Math.max(Date.now() + 1000, (resumedAt ?? 0) + Math.max(GAP_WINDOW.afterMs, LOSS_WINDOW_MS) + 300);
@@ -369,12 +416,12 @@ async function underStream<T>(inventory: Inventory, stack: string, receiver: str
         else otherStallMs = Math.max(otherStallMs, g.ms);
       }
     }
-    const tapsSeen = taps ? { source: await taps.source.stop(), dest: await taps.dest.stop() } : undefined;
+    const tapsSeen = taps ? { source: await taps.source.stop(), dest: (await taps.dest?.stop()) ?? [] } : undefined;
     return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, otherStallMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop(), ...(tapsSeen ? { taps: tapsSeen } : {}) };
   } finally {
     await lifecycle.stop();
     await taps?.source.stop();
-    await taps?.dest.stop();
+    await taps?.dest?.stop();
     await snd?.stop().catch(() => undefined);
     await rcv.stop().catch(() => undefined);
   }
@@ -403,9 +450,10 @@ function row(m: Migration): string {
     f(m.outage?.resumeToIntoTapMs, 1).padStart(6),
     f(m.outage?.resumeToOutOfVmMs).padStart(6),
     f(m.outage?.networkAddsMs).padStart(6),
+    JSON.stringify(m.stallSides ?? {}),
   ].join(' ');
 }
-const HEADER = ['kind   ', 'run', 'variant       ', 'move   ', 'mig gap', 'lost±3s', 'step gap', '  lost', '  dup', 'downtime', 'migr ms', 'step ms', 'path+ ms', ' pause', '  pre', '  post', 'vm out', ' ->tap', ' ->out', '   net'].join(' ');
+const HEADER = ['kind   ', 'run', 'variant       ', 'move   ', 'mig gap', 'lost±3s', 'step gap', '  lost', '  dup', 'downtime', 'migr ms', 'step ms', 'path+ ms', ' pause', '  pre', '  post', 'vm out', ' ->tap', ' ->out', '   net', 'stalls by side'].join(' ');
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<{ migrations: Migration[]; summary: Record<string, unknown> }> {
   const { values } = parseArgs({
@@ -417,7 +465,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new Error('--runs must be an integer in 1..100');
   const kinds = values.only ? values.only.split(',') : ['clone', 'noclone'];
-  if (kinds.some((k) => !['clone', 'noclone', 'direct', 'inplace'].includes(k))) throw new Error('--only takes clone, noclone, direct or inplace (comma-separated)');
+  if (kinds.some((k) => !['clone', 'noclone', 'direct', 'inplace', 'still', 'noop'].includes(k))) throw new Error('--only takes clone, noclone, direct, inplace, still or noop (comma-separated)');
   const variants = parseVariants(values.variants!);
   const directRuns = values['direct-runs'] !== undefined ? Number(values['direct-runs']) : runs;
   if (!Number.isInteger(directRuns) || directRuns < 1 || directRuns > 100) throw new Error('--direct-runs must be an integer in 1..100');
@@ -452,7 +500,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     const a = anatomy(measured.events, from, to, gaps, measured.clocks.receiverT0);
     const resumed = measured.events.find((e) => e.host === to && e.event.startsWith('Resumed'));
     const o = a && resumed && measured.taps ? vmOutage(measured.taps.source, measured.taps.dest, resumed.t) : undefined;
-    return { ...(a ? { anatomy: a } : {}), ...(a && o ? { outage: { ...o, networkAddsMs: a.gapMs - o.vmOutageMs } } : {}) };
+    return { ...(a ? { anatomy: a } : {}), ...(a && o ? { outage: { ...o, networkAddsMs: a.gapMs - o.vmOutageMs } } : {}), stallSides: stallSides(measured) };
   };
   const uriOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.migrationUri!;
   /** What a migration without the engine needs: the VM's port on the new leaf, both hosts, the bench path to it. */
@@ -468,6 +516,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     };
   };
   const migrations: Migration[] = [];
+  const controls: Control[] = [];
   let at = startNode;
   const otherOf = (n: string) => (n === tree.pair[0] ? tree.pair[1] : tree.pair[0]);
   try {
@@ -562,6 +611,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         console.log(row(m));
       }
     }
+    // Controls: stalls at the receiver with no migration (nothing running; a no-change up).
+    for (const kind of (['still', 'noop'] as const).filter((k) => kinds.includes(k))) {
+      for (let i = 1; i <= directRuns; i++) {
+        const t0 = Date.now();
+        const measured = await underStream(inventory, stack, receiver.name, { taps: { ...tapsOf(at, at), destNetns: undefined } }, async () => (kind === 'still' ? (await sleep(STILL_MS), undefined) : up(stack)));
+        const { stats, sent, result } = measured;
+        const changed = Object.entries(result?.changeSummary ?? {}).filter(([k, n]) => k !== 'same' && n > 0);
+        if (changed.length) throw new Error(`noop run ${i}: the stack was not converged, the up changed ${JSON.stringify(Object.fromEntries(changed))}`);
+        const c: Control = { kind, run: i, stepMs: Date.now() - t0, maxGapMs: stats.maxGapMs, stalls: (stats.gaps ?? []).length, lost: stats.lost, sent, stallSides: stallSides(measured) };
+        controls.push(c);
+        console.log(`${kind.padEnd(7)} ${String(i).padStart(3)} step ${c.stepMs} ms: longest gap ${c.maxGapMs.toFixed(1)} ms, ${c.stalls} gaps >= 20 ms, lost ${c.lost} of ${sent}; longest stall by side ${JSON.stringify(c.stallSides)}`);
+      }
+    }
     if (kinds.includes('noclone')) {
       const domainOwner = ownerFor(PROJECT, stack, `tree-vm-${vm.name}`);
       for (let i = 1; i <= runs; i++) {
@@ -637,10 +699,21 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
       resumeToOutOfVmMs: stat(pick((m) => m.outage?.resumeToOutOfVmMs)),
       networkAddsMs: stat(pick((m) => m.outage?.networkAddsMs)),
       ...(kind === 'noclone' ? { pathAfterMs: stat(pick((m) => m.pathAfterMs)) } : {}),
+      // Gaps >= 20 ms anywhere in the stream, per 10 s of it (steps differ in length; the
+      // stream sends one datagram per ms, so `sent` is its length in ms).
+      stallsPer10s: stat(ms.map((m) => (m.gaps.length * 10_000) / Math.max(1, m.sent))),
+      stallSideMs: sideStats(ms.map((m) => m.stallSides), stat),
     };
   };
+  const summariseControl = (kind: Control['kind']) => {
+    const cs = controls.filter((c) => c.kind === kind);
+    if (!cs.length) return undefined;
+    const stat = (xs: number[]) => ({ median: median(xs), max: Math.max(...xs), min: Math.min(...xs) });
+    return { runs: cs.length, stepMs: stat(cs.map((c) => c.stepMs)), maxGapMs: stat(cs.map((c) => c.maxGapMs)), stallsPer10s: stat(cs.map((c) => (c.stalls * 10_000) / Math.max(1, c.sent))), lost: stat(cs.map((c) => c.lost)), stallSideMs: sideStats(cs.map((c) => c.stallSides), stat) };
+  };
+  const controlSummary = Object.fromEntries((['still', 'noop'] as const).map((k) => [k, summariseControl(k)]).filter(([, v]) => v));
   const summary: Record<string, unknown> = {};
-  for (const k of kinds.filter((k) => k !== 'direct')) summary[k] = summarise(k);
+  for (const k of kinds.filter((k) => !['direct', 'still', 'noop'].includes(k))) summary[k] = summarise(k);
   if (kinds.includes('direct')) for (const v of variants) summary[`direct ${v.name}`] = summarise(`direct ${v.name}`);
 
   console.log('');
@@ -669,6 +742,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     maxDowntimeMs,
     variants,
     summary,
+    controls: { stillMs: STILL_MS, summary: controlSummary, runs: controls },
     migrations,
   };
   fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');

@@ -90,3 +90,23 @@ export function vmOutage(source: readonly TapDatagram[], dest: readonly TapDatag
     resumeToOutOfVmMs: firstOut.t - resumedAt,
   };
 }
+
+/** Where a datagram spent its time: sender → into the VM's tap, in the VM, out of it → receiver. */
+export interface DatagramDelays {
+  readonly beforeVmMs: number;
+  readonly inVmMs: number;
+  readonly afterVmMs: number;
+}
+
+/**
+ * The delays of datagram `seq` (sent at `sentAt`, received at `receivedAt`, epoch ms) from
+ * what the taps saw (any host's); undefined when the taps did not see it both ways. For a
+ * stall at the receiver, the datagram that ended it says who held the stream: the sender and
+ * the switches before the VM, the VM itself, or the switches after it.
+ */
+export function datagramDelays(seq: number, sentAt: number, receivedAt: number, seen: readonly TapDatagram[]): DatagramDelays | undefined {
+  const into = seen.find((d) => d.dir === 'to-vm' && d.seq === seq);
+  const out = seen.find((d) => d.dir === 'from-vm' && d.seq === seq);
+  if (!into || !out) return undefined;
+  return { beforeVmMs: into.t - sentAt, inVmMs: out.t - into.t, afterVmMs: receivedAt - out.t };
+}

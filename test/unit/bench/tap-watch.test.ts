@@ -2,7 +2,7 @@
  * The migration bench's reading of the VM's taps: vpm-tapwatch's lines, and the VM's own
  * outage (last datagram out on the source → first new one out on the destination).
  */
-import { parseTapWatch, vmOutage, type TapDatagram } from '../../../bench/lib/tap-watch';
+import { datagramDelays, parseTapWatch, vmOutage, type TapDatagram } from '../../../bench/lib/tap-watch';
 
 const d = (t: number, dir: TapDatagram['dir'], seq: number): TapDatagram => ({ t, dir, seq });
 
@@ -38,5 +38,17 @@ describe('vmOutage', () => {
     const o = vmOutage(source, [d(150, 'from-vm', 11)], 110)!;
     expect(o.resumeToIntoTapMs).toBeUndefined();
     expect(o.resumeToOutOfVmMs).toBeCloseTo(40, 6);
+  });
+});
+
+describe('datagramDelays', () => {
+  it("splits a datagram's trip at the VM's taps, from whichever host saw it", () => {
+    const seen = [d(100, 'to-vm', 41), d(102, 'to-vm', 42), d(160, 'from-vm', 42), d(103, 'from-vm', 41)];
+    expect(datagramDelays(42, 90, 165, seen)).toEqual({ beforeVmMs: 12, inVmMs: 58, afterVmMs: 5 });
+  });
+
+  it('is undefined when a tap did not see the datagram both ways', () => {
+    expect(datagramDelays(43, 90, 165, [d(100, 'to-vm', 43)])).toBeUndefined();
+    expect(datagramDelays(44, 90, 165, [])).toBeUndefined();
   });
 });
