@@ -2,7 +2,7 @@
  * The Pulumi CLI calls the lab makes on the stacks deployed on it: how many resources a stack's
  * state holds (`stack export`), destroying them (`destroy`), and forgetting them when their lab
  * is gone (`state delete --all`). None of these runs the stack's program, so they work with
- * any way of running programs. The CLI is the project's own (.tools/bin/pulumi) with the
+ * any way of running programs. The CLI is the project's own (.tools/project-bin/pulumi) with the
  * project's environment (lab/setup/pulumi-env.js: file backend, PULUMI_HOME, passphrase).
  */
 import { execFile } from 'node:child_process';

@@ -1,9 +1,9 @@
 /**
  * The environment of the project's Pulumi CLI, shared by `npm run pulumi` (pulumi.js), the
  * lab scripts and monitor/ (`vpm status`, `preview`, `watch --react`): a local file backend
- * under the project (no cloud login), PULUMI_HOME under the project, lab/setup/bin (the
- * language host with `typescript: false` applied) and .tools/bin (the CLI, its nodejs language
- * host, the dynamic-provider launcher) first on PATH, and — for the lab's own
+ * under the project (no cloud login), PULUMI_HOME under the project, .tools/project-bin (the
+ * CLI with its nodejs language host applying `typescript: false`) and .tools/bin (the CLI, the
+ * host as built, the dynamic-provider launcher) first on PATH, and — for the lab's own
  * stacks only — the lab passphrase when none is set. Every other stack needs
  * PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), and the CLI says so.
  */
@@ -22,8 +22,8 @@ const LAB_STACKS = ['lab', 'paper', 'failover'];
  */
 function pulumiEnv(base = process.env, stack = undefined) {
   const env = { ...base };
-  // lab/setup/bin first: the language host with Pulumi.yaml's `typescript: false` applied (see the script there).
-  env.PATH = `${path.join(ROOT, 'lab', 'setup', 'bin')}:${path.join(ROOT, '.tools', 'bin')}:${env.PATH || ''}`;
+  // .tools/project-bin: the CLI with the language host that applies `typescript: false` (setup.sh).
+  env.PATH = `${path.join(ROOT, '.tools', 'project-bin')}:${path.join(ROOT, '.tools', 'bin')}:${env.PATH || ''}`;
   env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL || `file://${path.join(ROOT, '.pulumi-state')}`;
   env.PULUMI_HOME = env.PULUMI_HOME || path.join(ROOT, '.pulumi-home');
   if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE && LAB_STACKS.includes(stack)) {
@@ -54,9 +54,9 @@ function stackInArgs(args) {
   return undefined;
 }
 
-/** The project's Pulumi CLI; throws (with what to run) when `npm run setup` has not built it. */
+/** The project's Pulumi CLI (.tools/project-bin: with the host that applies typescript: false); throws (with what to run) when `npm run setup` has not built it. */
 function pulumiCli() {
-  const cli = path.join(ROOT, '.tools', 'bin', 'pulumi');
+  const cli = path.join(ROOT, '.tools', 'project-bin', 'pulumi');
   if (!fs.existsSync(cli)) throw new Error('the Pulumi CLI is not set up; run `npm run setup` first');
   return cli;
 }

@@ -63,6 +63,20 @@ if ! cmp -s "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs
   rm -f .tools/bin/pulumi-language-nodejs
   ln "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs 2>/dev/null || cp "$HOST_BIN/pulumi-language-nodejs" .tools/bin/pulumi-language-nodejs
 fi
+# The project's own runs (pulumi-env.js) use .tools/project-bin: the same CLI (hard link) with
+# lab/setup/language-host-wrapper.sh as the host beside it, which applies this project's
+# `typescript: false` (the script says why). Beside the CLI, not only earlier on PATH: the CLI
+# warns on every run when the host it finds on PATH is not the one beside it. .tools/bin stays
+# plain for other projects (a TypeScript program needs the host as it is).
+mkdir -p .tools/project-bin
+if ! cmp -s .tools/bin/pulumi .tools/project-bin/pulumi; then
+  rm -f .tools/project-bin/pulumi
+  ln .tools/bin/pulumi .tools/project-bin/pulumi 2>/dev/null || cp .tools/bin/pulumi .tools/project-bin/pulumi
+fi
+if ! cmp -s lab/setup/language-host-wrapper.sh .tools/project-bin/pulumi-language-nodejs; then
+  install -m 0755 lab/setup/language-host-wrapper.sh .tools/project-bin/pulumi-language-nodejs
+fi
+ln -sfn "$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" .tools/project-bin/pulumi-resource-pulumi-nodejs
 
 # --- 4. Lab guest image (kernel + busybox initramfs) ------------------------------------
 # actionlint: the test suite lints .github/workflows/ with it (test/unit/workflow.test.ts).

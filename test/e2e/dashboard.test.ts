@@ -33,7 +33,7 @@ import { ok } from '../support/expect';
 
 const STACK = `mon-e2e-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
-const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
+const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'project-bin', 'pulumi');
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(PROJECT_ROOT, 'bench', 'results', 'dashboard.png');
 const SOURCE_IP = '10.99.0.1';

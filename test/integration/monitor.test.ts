@@ -27,7 +27,7 @@ import { ok } from '../support/expect';
 
 const STACK = `mon-it-${process.pid}`;
 const VPM = path.join(PROJECT_ROOT, 'dist', 'cli', 'vpm.js');
-const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
+const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'project-bin', 'pulumi');
 const SOURCE_IP = '10.99.0.1';
 
 interface Run {

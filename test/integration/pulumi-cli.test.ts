@@ -92,6 +92,45 @@ describe('the plain Pulumi CLI of this project', () => {
     }
   });
 
+  test('the project\'s runs use the language host beside the CLI (no "from $PATH" warning), and a preview of a program runs', async () => {
+    const backend = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-hostcheck-'));
+    const env = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}` };
+    const stack = `hostcheck-${process.pid}`;
+    try {
+      expect((await npmPulumi(['stack', 'init', stack, '--non-interactive'], env)).code).toBe(0);
+      expect((await npmPulumi(['config', 'set', 'vpm:program', 'empty', '--stack', stack], env)).code).toBe(0);
+      const r = await npmPulumi(['preview', '--stack', stack, '--non-interactive'], env);
+      expect({ code: r.code, out: r.code === 0 ? '' : r.out }).toEqual({ code: 0, out: '' });
+      expect(r.out).not.toMatch(/from \$PATH/);
+    } finally {
+      fs.rmSync(backend, { recursive: true, force: true });
+      fs.rmSync(path.join(ROOT, 'stacks', `Pulumi.${stack}.yaml`), { force: true });
+    }
+  });
+
+  test('the host wrapper passes -typescript=false to a host that takes the flag, and nothing to one that does not', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpm-hostwrap-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'project-bin'));
+      fs.mkdirSync(path.join(dir, 'bin'));
+      const wrapper = path.join(dir, 'project-bin', 'pulumi-language-nodejs');
+      fs.copyFileSync(path.join(ROOT, 'lab', 'setup', 'language-host-wrapper.sh'), wrapper);
+      fs.chmodSync(wrapper, 0o755);
+      const host = path.join(dir, 'bin', 'pulumi-language-nodejs');
+      const fakeHost = (flags: string) => {
+        fs.writeFileSync(host, `#!/bin/sh\nif [ "$1" = -help ]; then echo "${flags}" >&2; exit 2; fi\necho "args: $*"\n`);
+        fs.chmodSync(host, 0o755);
+      };
+      const run = () => require('node:child_process').execFileSync(wrapper, ['127.0.0.1:1234'], { encoding: 'utf8' }).trim();
+      fakeHost('  -typescript  use ts-node (default true)');
+      expect(run()).toBe('args: -typescript=false 127.0.0.1:1234');
+      fakeHost('  -root string');
+      expect(run()).toBe('args: 127.0.0.1:1234');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the lab\'s own stacks keep their committed config (encryption salt for the lab passphrase)', () => {
     for (const stack of ['lab', 'paper', 'failover']) {
       const config = parse(fs.readFileSync(path.join(ROOT, 'stacks', `Pulumi.${stack}.yaml`), 'utf8'));

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { projectRoot } from '../../contracts';
 
 export const PROJECT_ROOT = projectRoot(__dirname);
-export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'bin', 'pulumi');
+export const PULUMI_CLI = path.join(PROJECT_ROOT, '.tools', 'project-bin', 'pulumi');
 /** The pass-through behind `npm run pulumi --`. */
 export const PULUMI_PASS_THROUGH = path.join(PROJECT_ROOT, 'lab', 'setup', 'pulumi.js');
 
