@@ -66,6 +66,7 @@ export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): Com
   let handleClosed = false;
   return {
     host,
+    identity: key,
     run(argv: readonly string[], runOptions?: RunOptions): Promise<CommandResult> {
       if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
       const startedAt = Date.now();

@@ -36,6 +36,8 @@ export type ResponseHandler = (call: RecordedCall, index: number) => ScriptedRes
 export interface RecordingRunnerOptions {
   /** Name used in messages; default "recorded". */
   readonly host?: string;
+  /** As CommandRunner.identity: recorders with the same one stand for one connection. */
+  readonly identity?: string;
   /** Answers used in order, one per call. */
   readonly responses?: readonly ScriptedResponse[];
   /** Answers calls once `responses` is used up (or always, when there are none). */
@@ -44,6 +46,7 @@ export interface RecordingRunnerOptions {
 
 export class RecordingRunner implements CommandRunner {
   readonly host: string;
+  readonly identity?: string;
   /** Every call in order, including those that were answered with an error. */
   readonly calls: RecordedCall[] = [];
   closed = false;
@@ -52,6 +55,7 @@ export class RecordingRunner implements CommandRunner {
 
   constructor(options: RecordingRunnerOptions = {}) {
     this.host = options.host ?? 'recorded';
+    if (options.identity !== undefined) this.identity = options.identity;
     this.responses = [...(options.responses ?? [])];
     this.handler = options.handler;
   }

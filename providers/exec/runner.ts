@@ -81,6 +81,11 @@ export interface CommandStream {
 export interface CommandRunner {
   /** A name for messages (host or "local"). */
   readonly host: string;
+  /**
+   * The same for every handle that logs in to the same host the same way (pooled runners: the
+   * pool key, which holds no secret); a read may be shared only among those (shared-reads.ts).
+   */
+  readonly identity?: string;
   /** Runs argv; throws RemoteCommandError unless the exit code is in okExitCodes. */
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /**

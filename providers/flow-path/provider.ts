@@ -48,7 +48,7 @@ import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import { type CommandRunner, getRunner, hostLockKey, RemoteCommandError, withHostLock } from '../exec';
 import { tnlNeighRelease, isStateConflict, parseBridgeName, parseIpv4, type BundleOps } from '../ovs';
-import { applySwitch as applyBundleTo, firstPerIp, readSwitch, type Neighbour } from './switch-io';
+import { applySwitch as applyBundleTo, firstPerIp, readSwitch, readSwitchShared, type Neighbour } from './switch-io';
 import { installOnSwitch, noteSwitch } from './switch-commit';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
@@ -432,7 +432,7 @@ async function observe(p: FlowPathOutputs): Promise<string[]> {
     plans.map(async (h) => {
       const runner = runnerFor(p, h);
       try {
-        const state = await readSwitch(runner, h.hop.bridge);
+        const state = await readSwitchShared(runner, h.hop.bridge);
         const extra = leftoverLine(h.hop.node, gcOps(h, state, p.cookie));
         return [...missingParts(h, state, p.cookie), ...(extra ? [extra] : [])];
       } catch (err) {
@@ -445,7 +445,7 @@ async function observe(p: FlowPathOutputs): Promise<string[]> {
     touched.switches.map(async (s, i) => {
       if (planned.has(switchKey(s)) || down.has(s.node)) return [];
       try {
-        const state = await readSwitch(touchedRunner(touched, i), s.bridge);
+        const state = await readSwitchShared(touchedRunner(touched, i), s.bridge);
         const extra = leftoverLine(s.node, gcOps(NO_SEGMENTS, state, p.cookie));
         return extra ? [extra] : [];
       } catch (err) {

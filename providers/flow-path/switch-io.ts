@@ -12,6 +12,7 @@
  * share, and a full dump holds up forwarding. Every command carries the trace tag `path`.
  */
 import { RemoteCommandError, runBatch, type BatchStep, type CommandRunner } from '../exec';
+import { runnerKey, SharedReads } from '../exec/shared-reads';
 import {
   OFCTL_TIMEOUT_MS,
   bundleStep,
@@ -80,6 +81,17 @@ export async function readSwitch(runner: CommandRunner, bridge: string, neighbou
   const steps = [...neighbourSteps(neighbours), dumpGroupsStep(br), dumpFlowsStep(br)];
   const results = await runBatch(runner, steps, { tag: PATH_TAG, timeoutMs: OFCTL_TIMEOUT_MS });
   return parseState(runner, steps, results);
+}
+
+const sharedDumps = new SharedReads<SwitchState>();
+
+/**
+ * readSwitch for a read (a refresh): reads of the same switch that overlap share one dump
+ * (exec/shared-reads.ts), so the paths through a relay, read together, dump its table once or
+ * twice instead of once each. The state is never older than the call.
+ */
+export function readSwitchShared(runner: CommandRunner, bridge: string): Promise<SwitchState> {
+  return sharedDumps.read(`${runnerKey(runner)}\0${bridge}`, () => readSwitch(runner, bridge));
 }
 
 /**

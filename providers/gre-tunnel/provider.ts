@@ -85,6 +85,7 @@ import {
 
 const TAG = 'tunnel';
 import type { GreTunnelInputs, GreTunnelOutputs, TunnelEnd } from './types';
+import { readHostSnapshot } from '../ovs/host-snapshot';
 
 const END = z
   .object({
@@ -414,7 +415,8 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
 
 async function observeEnd(p: GreTunnelInputs, side: Side): Promise<{ present: boolean; ofport: number }> {
   const end = p[side];
-  const info = await portInfo(runnerFor(p, side), parseInterfaceName(end.portName, 'portName'), { tag: TAG });
+  // The host's snapshot (ovs/host-snapshot.ts): shared with the other reads there that overlap.
+  const info = (await readHostSnapshot(runnerFor(p, side), underlayOf(end), TAG)).ports.get(parseInterfaceName(end.portName, 'portName'));
   const present =
     !!info &&
     info.externalIds[OWNER_KEY] === p.owner &&

@@ -60,6 +60,7 @@ import {
   type OfProtocol,
 } from '../ovs';
 import type { OvsBridgeInputs, OvsBridgeOutputs } from './types';
+import { readHostSnapshot } from '../ovs/host-snapshot';
 
 /** Priority of br0's static rule. */
 const STATIC_PRIORITY = 1000;
@@ -239,11 +240,16 @@ function observeFrom(p: OvsBridgeInputs, read: HostRead, staticRule: DumpedFlow[
 }
 
 /** Reads what is on the host now: ONE round trip (the rows, then br0's rule of our cookie). */
+/**
+ * For a read (a refresh): the host's snapshot (ovs/host-snapshot.ts, one round trip, shared
+ * with the reads of the tunnel ends on this host that overlap), narrowed to this bridge.
+ */
 async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Partial<OvsBridgeOutputs> | undefined> {
   const req = readRequest(p);
-  const dump = dumpCookieStep(parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseCookie(cookieFor(p.owner)));
-  const [read, rules] = await runBatch(runner, [hostReadStep(req), dump], { tag: TAG });
-  return observeFrom(p, parseHostRead(runner.host, req, read), staticRulesOf(runner, dump, rules));
+  const snap = await readHostSnapshot(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), TAG);
+  const read: HostRead = { bridges: new Map(req.bridges.map((b) => [b, snap.bridges.get(b)])), ports: new Map(req.ports.map((n) => [n, snap.ports.get(n)])) };
+  const cookie = parseCookie(cookieFor(p.owner));
+  return observeFrom(p, read, snap.physicalFlows?.filter((f) => f.cookie === cookie));
 }
 
 /** The steps of a create/update, and where each part sits in the batch. */

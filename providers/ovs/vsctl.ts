@@ -635,6 +635,39 @@ export async function portInfo(runner: CommandRunner, name: InterfaceName, opts:
   }
 }
 
+/** Every Bridge and Port of a host (each port with its Interface and bridge), by name. */
+export interface HostList {
+  readonly bridges: ReadonlyMap<string, BridgeInfo>;
+  readonly ports: ReadonlyMap<string, PortInfo>;
+}
+
+const HOST_LIST_COMMANDS = [[`--columns=${BRIDGE_COLUMNS}`, 'list', 'Bridge'], ['--columns=_uuid,name,external_ids', 'list', 'Port'], [`--columns=${INTERFACE_COLUMNS}`, 'list', 'Interface'], HOLDERS_COMMAND];
+
+/** ONE `ovs-vsctl --format=json` read of every Bridge, Port and Interface of the host, as a batch step. */
+export function hostListStep(): BatchStep {
+  return { argv: readArgv(HOST_LIST_COMMANDS) };
+}
+
+/** Decodes hostListStep's answer the way hostReadStep's is decoded, for every row. */
+export function parseHostList(host: string, result: BatchResult): HostList {
+  const { tables, fail } = tablesOf(host, hostListStep().argv, result, HOST_LIST_COMMANDS.length);
+  try {
+    const [bridgeTable, portTable, ifaceTable, holders] = tables;
+    const bridges = new Map(bridgeTable.rows.map((r) => [decodeString(r.name), decodeBridge(r)]));
+    const ifaces = new Map(ifaceTable.rows.map((r) => [decodeString(r.name), r]));
+    const ports = new Map<string, PortInfo>();
+    for (const row of portTable.rows) {
+      const name = decodeString(row.name);
+      const iface = ifaces.get(name);
+      const info = decodePort({ ...portTable, rows: [row] }, { ...ifaceTable, rows: iface ? [iface] : [] }, holders);
+      if (info) ports.set(name, info);
+    }
+    return { bridges, ports };
+  } catch (e) {
+    return fail(e);
+  }
+}
+
 /**
  * The `options:remote_ip` of every Interface on the host (one `ovs-vsctl list Interface`):
  * the tunnel remotes still configured, whatever bridge or owner holds them.

@@ -222,21 +222,23 @@ function ofctl(h: ModelHost, argv: readonly string[]): ScriptedResponse {
   const strict = a.includes('--strict');
   const [verb, bridge, spec] = a.filter((w) => w !== '--strict').slice(1);
   if (!h.bridges.has(bridge)) return { exitCode: 1, stderr: `ovs-ofctl: ${bridge} is not a bridge or a socket\n` };
-  const field = (k: string) => new RegExp(`(?:^|,)${k}=([^,]+)`).exec(spec)?.[1];
-  const cookie = field('cookie')!.replace(/\/-1$/, '');
+  const field = (k: string) => (spec === undefined ? undefined : new RegExp(`(?:^|,)${k}=([^,]+)`).exec(spec)?.[1]);
+  // No cookie (a whole dump): every rule of the bridge.
+  const cookie = field('cookie')?.replace(/\/-1$/, '');
   switch (verb) {
     case 'add-flow': {
       const inPort = portNumber(h, bridge, field('in_port')!);
       const outPort = portNumber(h, bridge, /actions=output:(.+)$/.exec(spec)![1]);
       if (inPort === undefined || outPort === undefined) return { exitCode: 1, stderr: `ovs-ofctl: ${spec}: unknown port\n` };
       h.rules = h.rules.filter((r) => !(r.bridge === bridge && r.inPort === inPort));
+      if (cookie === undefined) return { exitCode: 1, stderr: 'model: add-flow without a cookie' };
       h.rules.push({ bridge, cookie, inPort, outPort });
       return {};
     }
     case 'dump-flows':
       return {
         stdout: h.rules
-          .filter((r) => r.bridge === bridge && r.cookie === cookie)
+          .filter((r) => r.bridge === bridge && (cookie === undefined || r.cookie === cookie))
           .map((r) => ` cookie=${r.cookie}, priority=1000,in_port=${r.inPort} actions=output:${r.outPort}\n`)
           .join(''),
       };

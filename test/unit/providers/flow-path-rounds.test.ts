@@ -144,6 +144,19 @@ describe.each([2, 4, 8])('a %i-hop path', (n) => {
     for (const h of hosts) expect(runners.get(h)!.roundTrips - before.get(h)!).toBe(1);
   });
 
+  it('reads that overlap (a refresh reads many paths at once) share each switch\'s dump: 6 reads, at most 2 round trips per host', async () => {
+    const inputs = await checkedFlowPath(chain(n));
+    const created = (await provider.create!(inputs)) as { id: string; outs: FlowPathOutputs };
+    states = installed(inputs);
+    const before = roundTrips();
+    const reads = await Promise.all(Array.from({ length: 6 }, () => provider.read!(created.id, created.outs)));
+    for (const r of reads) expect((r.props as FlowPathOutputs).missing).toEqual([]);
+    for (const h of hosts) expect(runners.get(h)!.roundTrips - before.get(h)!).toBe(2);
+    // One read after they all ended runs its own dump (nothing is cached).
+    await provider.read!(created.id, created.outs);
+    for (const h of hosts) expect(runners.get(h)!.roundTrips - before.get(h)!).toBe(3);
+  });
+
   it('delete: the root first (the stream stops at the source), then the rest at once; a read and a bundle per host', async () => {
     const inputs = await checkedFlowPath(chain(n));
     const created = (await provider.create!(inputs)) as { id: string; outs: FlowPathOutputs };

@@ -42,7 +42,9 @@ beforeEach(() => {
   jest.spyOn(pool, 'getRunner').mockImplementation((spec) => {
     const r = new RecordingRunner({
       host: spec.host,
-      handler: (call) => {
+      identity: spec.host, // one connection per host, as the pool gives
+      handler: async (call) => {
+        await new Promise((res) => setTimeout(res, 2)); // a host takes time: concurrent reads overlap
         tags.add(call.options?.trace?.tag ?? 'none');
         return answerOvs(hosts.get(spec.host)!, call.argv) ?? new Error(`unexpected command ${JSON.stringify(call.argv)}`);
       },
@@ -143,6 +145,21 @@ describe('GreTunnel: one round trip per end per step', () => {
     expect(trips(1, 2)).toEqual([1, 1]); // the hosts' last tunnels: their caches are flushed in the same batch
     expect([H(1).cache.size, H(2).cache.size, H(1).ports.has('gre-h2'), H(2).ports.has('gre-h1')]).toEqual([0, 0, false, false]);
     expect([...tags].sort()).toEqual(['bridge', 'tunnel']);
+  });
+
+  it('a relay\'s bridge and tunnels read together (a refresh) share one host snapshot: 7 reads there, at most 2 commands, each right', async () => {
+    const brs = [await bridge(1), await bridge(2), await bridge(3)];
+    const ts = [await tunnel(1, 2), await tunnel(2, 3)];
+    trips(1, 2, 3);
+    const [bridgeReads, reads] = await Promise.all([Promise.all(brs.map((b) => bridgeProvider.read!('id', b))), Promise.all([...ts, ...ts, ...ts].map((t) => tunnelProvider.read!('id', t)))]);
+    const [h1, h2, h3] = trips(1, 2, 3);
+    expect(h2).toBeLessThanOrEqual(2); // its bridge and 6 reads of a tunnel end on h2
+    for (const [i, r] of bridgeReads.entries()) expect(r.props).toMatchObject({ patchPresent: true, patchOfport: brs[i].patchOfport, physicalPatchOfport: brs[i].physicalPatchOfport });
+    expect([h1, h3].every((n) => n >= 1 && n <= 2)).toBe(true);
+    for (const [i, r] of reads.entries()) expect(r.props).toMatchObject({ aPresent: true, bPresent: true, aOfport: ts[i % 2].aOfport, bOfport: ts[i % 2].bOfport });
+    // An end that is not there any more reads as absent (nothing cached from before).
+    H(3).ports.delete('gre-h2');
+    expect((await tunnelProvider.read!('id', ts[1])).props).toMatchObject({ aPresent: true, bPresent: false });
   });
 
   it('a relay\'s tunnels: deleting one while the other stays is one round trip per end (no flush where a tunnel stays)', async () => {
