@@ -52,6 +52,8 @@ export function routeFlowPathToSwitches<K>(r: SwitchRouting<K>): jest.SpyInstanc
       if (neighbours.length) r.neighbours?.(k, runner.host, neighbours);
       return r.state(k);
     }),
+    // A read's dump (shared between overlapping reads on a real host): the switch as it is now.
+    jest.spyOn(io, 'readSwitchShared').mockImplementation(async (runner) => r.state(r.reach(runner.host))),
     jest.spyOn(io, 'writeSwitch').mockImplementation(async (runner, _bridge, neighbours, ops) => {
       const k = r.reach(runner.host);
       if (neighbours.length) r.neighbours?.(k, runner.host, neighbours);
