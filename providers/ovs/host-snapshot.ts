@@ -6,12 +6,11 @@
  * of tunnel ends then cost one or two commands there instead of one each. Each read still
  * sees the host as it was when it asked, or later.
  */
-import { runBatch, type CommandRunner } from '../exec';
+import { RemoteCommandError, runBatch, type CommandRunner } from '../exec';
 import { runnerKey, SharedReads } from '../exec/shared-reads';
 import { OFCTL_DEFAULT_VERSION, parseDumpFlows, type DumpedFlow } from './ofctl';
 import { parseBridgeName, type BridgeName } from './values';
 import { hostListStep, parseHostList, type HostList } from './vsctl';
-import { RemoteCommandError } from '../exec';
 
 export interface HostSnapshot extends HostList {
   /** Every flow of the physical bridge; undefined when it could not be dumped (no such bridge). */
