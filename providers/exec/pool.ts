@@ -23,6 +23,11 @@ import { RemoteCommandError } from './errors';
 import { SshRunner, type SshRunnerOptions } from './ssh';
 
 const runners = new Map<string, SshRunner>();
+/** Per pool key: commands started plus commands ended (CommandRunner.activity). */
+const activityCounts = new Map<string, number>();
+function bump(key: string): void {
+  activityCounts.set(key, (activityCounts.get(key) ?? 0) + 1);
+}
 let exitHookInstalled = false;
 
 /** The pool key of a validated connection (see the module header). */
@@ -67,22 +72,33 @@ export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): Com
   return {
     host,
     identity: key,
+    activity: () => activityCounts.get(key) ?? 0,
     run(argv: readonly string[], runOptions?: RunOptions): Promise<CommandResult> {
       if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
       const startedAt = Date.now();
+      bump(key);
       return shared()
         .run(argv, runOptions)
         .then(
-          (r) => (traceCommand(host, argv, startedAt, r.exitCode, runOptions?.trace), r),
+          (r) => (bump(key), traceCommand(host, argv, startedAt, r.exitCode, runOptions?.trace), r),
           (e: unknown) => {
+            bump(key);
             traceCommand(host, argv, startedAt, e instanceof RemoteCommandError ? e.exitCode : null, runOptions?.trace);
             throw e;
           },
         );
     },
-    stream(argv: readonly string[], handlers: StreamHandlers, streamOptions?: StreamOptions): Promise<CommandStream> {
-      if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
-      return shared().stream(argv, handlers, streamOptions);
+    async stream(argv: readonly string[], handlers: StreamHandlers, streamOptions?: StreamOptions): Promise<CommandStream> {
+      if (handleClosed) throw new Error(`this runner handle for ${host} was closed`);
+      bump(key);
+      try {
+        const s = await shared().stream(argv, handlers, streamOptions);
+        void s.exited.then(() => bump(key));
+        return s;
+      } catch (e) {
+        bump(key);
+        throw e;
+      }
     },
     // The connection belongs to the pool: closing a handle only retires the handle.
     close(): Promise<void> {

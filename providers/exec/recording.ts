@@ -44,6 +44,9 @@ export interface RecordingRunnerOptions {
   readonly handler?: ResponseHandler;
 }
 
+/** Recorders with one identity stand for one connection: they share its activity count. */
+const activityByIdentity = new Map<string, { n: number }>();
+
 export class RecordingRunner implements CommandRunner {
   readonly host: string;
   readonly identity?: string;
@@ -56,11 +59,19 @@ export class RecordingRunner implements CommandRunner {
   constructor(options: RecordingRunnerOptions = {}) {
     this.host = options.host ?? 'recorded';
     if (options.identity !== undefined) this.identity = options.identity;
+    this.counter = options.identity === undefined ? { n: 0 } : (activityByIdentity.get(options.identity) ?? { n: 0 });
+    if (options.identity !== undefined) activityByIdentity.set(options.identity, this.counter);
     this.responses = [...(options.responses ?? [])];
     this.handler = options.handler;
   }
 
   private batches = 0;
+  private readonly counter: { n: number };
+
+  /** As CommandRunner.activity: every call and every batch counts when it starts and when it ends. */
+  activity(): number {
+    return this.counter.n;
+  }
 
   /** Round trips a real host would have seen: single commands, plus one per batch. */
   get roundTrips(): number {
@@ -73,6 +84,15 @@ export class RecordingRunner implements CommandRunner {
    */
   async runSteps(steps: readonly BatchStep[], options: BatchOptions): Promise<BatchResult[]> {
     const batch = this.batches++;
+    this.counter.n++;
+    try {
+      return await this.settleBatch(batch, steps, options);
+    } finally {
+      this.counter.n++;
+    }
+  }
+
+  private settleBatch(batch: number, steps: readonly BatchStep[], options: BatchOptions): Promise<BatchResult[]> {
     return settleSteps(this.host, steps, async (step) => {
       const call: RecordedCall = {
         argv: [...step.argv],
@@ -99,22 +119,31 @@ export class RecordingRunner implements CommandRunner {
       ...(options?.stdin !== undefined ? { stdin: options.stdin } : {}),
       ...(options !== undefined ? { options } : {}),
     };
-    const response = await this.answer(call);
-    if (response instanceof Error) throw response;
-    const result: CommandResult = {
-      stdout: response.stdout ?? '',
-      stderr: response.stderr ?? '',
-      exitCode: response.exitCode ?? 0,
-    };
-    return finishCommand(this.host, argv, result, options);
+    this.counter.n++;
+    try {
+      const response = await this.answer(call);
+      if (response instanceof Error) throw response;
+      const result: CommandResult = {
+        stdout: response.stdout ?? '',
+        stderr: response.stderr ?? '',
+        exitCode: response.exitCode ?? 0,
+      };
+      return finishCommand(this.host, argv, result, options);
+    } finally {
+      this.counter.n++;
+    }
   }
 
   async stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream> {
     validateArgv(argv);
     quote(argv);
     streamStartTimeout(options);
+    this.counter.n++;
     const response = await this.answer({ argv: [...argv], stream: true });
-    if (response instanceof Error) throw response;
+    if (response instanceof Error) {
+      this.counter.n++;
+      throw response;
+    }
     let stopped = false;
     const exited = (async (): Promise<StreamExit> => {
       await Promise.resolve(); // deliver after stream() has returned, as a real host would
@@ -124,6 +153,7 @@ export class RecordingRunner implements CommandRunner {
         output.stderr(response.stderr ?? '');
       }
       output.end();
+      this.counter.n++;
       return { exitCode: stopped ? null : (response.exitCode ?? 0), stopped };
     })();
     return {

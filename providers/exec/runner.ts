@@ -86,6 +86,13 @@ export interface CommandRunner {
    * pool key, which holds no secret); a read may be shared only among those (shared-reads.ts).
    */
   readonly identity?: string;
+  /**
+   * A count that moves whenever a command starts or ends through this connection (any handle
+   * with the same identity). What a reader keeps of the host is good only while it stays the
+   * same (shared-reads.ts): any command in between (a write by VPM) may have changed the host.
+   * Runners without it are never read from a kept copy.
+   */
+  activity?(): number;
   /** Runs argv; throws RemoteCommandError unless the exit code is in okExitCodes. */
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /**

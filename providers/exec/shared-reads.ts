@@ -1,41 +1,100 @@
 /**
- * Reads that overlap share one command. A refresh reads every resource at once (the engine
- * runs up to --parallel of them together), and many resources read the same thing: every path
- * through the relay dumps the relay's whole flow table. Here a read asked for while the same
- * read is already running waits for that one to end, then ONE new run serves every read that
- * waited meanwhile. So a host sees at most two such commands at a time, however many
- * resources ask, and on a userspace datapath (where a dump holds up forwarding) far fewer.
+ * What the reads of one refresh keep of a host, so that each host is read about once.
  *
- * Never stale: a read is served by a run that started after it was asked for, so it sees the
- * host as it was at that moment or later, exactly as if it had run alone. A failed run fails
- * the reads it serves, not later ones. Reads are shared only under the same key, which the
- * caller makes from the runner itself (same host AND same credentials) and what is read.
+ * A refresh reads every resource, and the resources of one host read the same things: every
+ * path through the relay dumps the relay's flow table, the relay's bridge and its tunnel ends
+ * list the same ovsdb rows. The engine reads them in dependency order (bridges, then tunnels,
+ * then paths), so they rarely overlap in time; here a read is served by an earlier read of
+ * the same host that asked for at least the same parts, as long as
+ *   - it went through the same connection (same host AND credentials: runnerKey),
+ *   - nothing else has started or ended on that connection since that read started
+ *     (CommandRunner.activity; VPM's own writes go through it, so a change made by this
+ *     process is never hidden by a copy taken before it), and
+ *   - it started less than REUSE_WINDOW_MS ago (a provider process lives for one engine
+ *     operation; the window bounds what a change made by someone else meanwhile can miss).
+ * A read still running is joined on the same terms. A failed read is never reused. A runner
+ * that cannot tell its activity is always read afresh.
+ *
+ * So a refresh sees each host as it was at some moment during that refresh, as an operator
+ * reading it once by hand would; a change made by hand after the refresh started may be seen
+ * by the next refresh only.
  */
-export class SharedReads<T> {
-  private readonly slots = new Map<string, { current: Promise<T>; next?: Promise<T> }>();
 
-  /** The result of `run` for `key`, from a run that started no earlier than this call. */
-  read(key: string, run: () => Promise<T>): Promise<T> {
-    const slot = this.slots.get(key);
-    if (!slot) return this.start(key, run);
-    // A run is going on: it may have read the host before this call. Wait for it, then share
-    // the next one with whoever else comes in the meantime.
-    slot.next ??= slot.current.then(
-      () => this.start(key, run),
-      () => this.start(key, run),
-    );
-    return slot.next;
+/** How long a read may serve later reads of the same host (see above). */
+export const REUSE_WINDOW_MS = 30_000;
+
+export interface ReadRunner {
+  readonly identity?: string;
+  activity?(): number;
+}
+
+interface Kept<T> {
+  readonly parts: ReadonlySet<string>;
+  value?: Promise<T>;
+  readonly startedAt: number;
+  /** The connection's activity not counting these reads' own commands, when it started. */
+  readonly foreign: number;
+  failed: boolean;
+}
+
+/** Every SharedReads of the process, for forgetSharedReads. */
+const everyInstance = new Set<{ forget(): void }>();
+
+/**
+ * Forgets every read kept in this process. The engine starts a provider process per
+ * operation, so nothing calls this in production; a test that plays several operations in one
+ * process (a change by hand, then "the next refresh") calls it between them.
+ */
+export function forgetSharedReads(): void {
+  for (const instance of everyInstance) instance.forget();
+}
+
+export class SharedReads<T> {
+  private readonly kept = new Map<string, Kept<T>[]>();
+  /** Per connection: the activity events these reads' own commands account for. */
+  private readonly own = new Map<string, number>();
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(options: { windowMs?: number; now?: () => number } = {}) {
+    this.windowMs = options.windowMs ?? REUSE_WINDOW_MS;
+    this.now = options.now ?? (() => Date.now());
+    everyInstance.add(this);
   }
 
-  private start(key: string, run: () => Promise<T>): Promise<T> {
-    const current = run();
-    this.slots.set(key, { current });
-    const release = () => {
-      const s = this.slots.get(key);
-      if (s?.current === current && !s.next) this.slots.delete(key);
-    };
-    current.then(release, release);
-    return current;
+  forget(): void {
+    this.kept.clear();
+  }
+
+  /**
+   * The result of `run(parts)` for this runner's host, or of an earlier run that read at least
+   * `parts` there and may still stand for the host (see the module header). `run` must send
+   * exactly one command through `runner` (a batch): its start and end are the read's own.
+   */
+  read(runner: ReadRunner, parts: readonly string[], run: (parts: readonly string[]) => Promise<T>): Promise<T> {
+    if (typeof runner.activity !== 'function') return run(parts);
+    const activity = () => runner.activity!();
+    const key = runnerKey(runner);
+    const foreign = () => activity() - (this.own.get(key) ?? 0);
+    const now = this.now();
+    const standing = (this.kept.get(key) ?? []).filter((k) => !k.failed && now - k.startedAt <= this.windowMs && k.foreign === foreign());
+    const hit = standing.find((k) => parts.every((p) => k.parts.has(p)));
+    this.kept.set(key, standing);
+    if (hit?.value) return hit.value;
+
+    const countOwn = () => this.own.set(key, (this.own.get(key) ?? 0) + 1);
+    const entry: Kept<T> = { parts: new Set(parts), startedAt: now, foreign: foreign(), failed: false };
+    countOwn(); // its start (the runner counts it when the command is sent)
+    entry.value = run(parts).then(
+      (v) => (countOwn(), v),
+      (e: unknown) => {
+        countOwn();
+        entry.failed = true;
+        throw e;
+      },
+    );
+    standing.push(entry);
+    return entry.value;
   }
 }
 

@@ -12,7 +12,7 @@
  * share, and a full dump holds up forwarding. Every command carries the trace tag `path`.
  */
 import { RemoteCommandError, runBatch, type BatchStep, type CommandRunner } from '../exec';
-import { runnerKey, SharedReads } from '../exec/shared-reads';
+import { readSwitchTables } from '../ovs/host-view';
 import {
   OFCTL_TIMEOUT_MS,
   bundleStep,
@@ -83,15 +83,13 @@ export async function readSwitch(runner: CommandRunner, bridge: string, neighbou
   return parseState(runner, steps, results);
 }
 
-const sharedDumps = new SharedReads<SwitchState>();
-
 /**
- * readSwitch for a read (a refresh): reads of the same switch that overlap share one dump
- * (exec/shared-reads.ts), so the paths through a relay, read together, dump its table once or
- * twice instead of once each. The state is never older than the call.
+ * readSwitch for a read (a refresh): the switch's tables from the host's view
+ * (ovs/host-view.ts), which the paths through the switch and the bridge's own read share: a
+ * relay's table is dumped about once per refresh, not once per path through it.
  */
 export function readSwitchShared(runner: CommandRunner, bridge: string): Promise<SwitchState> {
-  return sharedDumps.read(`${runnerKey(runner)}\0${bridge}`, () => readSwitch(runner, bridge));
+  return readSwitchTables(runner, parseBridgeName(bridge, 'bridge'), PATH_TAG);
 }
 
 /**

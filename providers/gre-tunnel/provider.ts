@@ -85,7 +85,7 @@ import {
 
 const TAG = 'tunnel';
 import type { GreTunnelInputs, GreTunnelOutputs, TunnelEnd } from './types';
-import { readHostSnapshot } from '../ovs/host-snapshot';
+import { readHostSnapshot } from '../ovs/host-view';
 
 const END = z
   .object({
@@ -415,7 +415,7 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
 
 async function observeEnd(p: GreTunnelInputs, side: Side): Promise<{ present: boolean; ofport: number }> {
   const end = p[side];
-  // The host's snapshot (ovs/host-snapshot.ts): shared with the other reads there that overlap.
+  // The host's snapshot (ovs/host-view.ts): shared with the other reads of this host.
   const info = (await readHostSnapshot(runnerFor(p, side), underlayOf(end), TAG)).ports.get(parseInterfaceName(end.portName, 'portName'));
   const present =
     !!info &&

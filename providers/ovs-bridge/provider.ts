@@ -35,7 +35,8 @@ import {
   bridgeExistsStep,
   bridgeInfo,
   delCookieStep,
-  dumpCookieStep,
+  dumpRulesStep,
+  rulesFrom,
   flowToOfctl,
   hostReadStep,
   macInUseStep,
@@ -60,7 +61,7 @@ import {
   type OfProtocol,
 } from '../ovs';
 import type { OvsBridgeInputs, OvsBridgeOutputs } from './types';
-import { readHostSnapshot } from '../ovs/host-snapshot';
+import { readHostSnapshot } from '../ovs/host-view';
 
 /** Priority of br0's static rule. */
 const STATIC_PRIORITY = 1000;
@@ -203,16 +204,6 @@ function readRequest(p: OvsBridgeInputs, extraPorts: readonly InterfaceName[] = 
   };
 }
 
-/** Our static rules on br0 from a dumpCookieStep's answer; undefined when br0 is missing (exit 1). */
-function staticRulesOf(runner: CommandRunner, step: BatchStep, r: BatchResult): DumpedFlow[] | undefined {
-  if (r.exitCode !== 0) return undefined;
-  try {
-    return parseDumpFlows(r.stdout);
-  } catch (e) {
-    throw new RemoteCommandError(runner.host, step.argv, r.exitCode, r.stderr, r.stdout, e instanceof Error ? e.message : String(e));
-  }
-}
-
 /** What is on the host, in the shape of the outputs; undefined when the bridge is gone (or not ours). */
 function observeFrom(p: OvsBridgeInputs, read: HostRead, staticRule: DumpedFlow[] | undefined): Partial<OvsBridgeOutputs> | undefined {
   const br = read.bridges.get(p.name);
@@ -239,14 +230,14 @@ function observeFrom(p: OvsBridgeInputs, read: HostRead, staticRule: DumpedFlow[
   };
 }
 
-/** Reads what is on the host now: ONE round trip (the rows, then br0's rule of our cookie). */
 /**
- * For a read (a refresh): the host's snapshot (ovs/host-snapshot.ts, one round trip, shared
- * with the reads of the tunnel ends on this host that overlap), narrowed to this bridge.
+ * For a read (a refresh): the host's snapshot (ovs/host-view.ts, one round trip, which the
+ * reads of the tunnel ends and path hops on this host after it reuse), narrowed to this
+ * bridge. It dumps this bridge's own tables too, for those path hops.
  */
 async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Partial<OvsBridgeOutputs> | undefined> {
   const req = readRequest(p);
-  const snap = await readHostSnapshot(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), TAG);
+  const snap = await readHostSnapshot(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), TAG, parseBridgeName(p.name, 'name'));
   const read: HostRead = { bridges: new Map(req.bridges.map((b) => [b, snap.bridges.get(b)])), ports: new Map(req.ports.map((n) => [n, snap.ports.get(n)])) };
   const cookie = parseCookie(cookieFor(p.owner));
   return observeFrom(p, read, snap.physicalFlows?.filter((f) => f.cookie === cookie));
@@ -263,7 +254,7 @@ function convergeSteps(p: OvsBridgeInputs, gone: readonly InterfaceName[]) {
     OWNER_KEY,
     p.owner,
   );
-  const dump = dumpCookieStep(physical, cookie);
+  const dump = dumpRulesStep(physical, cookie);
   const steps: BatchStep[] = [
     bridgeExistsStep(parseBridgeName(p.name, 'name')),
     physicalGuardStep(physical, parseInterfaceName(p.patch.uplink, 'patch.uplink')),
@@ -323,7 +314,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs, existed: Exis
   existed.value = results[plan.at.exists].exitCode === 0;
   const read = parseHostRead(runner.host, plan.req, results[plan.at.read]);
   if (portsDown(p, read)) throw notUp(p);
-  const seen = observeFrom(p, read, staticRulesOf(runner, plan.dump, results[plan.at.dump]));
+  const seen = observeFrom(p, read, rulesFrom(runner.host, plan.dump, results[plan.at.dump]));
   if (!seen) throw new Error(`${hostOf(p)}: bridge "${p.name}" is not there after its transaction (removed concurrently?)`);
   const mac = results[plan.at.mac];
   if (mac.exitCode === 0) {
@@ -335,7 +326,7 @@ async function converge(runner: CommandRunner, p: OvsBridgeInputs, existed: Exis
   }
   const cookie = cookieFor(p.owner);
   const uplinkOfport = read.ports.get(p.patch.uplink)?.ofport ?? -1;
-  await dropStaleStaticRules(runner, p, cookie, seen.physicalPatchOfport!, uplinkOfport, staticRulesOf(runner, plan.dump, results[plan.at.dump]) ?? []);
+  await dropStaleStaticRules(runner, p, cookie, seen.physicalPatchOfport!, uplinkOfport, rulesFrom(runner.host, plan.dump, results[plan.at.dump]) ?? []);
   await dropGoneInternalPorts(runner, p, read, gone);
   return {
     ...p,

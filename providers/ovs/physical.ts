@@ -10,9 +10,9 @@
  * creates the patch port, before anyone knows its number. Dumps and strict deletes use
  * numbers (`--no-names`), through flow.ts's serializer and ofctl.ts's parser.
  */
-import type { BatchStep } from '../exec';
-import { ValidationError } from '../exec';
-import { OFCTL_DEFAULT_VERSION } from './ofctl';
+import type { BatchResult, BatchStep } from '../exec';
+import { RemoteCommandError, ValidationError } from '../exec';
+import { OFCTL_DEFAULT_VERSION, parseDumpFlows, type DumpedFlow } from './ofctl';
 import { Cookie, InterfaceName, BridgeName, formatCookie, isReservedCookie, parseBridgeName, parseCookie, parseInterfaceName, show } from './values';
 
 function ownerCookie(cookie: Cookie, property: string): string {
@@ -32,12 +32,23 @@ export function addRuleByNameStep(bridge: BridgeName, rule: { priority: number; 
   return { argv: [...OFCTL_DEFAULT_VERSION, 'add-flow', parseBridgeName(bridge, 'bridge'), text] };
 }
 
-/** `ovs-ofctl --no-names --no-stats dump-flows <bridge> cookie=C/-1` (parse with parseDumpFlows); exit 1 (no such bridge) is allowed. */
-export function dumpCookieStep(bridge: BridgeName, cookie: Cookie): BatchStep {
-  return {
-    argv: [...OFCTL_DEFAULT_VERSION, '--no-names', '--no-stats', 'dump-flows', parseBridgeName(bridge, 'bridge'), `cookie=${ownerCookie(cookie, 'cookie')}/-1`],
-    okExitCodes: [0, 1],
-  };
+/**
+ * `ovs-ofctl --no-names --no-stats dump-flows <bridge> [cookie=C/-1]`: the bridge's flows, or
+ * only one owner's (parse with rulesFrom); exit 1 (no such bridge) is allowed.
+ */
+export function dumpRulesStep(bridge: BridgeName, cookie?: Cookie): BatchStep {
+  const filter = cookie === undefined ? [] : [`cookie=${ownerCookie(cookie, 'cookie')}/-1`];
+  return { argv: [...OFCTL_DEFAULT_VERSION, '--no-names', '--no-stats', 'dump-flows', parseBridgeName(bridge, 'bridge'), ...filter], okExitCodes: [0, 1] };
+}
+
+/** The flows of a dumpRulesStep's answer; undefined when the bridge is missing (exit 1). */
+export function rulesFrom(host: string, step: BatchStep, r: BatchResult): DumpedFlow[] | undefined {
+  if (r.exitCode !== 0) return undefined;
+  try {
+    return parseDumpFlows(r.stdout);
+  } catch (e) {
+    throw new RemoteCommandError(host, step.argv, r.exitCode, r.stderr, r.stdout, e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** `ovs-ofctl del-flows <bridge> cookie=C/-1`: every flow of this owner; none is fine. */

@@ -10,6 +10,7 @@
  */
 import { withCommandTrace } from '../../bench/lib/trace';
 import { closeAll } from '../../providers/exec/pool';
+import { forgetSharedReads } from '../../providers/exec/shared-reads';
 import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
 import type { Inventory } from '../../lab';
@@ -274,6 +275,7 @@ test('drift: a hop flow deleted by hand is reported by read, diffed as a change,
   expect(shared).toHaveLength(1);
   const cookie = /cookie=(0x57[0-9a-f]+)/.exec(shared[0])![1];
   await lab.hosts.must('h2', ['ovs-ofctl', '-O', 'OpenFlow15', 'del-flows', 'br1', `cookie=${cookie}/-1`]);
+  forgetSharedReads(); // the next refresh: a new provider process in production
 
   const read = await provider.read!(p.id, p.outs);
   const missing = (read.props as FlowPathOutputs).missing;

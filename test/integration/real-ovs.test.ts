@@ -37,7 +37,7 @@ import {
   act,
   addRuleByNameStep,
   delCookieStep,
-  dumpCookieStep,
+  dumpRulesStep,
   hostReadStep,
   macInUseStep,
   matchField,
@@ -270,7 +270,7 @@ describe('real OVS 3.1: vsctl', () => {
 
     const cookie = parseCookie('0x5600000000000b0b');
     const req = { bridges: [BR1, 'nosuch' as BridgeName], ports: [P10, 'nosuch' as InterfaceName] };
-    const dump = dumpCookieStep(BR0, cookie);
+    const dump = dumpRulesStep(BR0, cookie);
     const [read, , rules, mac] = await runBatch(runner, [
       hostReadStep(req),
       addRuleByNameStep(BR0, { priority: 1000, cookie, from: P01, to: BR0 as string as InterfaceName }),

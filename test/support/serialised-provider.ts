@@ -62,10 +62,13 @@ export function requireFresh(pairs: ReadonlyArray<readonly [string, string]>): v
 /**
  * Node's own `require` (outside jest's module registry): the deserialised providers load
  * dist/ through it, so this is how a test reaches the very same module instances (e.g. the
- * connection pool, to close it).
+ * connection pool, to close it). Not `createRequire`: under jest it answers from jest's own
+ * registry (other instances); a module compiled by require-from-string, as serialise() loads
+ * the providers, requires through Node's loader.
  */
 export function nativeRequire(fromRoot: string): any {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createRequire } = require('node:module') as typeof import('node:module');
-  return createRequire(path.join(PROJECT_ROOT, 'package.json'))(path.join(PROJECT_ROOT, fromRoot));
+  const requireFromString = require('require-from-string');
+  const target = path.join(PROJECT_ROOT, fromRoot);
+  return requireFromString(`module.exports = require(${JSON.stringify(target)});`, path.join(PROJECT_ROOT, 'native-require.js'));
 }

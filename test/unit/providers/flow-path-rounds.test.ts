@@ -11,6 +11,7 @@
 import * as pool from '../../../providers/exec/pool';
 import * as appctl from '../../../providers/ovs/appctl';
 import { RecordingRunner, type RecordedCall } from '../../../providers/exec/recording';
+import { REUSE_WINDOW_MS } from '../../../providers/exec/shared-reads';
 import { provider } from '../../../providers/flow-path/provider';
 import { applyOps, installOps, planSwitches, type SwitchState } from '../../../providers/flow-path/plan';
 import type { FlowPathInputs, FlowPathOutputs } from '../../../providers/flow-path/types';
@@ -144,17 +145,28 @@ describe.each([2, 4, 8])('a %i-hop path', (n) => {
     for (const h of hosts) expect(runners.get(h)!.roundTrips - before.get(h)!).toBe(1);
   });
 
-  it('reads that overlap (a refresh reads many paths at once) share each switch\'s dump: 6 reads, at most 2 round trips per host', async () => {
+  it('a refresh dumps each switch once: 6 reads of paths through it, at once and after, ONE round trip per host; a change through VPM or the window ends it', async () => {
     const inputs = await checkedFlowPath(chain(n));
     const created = (await provider.create!(inputs)) as { id: string; outs: FlowPathOutputs };
     states = installed(inputs);
-    const before = roundTrips();
-    const reads = await Promise.all(Array.from({ length: 6 }, () => provider.read!(created.id, created.outs)));
+    const since = (before: Map<number, number>) => hosts.map((h) => runners.get(h)!.roundTrips - before.get(h)!);
+    let before = roundTrips();
+    const reads = await Promise.all(Array.from({ length: 5 }, () => provider.read!(created.id, created.outs)));
+    reads.push(await provider.read!(created.id, created.outs));
     for (const r of reads) expect((r.props as FlowPathOutputs).missing).toEqual([]);
-    for (const h of hosts) expect(runners.get(h)!.roundTrips - before.get(h)!).toBe(2);
-    // One read after they all ended runs its own dump (nothing is cached).
+    expect(since(before)).toEqual(hosts.map(() => 1));
+    // A delete through VPM: the next read dumps again, and sees it.
+    await provider.delete!(created.id, created.outs);
+    states = new Map(); // what the delete's bundles left (this model does not apply them)
+    before = roundTrips();
+    expect(((await provider.read!(created.id, created.outs)).props as FlowPathOutputs).missing).not.toEqual([]);
+    expect(since(before)).toEqual(hosts.map(() => 1));
+    // Past the window, a read dumps again even when nothing went through VPM.
+    before = roundTrips();
+    const later = Date.now() + REUSE_WINDOW_MS + 1;
+    jest.spyOn(Date, 'now').mockImplementation(() => later);
     await provider.read!(created.id, created.outs);
-    for (const h of hosts) expect(runners.get(h)!.roundTrips - before.get(h)!).toBe(3);
+    expect(since(before)).toEqual(hosts.map(() => 1));
   });
 
   it('delete: the root first (the stream stops at the source), then the rest at once; a read and a bundle per host', async () => {

@@ -9,6 +9,7 @@
  */
 import * as pool from '../../../providers/exec/pool';
 import { RecordingRunner } from '../../../providers/exec/recording';
+import { REUSE_WINDOW_MS } from '../../../providers/exec/shared-reads';
 import { forgetUnderlayMacs } from '../../../providers/ovs/underlay-macs';
 import { provider as bridgeProvider } from '../../../providers/ovs-bridge/provider';
 import { provider as tunnelProvider } from '../../../providers/gre-tunnel/provider';
@@ -147,19 +148,35 @@ describe('GreTunnel: one round trip per end per step', () => {
     expect([...tags].sort()).toEqual(['bridge', 'tunnel']);
   });
 
-  it('a relay\'s bridge and tunnels read together (a refresh) share one host snapshot: 7 reads there, at most 2 commands, each right', async () => {
+  it('a refresh reads each host once: the bridges\' reads serve the tunnel ends read after them; each right', async () => {
     const brs = [await bridge(1), await bridge(2), await bridge(3)];
     const ts = [await tunnel(1, 2), await tunnel(2, 3)];
     trips(1, 2, 3);
-    const [bridgeReads, reads] = await Promise.all([Promise.all(brs.map((b) => bridgeProvider.read!('id', b))), Promise.all([...ts, ...ts, ...ts].map((t) => tunnelProvider.read!('id', t)))]);
-    const [h1, h2, h3] = trips(1, 2, 3);
-    expect(h2).toBeLessThanOrEqual(2); // its bridge and 6 reads of a tunnel end on h2
+    // As the engine refreshes: the bridges first, then the tunnels (their dependants).
+    const bridgeReads = await Promise.all(brs.map((b) => bridgeProvider.read!('id', b)));
+    const reads = await Promise.all([...ts, ...ts, ...ts].map((t) => tunnelProvider.read!('id', t)));
+    expect(trips(1, 2, 3)).toEqual([1, 1, 1]); // h2: its bridge and 6 reads of a tunnel end
     for (const [i, r] of bridgeReads.entries()) expect(r.props).toMatchObject({ patchPresent: true, patchOfport: brs[i].patchOfport, physicalPatchOfport: brs[i].physicalPatchOfport });
-    expect([h1, h3].every((n) => n >= 1 && n <= 2)).toBe(true);
     for (const [i, r] of reads.entries()) expect(r.props).toMatchObject({ aPresent: true, bPresent: true, aOfport: ts[i % 2].aOfport, bOfport: ts[i % 2].bOfport });
-    // An end that is not there any more reads as absent (nothing cached from before).
+
+    // A change by hand during the refresh may be missed by it; the next one (past the window) sees it.
     H(3).ports.delete('gre-h2');
+    expect((await tunnelProvider.read!('id', ts[1])).props).toMatchObject({ aPresent: true, bPresent: true });
+    const later = Date.now() + REUSE_WINDOW_MS + 1;
+    jest.spyOn(Date, 'now').mockImplementation(() => later);
     expect((await tunnelProvider.read!('id', ts[1])).props).toMatchObject({ aPresent: true, bPresent: false });
+    expect(trips(1, 2, 3)).toEqual([0, 1, 1]);
+  });
+
+  it('a change made through VPM is never hidden by an earlier read: after a delete, the ends read afresh', async () => {
+    await bridge(1);
+    await bridge(2);
+    const t = await tunnel(1, 2);
+    expect((await tunnelProvider.read!('id', t)).props).toMatchObject({ aPresent: true, bPresent: true });
+    await tunnelProvider.delete!('id', t);
+    trips(1, 2);
+    expect(await tunnelProvider.read!('id', t)).toEqual({ id: '', props: {} }); // gone from both hosts
+    expect(trips(1, 2)).toEqual([1, 1]);
   });
 
   it('a relay\'s tunnels: deleting one while the other stays is one round trip per end (no flush where a tunnel stays)', async () => {
