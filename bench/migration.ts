@@ -53,7 +53,7 @@
  * this process (VPM_LAB_DIR, VPM_LAB_NS_PREFIX select the lab).
  */
 import { lastChanges, pulumiArgv, stackOutputs } from './lib/pulumi';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,7 +62,6 @@ import { flowPathArgs } from '../components/streaming-tree/flow-path-args';
 import { planTree, type PlannedPath, type TreePlan } from '../components/streaming-tree/plan';
 import { readInventory, type Inventory } from '../lab/inventory';
 import { repoRoot } from '../lab/names';
-import { sh } from '../lab/sh';
 import { stackConfig, stackTopologyFile, startReceiver, startSender, type ReceiverStats } from '../lab/stream';
 import { labConnection } from '../lab/connections';
 import { ownerFor } from '../providers/common/owner';
@@ -72,7 +71,9 @@ import { ensureTap, removeTap, setTapQueueLength } from '../providers/migrated-d
 import { provider as flowPathProvider } from '../providers/flow-path/provider';
 import type { FlowPathInputs, FlowPathOutputs } from '../providers/flow-path/types';
 import { buildGuest } from '../lab/libvirt/guest';
-import { datagramDelays, vmOutage, watchTap, type TapDatagram, type VmOutage } from './lib/tap-watch';
+import { vmOutage, watchTap, type TapDatagram, type VmOutage } from './lib/tap-watch';
+import { watchLifecycle, watchResume } from './lib/libvirt-events';
+import { anatomy, GAP_WINDOW, sideStats, splitGaps, stallSides, type GapAnatomy, type LifecycleEvent, type StallSides } from './lib/gap-analysis';
 
 const PROJECT = 'vpm';
 const BRIDGE = 'br1';
@@ -233,91 +234,7 @@ export function parseVariants(text: string): Variant[] {
 const RATE = 1000;
 /** How long kind inplace holds the VM paused (about a migration's pause on this lab). */
 const INPLACE_PAUSE_MS = 100;
-const GAP_WINDOW = { beforeMs: 500, afterMs: 3000 };
 const LOSS_WINDOW_MS = 3000;
-
-/** Polls `virsh domstate` on a libvirtd until the domain runs there; stop() gives that time. */
-function watchResume(libvirtUri: string, domain: string): { stop: () => Promise<number | undefined> } {
-  let resumedAt: number | undefined;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped && resumedAt === undefined) {
-      const r = await sh(['virsh', '-q', '-c', libvirtUri, 'domstate', domain], { okCodes: 'any', timeoutMs: 10_000 }).catch(() => undefined);
-      if (r && r.code === 0 && r.stdout.trim().startsWith('running')) resumedAt = Date.now();
-      else await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return resumedAt;
-    },
-  };
-}
-
-/** A libvirt lifecycle event with libvirtd's own timestamp (epoch ms). */
-interface LifecycleEvent {
-  readonly t: number;
-  readonly host: string;
-  readonly event: string;
-}
-
-/**
- * Records lifecycle events (Suspended Migrated on the source, Resumed Migrated on the
- * destination) from both libvirtds with their own timestamps: when the VM really stopped and
- * ran again, to set beside the receiver's gap.
- */
-function watchLifecycle(uris: Record<string, string>): { stop: () => Promise<LifecycleEvent[]> } {
-  const events: LifecycleEvent[] = [];
-  const children = Object.entries(uris).map(([host, uri]) => {
-    const child = spawn('virsh', ['-c', uri, 'event', '--loop', '--event', 'lifecycle', '--timestamp'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) {
-        const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})\+0000: event 'lifecycle' for domain '[^']*': (.*)$/.exec(l);
-        if (m) events.push({ t: Date.parse(`${m[1]}T${m[2]}Z`), host, event: m[3].trim() });
-      }
-    });
-    return child;
-  });
-  return {
-    async stop() {
-      await sleep(200); // events are delivered asynchronously
-      for (const c of children) c.kill('SIGTERM');
-      return events.sort((a, b) => a.t - b.t);
-    },
-  };
-}
-
-/**
- * Where the receiver's migration gap sits against the VM's own stop and start: the VM's pause
- * (source "Suspended Migrated" to destination "Resumed Migrated"), how long before the pause
- * the gap began, and how long after the VM resumed the first new datagram arrived.
- */
-interface GapAnatomy {
-  /** The gap that spans the pause. */
-  readonly gapMs: number;
-  readonly pauseMs: number;
-  readonly gapStartToPauseMs: number;
-  readonly resumeToGapEndMs: number;
-}
-
-function anatomy(events: LifecycleEvent[], from: string, to: string, gaps: { atMs: number; ms: number }[], receiverT0: number): GapAnatomy | undefined {
-  const suspended = events.find((e) => e.host === from && e.event.startsWith('Suspended'));
-  const resumed = events.find((e) => e.host === to && e.event.startsWith('Resumed') && (!suspended || e.t >= suspended.t));
-  if (!suspended || !resumed) return undefined;
-  // The gap that spans the pause: the longest one ending after the VM resumed.
-  const spanning = gaps
-    .map((g) => ({ end: receiverT0 + g.atMs, start: receiverT0 + g.atMs - g.ms }))
-    .filter((g) => g.end >= resumed.t && g.start <= resumed.t + 1000)
-    .sort((a, b) => b.end - b.start - (a.end - a.start))[0];
-  if (!spanning) return undefined;
-  return { gapMs: spanning.end - spanning.start, pauseMs: resumed.t - suspended.t, gapStartToPauseMs: suspended.t - spanning.start, resumeToGapEndMs: spanning.end - resumed.t };
-}
 
 interface Measured<T> {
   readonly result: T;
@@ -342,31 +259,6 @@ interface TapWatchSpec {
   readonly sourceNetns: string;
   /** Absent: the VM stays where it is (a control), one watch. */
   readonly destNetns?: string;
-}
-
-/** The longest stall (gap >= 20 ms at the receiver) outside the switch-over, per side that held it. */
-const STALL_SIDES = ['beforeVm', 'inVm', 'afterVm', 'unseen'] as const;
-type StallSides = Partial<Record<(typeof STALL_SIDES)[number], number>>;
-/** Per side, the longest stall over runs (0 = none >= 20 ms on that side). */
-const sideStats = (xs: ReadonlyArray<StallSides | undefined>, stat: (v: number[]) => { median: number; max: number; min: number }) =>
-  Object.fromEntries(STALL_SIDES.map((k) => [k, stat(xs.map((x) => x?.[k] ?? 0))]));
-
-/**
- * Who held the stream in each stall outside the resume window: the datagram that ended the
- * stall is followed through the VM's taps (datagramDelays) and the stall goes to the side
- * where that datagram waited longest.
- */
-function stallSides(m: Measured<unknown>): StallSides {
-  const sides: Record<string, number> = {};
-  const seen = m.taps ? [...m.taps.source, ...m.taps.dest].sort((a, b) => a.t - b.t) : [];
-  for (const g of m.stats.gaps ?? []) {
-    const receivedAt = m.clocks.receiverT0 + g.atMs;
-    if (m.resumedAt !== undefined && receivedAt >= m.resumedAt - GAP_WINDOW.beforeMs && receivedAt <= m.resumedAt + GAP_WINDOW.afterMs) continue;
-    const d = datagramDelays(g.beforeSeq, m.clocks.senderT0 + g.beforeSeq, receivedAt, seen);
-    const side = !d ? 'unseen' : d.inVmMs >= d.beforeVmMs && d.inVmMs >= d.afterVmMs ? 'inVm' : d.beforeVmMs >= d.afterVmMs ? 'beforeVm' : 'afterVm';
-    sides[side] = Math.max(sides[side] ?? 0, g.ms);
-  }
-  return sides;
 }
 
 /**
@@ -407,15 +299,7 @@ async function underStream<T>(inventory: Inventory, stack: string, receiver: str
     const probe = await rcv.stats();
     const receiverT0 = Date.now() - probe.elapsedMs; // the receiver's clock origin, on ours
     const stats = await rcv.stop({ expected: sent, quietMs: 300 });
-    let migrationGapMs: number | null = null;
-    let otherStallMs = 0;
-    if (resumedAt !== undefined) {
-      for (const g of stats.gaps ?? []) {
-        const end = receiverT0 + g.atMs;
-        if (end >= resumedAt - GAP_WINDOW.beforeMs && end <= resumedAt + GAP_WINDOW.afterMs) migrationGapMs = Math.max(migrationGapMs ?? 0, g.ms);
-        else otherStallMs = Math.max(otherStallMs, g.ms);
-      }
-    }
+    const { migrationGapMs, otherStallMs } = splitGaps(stats.gaps ?? [], receiverT0, resumedAt);
     const tapsSeen = taps ? { source: await taps.source.stop(), dest: (await taps.dest?.stop()) ?? [] } : undefined;
     return { result, stats, sent, ...(resumedAt !== undefined ? { resumedAt } : {}), migrationGapMs, otherStallMs, lostNearResume, clocks: { senderT0, receiverT0 }, events: await lifecycle.stop(), ...(tapsSeen ? { taps: tapsSeen } : {}) };
   } finally {
@@ -425,6 +309,11 @@ async function underStream<T>(inventory: Inventory, stack: string, receiver: str
     await snd?.stop().catch(() => undefined);
     await rcv.stop().catch(() => undefined);
   }
+}
+
+/** stallSides of one measured run. */
+function sidesOf(m: Measured<unknown>): StallSides {
+  return stallSides({ gaps: m.stats.gaps ?? [], clocks: m.clocks, ...(m.resumedAt !== undefined ? { resumedAt: m.resumedAt } : {}), ...(m.taps ? { taps: m.taps } : {}) });
 }
 
 function row(m: Migration): string {
@@ -500,7 +389,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
     const a = anatomy(measured.events, from, to, gaps, measured.clocks.receiverT0);
     const resumed = measured.events.find((e) => e.host === to && e.event.startsWith('Resumed'));
     const o = a && resumed && measured.taps ? vmOutage(measured.taps.source, measured.taps.dest, resumed.t) : undefined;
-    return { ...(a ? { anatomy: a } : {}), ...(a && o ? { outage: { ...o, networkAddsMs: a.gapMs - o.vmOutageMs } } : {}), stallSides: stallSides(measured) };
+    return { ...(a ? { anatomy: a } : {}), ...(a && o ? { outage: { ...o, networkAddsMs: a.gapMs - o.vmOutageMs } } : {}), stallSides: sidesOf(measured) };
   };
   const uriOf = (node: string) => inventory.hypervisors.find((h) => h.name === tree.hostOf(node))!.migrationUri!;
   /** What a migration without the engine needs: the VM's port on the new leaf, both hosts, the bench path to it. */
@@ -619,7 +508,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ mi
         const { stats, sent, result } = measured;
         const changed = Object.entries(result?.changeSummary ?? {}).filter(([k, n]) => k !== 'same' && n > 0);
         if (changed.length) throw new Error(`noop run ${i}: the stack was not converged, the up changed ${JSON.stringify(Object.fromEntries(changed))}`);
-        const c: Control = { kind, run: i, stepMs: Date.now() - t0, maxGapMs: stats.maxGapMs, stalls: (stats.gaps ?? []).length, lost: stats.lost, sent, stallSides: stallSides(measured) };
+        const c: Control = { kind, run: i, stepMs: Date.now() - t0, maxGapMs: stats.maxGapMs, stalls: (stats.gaps ?? []).length, lost: stats.lost, sent, stallSides: sidesOf(measured) };
         controls.push(c);
         console.log(`${kind.padEnd(7)} ${String(i).padStart(3)} step ${c.stepMs} ms: longest gap ${c.maxGapMs.toFixed(1)} ms, ${c.stalls} gaps >= 20 ms, lost ${c.lost} of ${sent}; longest stall by side ${JSON.stringify(c.stallSides)}`);
       }
