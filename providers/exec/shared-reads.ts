@@ -13,12 +13,15 @@
  *   - it started less than REUSE_WINDOW_MS ago (a provider process lives for one engine
  *     operation; the window bounds what a change made by someone else meanwhile can miss).
  * A read still running is joined on the same terms. A failed read is never reused. A runner
- * that cannot tell its activity is always read afresh.
+ * that cannot tell its activity is always read afresh. What is kept lives as long as the
+ * provider process (one engine operation: process-memory.ts).
  *
  * So a refresh sees each host as it was at some moment during that refresh, as an operator
  * reading it once by hand would; a change made by hand after the refresh started may be seen
  * by the next refresh only.
  */
+
+import { registerProcessMemory } from './process-memory';
 
 /** How long a read may serve later reads of the same host (see above). */
 export const REUSE_WINDOW_MS = 30_000;
@@ -37,18 +40,6 @@ interface Kept<T> {
   failed: boolean;
 }
 
-/** Every SharedReads of the process, for forgetSharedReads. */
-const everyInstance = new Set<{ forget(): void }>();
-
-/**
- * Forgets every read kept in this process. The engine starts a provider process per
- * operation, so nothing calls this in production; a test that plays several operations in one
- * process (a change by hand, then "the next refresh") calls it between them.
- */
-export function forgetSharedReads(): void {
-  for (const instance of everyInstance) instance.forget();
-}
-
 export class SharedReads<T> {
   private readonly kept = new Map<string, Kept<T>[]>();
   /** Per connection: the activity events these reads' own commands account for. */
@@ -59,11 +50,7 @@ export class SharedReads<T> {
   constructor(options: { windowMs?: number; now?: () => number } = {}) {
     this.windowMs = options.windowMs ?? REUSE_WINDOW_MS;
     this.now = options.now ?? (() => Date.now());
-    everyInstance.add(this);
-  }
-
-  forget(): void {
-    this.kept.clear();
+    registerProcessMemory(() => this.kept.clear());
   }
 
   /**

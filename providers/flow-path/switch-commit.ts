@@ -25,6 +25,8 @@
  */
 import { isStateConflict, type BundleOps } from '../ovs';
 import { GroupCommit, type CommandRunner, withHostLock } from '../exec';
+import { registerProcessMemory } from '../exec/process-memory';
+import { runnerKey } from '../exec/shared-reads';
 import { applyOps, installOps, mergeOps, type SwitchPlan, type SwitchState } from './plan';
 import { firstPerIp, writeSwitch, type Neighbour } from './switch-io';
 
@@ -54,15 +56,20 @@ const ATTEMPTS = 3;
 
 /**
  * The switches' groups as this process believes them (what its writes left, its dumps), per
- * connection (the pooled runner of a host) and bridge: a runner made anew (a new process, a new
- * test) starts knowing nothing. Only groups: flows are never assumed (see the header).
+ * connection and bridge. Keyed by the connection (runnerKey: the pool's identity), not by the
+ * handle: the pool hands out a new handle on every getRunner, and a view kept per handle was
+ * lost between paths, so every shared switch refused each later path's first bundle (two round
+ * trips instead of one). A runner without an identity (a test's) is its own connection; a new
+ * process starts knowing nothing. Only groups: flows are never assumed (see the header).
  */
-const seen = new WeakMap<CommandRunner, Map<string, SwitchState['groups']>>();
+const seen = new Map<string, Map<string, SwitchState['groups']>>();
+registerProcessMemory(() => seen.clear());
 
 /** Records what a write of this process left on the switch (undefined: not known any more). */
 export function noteSwitch(runner: CommandRunner, bridge: string, state: SwitchState | undefined): void {
-  let bridges = seen.get(runner);
-  if (!bridges) seen.set(runner, (bridges = new Map()));
+  const key = runnerKey(runner);
+  let bridges = seen.get(key);
+  if (!bridges) seen.set(key, (bridges = new Map()));
   if (state) bridges.set(bridge, state.groups);
   else bridges.delete(bridge);
 }
@@ -117,7 +124,7 @@ function neighboursOf(members: readonly Member[]): Neighbour[] {
 async function commit(members: Settling[]): Promise<void> {
   if (!members.length) return;
   const { runner, bridge } = members[0];
-  let assumed: SwitchState = { groups: seen.get(runner)?.get(bridge) ?? [], flows: [] };
+  let assumed: SwitchState = { groups: seen.get(runnerKey(runner))?.get(bridge) ?? [], flows: [] };
   for (let attempt = 1; ; attempt++) {
     const { ready, ops, after } = combine(members, assumed);
     if (!ready.length) return;

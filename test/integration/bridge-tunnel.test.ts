@@ -230,7 +230,7 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
   test('bridge drift: a patch pair removed by hand is read as patchPresent=false and re-created by update', async () => {
     await lab.must('h3', ['ovs-vsctl', 'del-port', 'br0', 'patch-phy']);
     // The next refresh (a new provider process in production); the providers run dist/'s modules.
-    nativeRequire('dist/providers/exec/shared-reads').forgetSharedReads();
+    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory();
     const id = `${ip('h3')}/br1`;
     const read = (await B.read(id, bridgeOuts.h3)) as { props: Props };
     expect(read.props.patchPresent).toBe(false);

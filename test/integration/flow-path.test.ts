@@ -10,7 +10,7 @@
  */
 import { withCommandTrace } from '../../bench/lib/trace';
 import { closeAll } from '../../providers/exec/pool';
-import { forgetSharedReads } from '../../providers/exec/shared-reads';
+import { forgetProcessMemory } from '../../providers/exec/process-memory';
 import { provider } from '../../providers/flow-path/provider';
 import type { FlowPathOutputs } from '../../providers/flow-path/types';
 import type { Inventory } from '../../lab';
@@ -214,6 +214,7 @@ test('shared hops: two paths from one root both deliver; deleting one while stre
   // the shared root and relay assume no group there, OVS refuses them whole, and the dumps the
   // refused round trip makes only then recompute them: one more round trip on h1 and h2, one on h4.
   await closeAll();
+  forgetProcessMemory();
   const { result: p4, lines } = await withCommandTrace(() => create(P4, 'r2', 'shared-h4'));
   expect(['h1', 'h2', 'h4'].map((h) => lines.filter((l) => l.host.includes(`@${ip(h)}:`)).length)).toEqual([2, 2, 1]);
   // Root: both paths send the same actions (to h2) -> one group, ONE bucket (no duplicates).
@@ -275,7 +276,7 @@ test('drift: a hop flow deleted by hand is reported by read, diffed as a change,
   expect(shared).toHaveLength(1);
   const cookie = /cookie=(0x57[0-9a-f]+)/.exec(shared[0])![1];
   await lab.hosts.must('h2', ['ovs-ofctl', '-O', 'OpenFlow15', 'del-flows', 'br1', `cookie=${cookie}/-1`]);
-  forgetSharedReads(); // the next refresh: a new provider process in production
+  forgetProcessMemory(); // the next refresh: a new provider process in production
 
   const read = await provider.read!(p.id, p.outs);
   const missing = (read.props as FlowPathOutputs).missing;

@@ -20,6 +20,7 @@ let switches: Map<string, SwitchState>;
 /** Per host: the bundles written (applied or refused), in order. */
 let writes: Map<string, Array<'applied' | 'refused'>>;
 let refuseOn: string | undefined;
+let processes = 0;
 
 beforeEach(() => {
   switches = new Map();
@@ -33,12 +34,10 @@ beforeEach(() => {
       if (h === refuseOn) throw new Error('OFPBAC_BAD_OUT_PORT');
     },
   });
-  // One runner per host for the whole process, as the connection pool gives.
-  const runners = new Map<string, unknown>();
-  (pool.getRunner as unknown as jest.Mock).mockImplementation((spec: { host: string }) => {
-    if (!runners.has(spec.host)) runners.set(spec.host, { host: spec.host, run: () => Promise.reject(new Error('no command may run')) });
-    return runners.get(spec.host);
-  });
+  // As the connection pool gives: a new handle on every call, one identity per connection;
+  // each test is a new process (new connections: it knows nothing of the switches yet).
+  const process = ++processes;
+  (pool.getRunner as unknown as jest.Mock).mockImplementation((spec: { host: string }) => ({ host: spec.host, identity: `root@${spec.host}#${process}`, run: () => Promise.reject(new Error('no command may run')) }));
   const write = io.writeSwitch as unknown as jest.Mock;
   const model = write.getMockImplementation()!;
   write.mockImplementation(async (...args: Parameters<typeof io.writeSwitch>) => {
@@ -69,6 +68,13 @@ function viaRelay(k: number): Record<string, unknown> {
 function intact(p: FlowPathInputs): string[] {
   return planSwitches(p).flatMap((h) => missingParts(h, switches.get(h.hop.connection.host) ?? EMPTY, p.cookie));
 }
+
+describe('paths sharing the root and a relay, created one after another (as the engine frees its slots)', () => {
+  it('every write after the first goes through at once: the process remembers each switch per connection, whatever handle it uses', async () => {
+    for (let k = 0; k < 4; k++) await provider.create!(await checkedFlowPath(viaRelay(k)));
+    for (const shared of ['192.0.2.1', '192.0.2.2']) expect(writes.get(shared)).toEqual(['applied', 'applied', 'applied', 'applied']);
+  });
+});
 
 describe('paths sharing the root and a relay, created at once', () => {
   it('each shared switch gets at most two writes for eight paths (the first path alone, or not even that, then all the others together); no bundle refused; every path intact', async () => {
