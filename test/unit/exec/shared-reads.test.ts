@@ -3,6 +3,7 @@
  * same connection while nothing else has run there since and it is younger than the window.
  */
 import { RecordingRunner } from '../../../providers/exec/recording';
+import { forgetProcessMemory } from '../../../providers/exec/process-memory';
 import { REUSE_WINDOW_MS, runnerKey, SharedReads } from '../../../providers/exec/shared-reads';
 
 /**
@@ -132,6 +133,21 @@ describe('SharedReads', () => {
     await reads.read(noActivity, ['rows'], async () => ++bare);
     await reads.read(noActivity, ['rows'], async () => ++bare);
     expect(bare).toBe(2);
+  });
+
+  it('forgetProcessMemory: the next read runs (a test playing the next operation in one process)', async () => {
+    const reads = new SharedReads<number>({ now: clock });
+    const c = controlledHost('root@h2|f');
+    const a = reads.read(c.runner, ['rows'], c.run);
+    await flush();
+    c.pending[0].resolve(1);
+    await a;
+    forgetProcessMemory();
+    const b = reads.read(c.runner, ['rows'], c.run);
+    await flush();
+    expect(c.started()).toBe(2);
+    c.pending[1].resolve(2);
+    expect(await b).toBe(2);
   });
 
   it('runnerKey: handles of one pooled connection share a key; other credentials, or bare runners, do not', () => {
