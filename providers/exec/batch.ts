@@ -44,6 +44,8 @@ export interface BatchOptions {
   readonly timeoutMs?: number;
   /** The resource kind, for the command trace (RunOptions.trace.tag). */
   readonly tag?: string;
+  /** Every step only reads the host (RunOptions.readOnly). */
+  readonly readOnly?: boolean;
 }
 
 /** The exit code a guard step reports when its stdout is not one of the expected values. */
@@ -184,6 +186,7 @@ export async function runBatch(runner: CommandRunner, steps: readonly BatchStep[
   if (isStepwise(runner)) return runner.runSteps(steps, options);
   const whole = await runner.run(['sh', '-c', script], {
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.readOnly ? { readOnly: true } : {}),
     // The trace records the steps' first words, never the script (it holds their stdin).
     trace: { steps: steps.map((s) => s.argv), ...(options.tag ? { tag: options.tag } : {}) },
   });

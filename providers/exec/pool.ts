@@ -23,7 +23,7 @@ import { RemoteCommandError } from './errors';
 import { SshRunner, type SshRunnerOptions } from './ssh';
 
 const runners = new Map<string, SshRunner>();
-/** Per pool key: commands started plus commands ended (CommandRunner.activity). */
+/** Per pool key: commands that may change the host, started plus ended (CommandRunner.activity). */
 const activityCounts = new Map<string, number>();
 function bump(key: string): void {
   activityCounts.set(key, (activityCounts.get(key) ?? 0) + 1);
@@ -76,13 +76,14 @@ export function getRunner(spec: ConnectionSpec, options?: SshRunnerOptions): Com
     run(argv: readonly string[], runOptions?: RunOptions): Promise<CommandResult> {
       if (handleClosed) return Promise.reject(new Error(`this runner handle for ${host} was closed`));
       const startedAt = Date.now();
-      bump(key);
+      const changes = runOptions?.readOnly !== true;
+      if (changes) bump(key);
       return shared()
         .run(argv, runOptions)
         .then(
-          (r) => (bump(key), traceCommand(host, argv, startedAt, r.exitCode, runOptions?.trace), r),
+          (r) => (changes && bump(key), traceCommand(host, argv, startedAt, r.exitCode, runOptions?.trace), r),
           (e: unknown) => {
-            bump(key);
+            if (changes) bump(key);
             traceCommand(host, argv, startedAt, e instanceof RemoteCommandError ? e.exitCode : null, runOptions?.trace);
             throw e;
           },

@@ -68,7 +68,7 @@ export class RecordingRunner implements CommandRunner {
   private batches = 0;
   private readonly counter: { n: number };
 
-  /** As CommandRunner.activity: every call and every batch counts when it starts and when it ends. */
+  /** As CommandRunner.activity: every call and batch but the read-only ones counts when it starts and when it ends. */
   activity(): number {
     return this.counter.n;
   }
@@ -84,11 +84,12 @@ export class RecordingRunner implements CommandRunner {
    */
   async runSteps(steps: readonly BatchStep[], options: BatchOptions): Promise<BatchResult[]> {
     const batch = this.batches++;
-    this.counter.n++;
+    const changes = options.readOnly !== true;
+    if (changes) this.counter.n++;
     try {
       return await this.settleBatch(batch, steps, options);
     } finally {
-      this.counter.n++;
+      if (changes) this.counter.n++;
     }
   }
 
@@ -119,7 +120,8 @@ export class RecordingRunner implements CommandRunner {
       ...(options?.stdin !== undefined ? { stdin: options.stdin } : {}),
       ...(options !== undefined ? { options } : {}),
     };
-    this.counter.n++;
+    const changes = options?.readOnly !== true;
+    if (changes) this.counter.n++;
     try {
       const response = await this.answer(call);
       if (response instanceof Error) throw response;
@@ -130,7 +132,7 @@ export class RecordingRunner implements CommandRunner {
       };
       return finishCommand(this.host, argv, result, options);
     } finally {
-      this.counter.n++;
+      if (changes) this.counter.n++;
     }
   }
 

@@ -22,6 +22,11 @@ export interface RunOptions {
   readonly okExitCodes?: readonly number[];
   /** What the command trace (trace.ts) records for this command, besides its first words. */
   readonly trace?: TraceNote;
+  /**
+   * The command changes nothing on the host (a listing, a dump): it leaves the connection's
+   * activity alone, so what other reads keep of the host stays good (shared-reads.ts).
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -87,10 +92,10 @@ export interface CommandRunner {
    */
   readonly identity?: string;
   /**
-   * A count that moves whenever a command starts or ends through this connection (any handle
-   * with the same identity). What a reader keeps of the host is good only while it stays the
-   * same (shared-reads.ts): any command in between (a write by VPM) may have changed the host.
-   * Runners without it are never read from a kept copy.
+   * A count that moves whenever a command that may change the host (any but RunOptions.readOnly)
+   * starts or ends through this connection (any handle with the same identity). What a reader
+   * keeps of the host is good only while it stays the same (shared-reads.ts). Runners without
+   * it are never read from a kept copy.
    */
   activity?(): number;
   /** Runs argv; throws RemoteCommandError unless the exit code is in okExitCodes. */

@@ -7,9 +7,9 @@
  * then paths), so they rarely overlap in time; here a read is served by an earlier read of
  * the same host that asked for at least the same parts, as long as
  *   - it went through the same connection (same host AND credentials: runnerKey),
- *   - nothing else has started or ended on that connection since that read started
- *     (CommandRunner.activity; VPM's own writes go through it, so a change made by this
- *     process is never hidden by a copy taken before it), and
+ *   - no command that may change the host has started or ended on that connection since that
+ *     read started (CommandRunner.activity; VPM's own writes go through it, so a change made
+ *     by this process is never hidden by a copy taken before it; reads say they only read), and
  *   - it started less than REUSE_WINDOW_MS ago (a provider process lives for one engine
  *     operation; the window bounds what a change made by someone else meanwhile can miss).
  * A read still running is joined on the same terms. A failed read is never reused. A runner
@@ -33,17 +33,15 @@ export interface ReadRunner {
 
 interface Kept<T> {
   readonly parts: ReadonlySet<string>;
-  value?: Promise<T>;
+  readonly value: Promise<T>;
   readonly startedAt: number;
-  /** The connection's activity not counting these reads' own commands, when it started. */
-  readonly foreign: number;
+  /** The connection's activity when it started: it stands while that has not moved. */
+  readonly activity: number;
   failed: boolean;
 }
 
 export class SharedReads<T> {
   private readonly kept = new Map<string, Kept<T>[]>();
-  /** Per connection: the activity events these reads' own commands account for. */
-  private readonly own = new Map<string, number>();
   private readonly windowMs: number;
   private readonly now: () => number;
 
@@ -55,31 +53,29 @@ export class SharedReads<T> {
 
   /**
    * The result of `run(parts)` for this runner's host, or of an earlier run that read at least
-   * `parts` there and may still stand for the host (see the module header). `run` must send
-   * exactly one command through `runner` (a batch): its start and end are the read's own.
+   * `parts` there and may still stand for the host (see the module header). `run` must only
+   * read, and say so to the runner (RunOptions.readOnly): a command that may change the host
+   * ends every reuse.
    */
   read(runner: ReadRunner, parts: readonly string[], run: (parts: readonly string[]) => Promise<T>): Promise<T> {
     if (typeof runner.activity !== 'function') return run(parts);
-    const activity = () => runner.activity!();
     const key = runnerKey(runner);
-    const foreign = () => activity() - (this.own.get(key) ?? 0);
     const now = this.now();
-    const standing = (this.kept.get(key) ?? []).filter((k) => !k.failed && now - k.startedAt <= this.windowMs && k.foreign === foreign());
-    const hit = standing.find((k) => parts.every((p) => k.parts.has(p)));
+    const activity = runner.activity();
+    const standing = (this.kept.get(key) ?? []).filter((k) => !k.failed && now - k.startedAt <= this.windowMs && k.activity === activity);
     this.kept.set(key, standing);
-    if (hit?.value) return hit.value;
-
-    const countOwn = () => this.own.set(key, (this.own.get(key) ?? 0) + 1);
-    const entry: Kept<T> = { parts: new Set(parts), startedAt: now, foreign: foreign(), failed: false };
-    countOwn(); // its start (the runner counts it when the command is sent)
-    entry.value = run(parts).then(
-      (v) => (countOwn(), v),
-      (e: unknown) => {
-        countOwn();
+    const hit = standing.find((k) => parts.every((p) => k.parts.has(p)));
+    if (hit) return hit.value;
+    const entry: Kept<T> = {
+      parts: new Set(parts),
+      startedAt: now,
+      activity,
+      failed: false,
+      value: run(parts).catch((e: unknown) => {
         entry.failed = true;
         throw e;
-      },
-    );
+      }),
+    };
     standing.push(entry);
     return entry.value;
   }

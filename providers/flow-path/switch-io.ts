@@ -33,6 +33,9 @@ import type { SwitchState } from './switch-model';
 /** The bench's trace classifies commands by this tag (bench/lib/trace.ts). */
 export const PATH_TAG = 'path';
 
+/** The physical bridge the tunnels leave by, where a path seeds its tunnel neighbours (OvsBridge's patch.physicalBridge in the trees VPM builds). */
+export const UNDERLAY_BRIDGE = 'br0';
+
 export interface Neighbour {
   readonly ip: string;
   readonly mac: string;
@@ -62,7 +65,7 @@ export type SwitchWrite =
 
 /** The tunnel neighbour entries as batch steps (`ovs-appctl tnl/neigh/set br0 <ip> <mac>`, as appctl.tnlNeighSet). */
 function neighbourSteps(neighbours: readonly Neighbour[]): BatchStep[] {
-  const br0 = parseBridgeName('br0', 'bridge');
+  const br0 = parseBridgeName(UNDERLAY_BRIDGE, 'bridge');
   return neighbours.map((n) => ({ argv: ['ovs-appctl', 'tnl/neigh/set', br0, parseIpv4(n.ip, 'ip'), parseMac(n.mac, 'mac')] }));
 }
 
@@ -89,7 +92,7 @@ export async function readSwitch(runner: CommandRunner, bridge: string, neighbou
  * relay's table is dumped about once per refresh, not once per path through it.
  */
 export function readSwitchShared(runner: CommandRunner, bridge: string): Promise<SwitchState> {
-  return readSwitchTables(runner, parseBridgeName(bridge, 'bridge'), PATH_TAG);
+  return readSwitchTables(runner, parseBridgeName(bridge, 'bridge'), parseBridgeName(UNDERLAY_BRIDGE, 'bridge'), PATH_TAG);
 }
 
 /**

@@ -416,7 +416,8 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
 async function observeEnd(p: GreTunnelInputs, side: Side): Promise<{ present: boolean; ofport: number }> {
   const end = p[side];
   // The host's snapshot (ovs/host-view.ts): shared with the other reads of this host.
-  const info = (await readHostSnapshot(runnerFor(p, side), underlayOf(end), TAG)).ports.get(parseInterfaceName(end.portName, 'portName'));
+  const snapshot = await readHostSnapshot(runnerFor(p, side), underlayOf(end), TAG, parseBridgeName(end.bridge, 'bridge'));
+  const info = snapshot.ports.get(parseInterfaceName(end.portName, 'portName'));
   const present =
     !!info &&
     info.externalIds[OWNER_KEY] === p.owner &&

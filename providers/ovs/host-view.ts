@@ -61,7 +61,7 @@ async function listHost(runner: CommandRunner, rows: boolean, physical: BridgeNa
   const physicalStep = physical === undefined ? undefined : dumpRulesStep(physical);
   const switchSteps = switches.map((br) => [tolerant(dumpGroupsStep(br)), tolerant(dumpFlowsStep(br))] as const);
   const steps = [...(rowsStep ? [rowsStep] : []), ...(physicalStep ? [physicalStep] : []), ...switchSteps.flat()];
-  const results = await runBatch(runner, steps, tag ? { tag } : {});
+  const results = await runBatch(runner, steps, { readOnly: true, ...(tag ? { tag } : {}) });
   let i = 0;
   const next = () => results[i++];
   const list = rowsStep ? parseHostList(runner.host, next()) : undefined;
@@ -91,8 +91,9 @@ export interface HostSnapshot extends HostList {
 
 /**
  * For the read of a bridge or a tunnel end: the host's rows and its physical bridge's flows.
- * `ownSwitch` (a bridge's read names its own bridge) is dumped in the same round trip for the
- * path hops that read it next.
+ * `ownSwitch` (the bridge's own, the tunnel end's) is dumped in the same round trip for the
+ * path hops that read it next; the bridge and its tunnel ends ask for the same parts, so
+ * whichever of them the engine reads first serves the others.
  */
 export async function readHostSnapshot(runner: CommandRunner, physicalBridge: BridgeName, tag?: string, ownSwitch?: BridgeName): Promise<HostSnapshot> {
   const view = await readHostView(runner, { rows: true, physical: physicalBridge, ...(ownSwitch ? { switches: [ownSwitch] } : {}) }, tag);
@@ -100,10 +101,15 @@ export async function readHostSnapshot(runner: CommandRunner, physicalBridge: Br
   return { ...view.rows!, ...(flows ? { physicalFlows: flows } : {}) };
 }
 
-/** For the read of a path hop: the switch's groups and flows (RemoteCommandError when they cannot be dumped). */
-export async function readSwitchTables(runner: CommandRunner, bridge: BridgeName, tag?: string): Promise<BridgeTables> {
+/**
+ * For the read of a path hop: the switch's groups and flows (RemoteCommandError when they
+ * cannot be dumped). It asks for the host's whole view, as the bridge and the tunnel ends do
+ * (`underlay`: the physical bridge they name), so whichever the engine reads first on a host
+ * serves the others.
+ */
+export async function readSwitchTables(runner: CommandRunner, bridge: BridgeName, underlay: BridgeName, tag?: string): Promise<BridgeTables> {
   const br = parseBridgeName(bridge, 'bridge');
-  const tables = (await readHostView(runner, { switches: [br] }, tag)).switches.get(br)!;
+  const tables = (await readHostView(runner, { rows: true, physical: underlay, switches: [br] }, tag)).switches.get(br)!;
   if (tables instanceof RemoteCommandError) throw tables;
   return tables;
 }

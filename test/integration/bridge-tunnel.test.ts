@@ -187,6 +187,9 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
 
   test('tunnel drift: a GRE port deleted by hand is seen by read, diffed as a change, re-created by update; ping works again', async () => {
     await lab.must('h2', ['ovs-vsctl', 'del-port', 'br1', 'gre-h1']);
+    // A change by hand, then a read: the next refresh, a new provider process in production
+    // (the providers run dist/'s modules; a refresh may reuse what it read: exec/shared-reads.ts).
+    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory(); // the next refresh
     expect(await ping('h1', '10.99.0.2')).toBe(false);
 
     const id = `${ip('h1')}/gre-h2~${ip('h2')}/gre-h1`;
@@ -211,6 +214,7 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
 
   test('bridge drift: fail_mode set to standalone by hand is read back, and update restores secure', async () => {
     await lab.must('h3', ['ovs-vsctl', 'set', 'Bridge', 'br1', 'fail_mode=standalone']);
+    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory(); // the next refresh
     const id = `${ip('h3')}/br1`;
     const read = (await B.read(id, bridgeOuts.h3)) as { id: string; props: Props };
     expect(read.props).toMatchObject({ failMode: 'standalone', patchPresent: true });
@@ -229,8 +233,7 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
 
   test('bridge drift: a patch pair removed by hand is read as patchPresent=false and re-created by update', async () => {
     await lab.must('h3', ['ovs-vsctl', 'del-port', 'br0', 'patch-phy']);
-    // The next refresh (a new provider process in production); the providers run dist/'s modules.
-    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory();
+    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory(); // the next refresh
     const id = `${ip('h3')}/br1`;
     const read = (await B.read(id, bridgeOuts.h3)) as { props: Props };
     expect(read.props.patchPresent).toBe(false);
@@ -245,6 +248,7 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
   test("bridge drift: br0's static rule deleted by hand is read as patchPresent=false and restored by update", async () => {
     const cookie = String(bridgeOuts.h2.cookie);
     await lab.must('h2', ['ovs-ofctl', 'del-flows', 'br0', `cookie=${cookie}/-1`]);
+    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory(); // the next refresh
     const id = `${ip('h2')}/br1`;
     const read = (await B.read(id, bridgeOuts.h2)) as { props: Props };
     expect(read.props.patchPresent).toBe(false);
@@ -274,6 +278,7 @@ describe('OvsBridge + GreTunnel on a 3-hypervisor lab, through the serialised pr
 
     // h3's br1 removed by hand: delete still succeeds and cleans up its half on br0.
     await lab.must('h3', ['ovs-vsctl', 'del-br', 'br1']);
+    nativeRequire('dist/providers/exec/process-memory').forgetProcessMemory(); // the next refresh
     const bid = `${ip('h3')}/br1`;
     expect(((await B.read(bid, bridgeOuts.h3)) as { id: string }).id).toBe('');
     await B.delete(bid, bridgeOuts.h3);

@@ -18,7 +18,7 @@ function controlledHost(identity: string) {
     identity,
     handler: () => new Promise((answer) => pending.push({ resolve: (v) => answer({ stdout: String(v) }), reject: (e) => answer(e) })),
   });
-  const run = () => runner.run(['ovs-vsctl', 'list', 'Bridge']).then((r) => Number(r.stdout));
+  const run = () => runner.run(['ovs-vsctl', 'list', 'Bridge'], { readOnly: true }).then((r) => Number(r.stdout));
   const writer = new RecordingRunner({ host: 'h2', identity, handler: () => ({}) });
   return { runner, run, pending, writer, started: () => runner.calls.length };
 }
@@ -86,6 +86,20 @@ describe('SharedReads', () => {
     c.pending[3].resolve(4);
     await write;
     expect([await d, await e]).toEqual([3, 4]);
+  });
+
+  it('reads of other parts running meanwhile do not end a read\'s reuse (they only read)', async () => {
+    const reads = new SharedReads<number>({ now: clock });
+    const c = controlledHost('root@h2|g');
+    const narrow = reads.read(c.runner, ['rows'], c.run);
+    const wide = reads.read(c.runner, ['rows', 'switch br1'], c.run); // not covered: runs
+    await flush();
+    c.pending[0].resolve(1);
+    await narrow;
+    const joined = reads.read(c.runner, ['switch br1'], c.run); // the wide one still stands
+    c.pending[1].resolve(2);
+    expect([await wide, await joined]).toEqual([2, 2]);
+    expect(c.started()).toBe(2);
   });
 
   it('a read older than the window is not reused (a change by hand is seen by the next refresh)', async () => {

@@ -168,6 +168,14 @@ describe('GreTunnel: one round trip per end per step', () => {
     expect(trips(1, 2, 3)).toEqual([0, 1, 1]);
   });
 
+  it('whichever the engine reads first, a host\'s bridge and tunnel ends at once cost one command there', async () => {
+    const brs = [await bridge(1), await bridge(2), await bridge(3)];
+    const ts = [await tunnel(1, 2), await tunnel(2, 3)];
+    trips(1, 2, 3);
+    await Promise.all([...ts.map((t) => tunnelProvider.read!('id', t)), ...brs.map((b) => bridgeProvider.read!('id', b))]);
+    expect(trips(1, 2, 3)).toEqual([1, 1, 1]);
+  });
+
   it('a change made through VPM is never hidden by an earlier read: after a delete, the ends read afresh', async () => {
     await bridge(1);
     await bridge(2);
