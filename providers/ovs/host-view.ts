@@ -2,8 +2,9 @@
  * What a read (a refresh) of a bridge, a tunnel end or a path hop needs from its host, in ONE
  * round trip: every Bridge, Port and Interface (ovs-vsctl), every flow of the physical bridge,
  * and the groups and flows of the bridges the paths use. Reads of one host share it
- * (exec/shared-reads.ts): the bridge's read also dumps its own bridge, so the tunnel ends and
- * the path hops read after it on that host cost no command of their own.
+ * (exec/shared-reads.ts): the bridge, its tunnel ends and the path hops all ask for the same
+ * whole view, so whichever the engine reads first on a host serves the others, and they cost
+ * no command of their own.
  */
 import { RemoteCommandError, runBatch, type BatchResult, type BatchStep, type CommandRunner } from '../exec';
 import { SharedReads } from '../exec/shared-reads';
