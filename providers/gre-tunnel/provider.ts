@@ -416,7 +416,7 @@ async function converge(p: GreTunnelInputs): Promise<GreTunnelOutputs> {
 async function observeEnd(p: GreTunnelInputs, side: Side): Promise<{ present: boolean; ofport: number }> {
   const end = p[side];
   // The host's snapshot (ovs/host-view.ts): shared with the other reads of this host.
-  const snapshot = await readHostSnapshot(runnerFor(p, side), underlayOf(end), TAG, parseBridgeName(end.bridge, 'bridge'));
+  const snapshot = await readHostSnapshot(runnerFor(p, side), underlayOf(end), parseBridgeName(end.bridge, 'bridge'), TAG);
   const info = snapshot.ports.get(parseInterfaceName(end.portName, 'portName'));
   const present =
     !!info &&

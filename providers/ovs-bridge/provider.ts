@@ -231,13 +231,12 @@ function observeFrom(p: OvsBridgeInputs, read: HostRead, staticRule: DumpedFlow[
 }
 
 /**
- * For a read (a refresh): the host's snapshot (ovs/host-view.ts, one round trip, which the
- * reads of the tunnel ends and path hops on this host after it reuse), narrowed to this
- * bridge. It dumps this bridge's own tables too, for those path hops.
+ * For a read (a refresh): the host's snapshot (ovs/host-view.ts: one round trip, shared with
+ * the reads of the tunnel ends and path hops on this host), narrowed to this bridge.
  */
 async function observe(runner: CommandRunner, p: OvsBridgeInputs): Promise<Partial<OvsBridgeOutputs> | undefined> {
   const req = readRequest(p);
-  const snap = await readHostSnapshot(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), TAG, parseBridgeName(p.name, 'name'));
+  const snap = await readHostSnapshot(runner, parseBridgeName(p.patch.physicalBridge, 'patch.physicalBridge'), parseBridgeName(p.name, 'name'), TAG);
   const read: HostRead = { bridges: new Map(req.bridges.map((b) => [b, snap.bridges.get(b)])), ports: new Map(req.ports.map((n) => [n, snap.ports.get(n)])) };
   const cookie = parseCookie(cookieFor(p.owner));
   return observeFrom(p, read, snap.physicalFlows?.filter((f) => f.cookie === cookie));

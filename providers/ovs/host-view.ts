@@ -1,8 +1,8 @@
 /**
  * What a read (a refresh) of a bridge, a tunnel end or a path hop needs from its host, in ONE
  * round trip: every Bridge, Port and Interface (ovs-vsctl), every flow of the physical bridge,
- * and the groups and flows of the bridges the paths use. Reads of one host share it
- * (exec/shared-reads.ts): the bridge, its tunnel ends and the path hops all ask for the same
+ * and the groups and flows of the overlay bridge the paths use. Reads of one host share it
+ * (exec/shared-reads.ts): the bridge, its tunnel ends and the path hops all ask for this same
  * whole view, so whichever the engine reads first on a host serves the others, and they cost
  * no command of their own.
  */
@@ -19,61 +19,41 @@ export interface BridgeTables {
   readonly flows: readonly DumpedFlow[];
 }
 
-export interface HostViewRequest {
-  /** Every Bridge, Port and Interface row. */
-  readonly rows?: boolean;
-  /** A bridge VPM does not create, whose flows are read (the physical bridge, br0). */
-  readonly physical?: BridgeName;
-  /** Bridges whose groups and flows are read (a path's switch). */
-  readonly switches?: readonly BridgeName[];
+export interface HostSnapshot extends HostList {
+  /** Every flow of the physical bridge; undefined when it could not be dumped (no such bridge). */
+  readonly physicalFlows?: readonly DumpedFlow[];
 }
 
-/** One host's parts, each as read or as the error that reading it gave. */
+/** One host's view: the rows and the physical bridge's flows, and the overlay's tables or the error dumping them gave. */
 interface HostView {
-  readonly rows?: HostList;
-  /** Per physical bridge: its flows, undefined when there is no such bridge. */
-  readonly physical: ReadonlyMap<string, readonly DumpedFlow[] | undefined>;
-  readonly switches: ReadonlyMap<string, BridgeTables | RemoteCommandError>;
+  readonly snapshot: HostSnapshot;
+  readonly overlay: BridgeTables | RemoteCommandError;
 }
 
 const views = new SharedReads<HostView>();
 
-const part = {
-  rows: 'rows',
-  physical: (br: string) => `physical ${br}`,
-  switch: (br: string) => `switch ${br}`,
-};
-
-function partsOf(req: HostViewRequest): string[] {
-  return [...(req.rows ? [part.rows] : []), ...(req.physical ? [part.physical(req.physical)] : []), ...(req.switches ?? []).map(part.switch)];
+/** The host's whole view: shared with the other reads of this host that name the same two bridges. */
+function readHostView(runner: CommandRunner, physical: BridgeName, overlay: BridgeName, tag?: string): Promise<HostView> {
+  const phy = parseBridgeName(physical, 'physicalBridge');
+  const ovl = parseBridgeName(overlay, 'bridge');
+  return views.read(runner, ['rows', `physical ${phy}`, `switch ${ovl}`], () => listHost(runner, phy, ovl, tag));
 }
 
-/** The view of `req`'s parts: shared with the other reads of this host (exec/shared-reads.ts). */
-function readHostView(runner: CommandRunner, req: HostViewRequest, tag?: string): Promise<HostView> {
-  const physical = req.physical === undefined ? undefined : parseBridgeName(req.physical, 'physicalBridge');
-  const switches = (req.switches ?? []).map((b) => parseBridgeName(b, 'bridge'));
-  return views.read(runner, partsOf({ rows: req.rows, physical, switches }), () => listHost(runner, req.rows === true, physical, switches, tag));
-}
-
-/** ONE batch. A switch whose dump fails (exit 1: no such bridge) fails only its own part. */
-async function listHost(runner: CommandRunner, rows: boolean, physical: BridgeName | undefined, switches: readonly BridgeName[], tag?: string): Promise<HostView> {
+/** ONE batch. The overlay's dumps failing (exit 1: no such bridge) fail only the path hops' part. */
+async function listHost(runner: CommandRunner, physical: BridgeName, overlay: BridgeName, tag?: string): Promise<HostView> {
   const tolerant = (s: BatchStep): BatchStep => ({ ...s, okExitCodes: [0, 1] });
-  const rowsStep = rows ? hostListStep() : undefined;
-  const physicalStep = physical === undefined ? undefined : dumpRulesStep(physical);
-  const switchSteps = switches.map((br) => [tolerant(dumpGroupsStep(br)), tolerant(dumpFlowsStep(br))] as const);
-  const steps = [...(rowsStep ? [rowsStep] : []), ...(physicalStep ? [physicalStep] : []), ...switchSteps.flat()];
-  const results = await runBatch(runner, steps, { readOnly: true, ...(tag ? { tag } : {}) });
-  let i = 0;
-  const next = () => results[i++];
-  const list = rowsStep ? parseHostList(runner.host, next()) : undefined;
-  const physicalFlows = new Map<string, DumpedFlow[] | undefined>();
-  if (physical !== undefined && physicalStep) physicalFlows.set(physical, rulesFrom(runner.host, physicalStep, next()));
-  const tables = new Map<string, BridgeTables | RemoteCommandError>();
-  switches.forEach((br, k) => tables.set(br, tablesFrom(runner.host, switchSteps[k], next(), next())));
-  return { ...(list ? { rows: list } : {}), physical: physicalFlows, switches: tables };
+  const physicalStep = dumpRulesStep(physical);
+  const groupStep = tolerant(dumpGroupsStep(overlay));
+  const flowStep = tolerant(dumpFlowsStep(overlay));
+  const [rows, physicalDump, groups, flows] = await runBatch(runner, [hostListStep(), physicalStep, groupStep, flowStep], { readOnly: true, ...(tag ? { tag } : {}) });
+  const physicalFlows = rulesFrom(runner.host, physicalStep, physicalDump);
+  return {
+    snapshot: { ...parseHostList(runner.host, rows), ...(physicalFlows ? { physicalFlows } : {}) },
+    overlay: tablesFrom(runner.host, [groupStep, groups], [flowStep, flows]),
+  };
 }
 
-function tablesFrom(host: string, [groupStep, flowStep]: readonly [BatchStep, BatchStep], g: BatchResult, f: BatchResult): BridgeTables | RemoteCommandError {
+function tablesFrom(host: string, [groupStep, g]: readonly [BatchStep, BatchResult], [flowStep, f]: readonly [BatchStep, BatchResult]): BridgeTables | RemoteCommandError {
   for (const [step, r] of [[groupStep, g], [flowStep, f]] as const) {
     if (r.exitCode !== 0) return new RemoteCommandError(host, step.argv, r.exitCode, r.stderr, r.stdout);
   }
@@ -85,32 +65,18 @@ function tablesFrom(host: string, [groupStep, flowStep]: readonly [BatchStep, Ba
   }
 }
 
-export interface HostSnapshot extends HostList {
-  /** Every flow of the physical bridge; undefined when it could not be dumped (no such bridge). */
-  readonly physicalFlows?: readonly DumpedFlow[];
+/** For the read of a bridge or a tunnel end: the host's rows and its physical bridge's flows (from the host's whole view). */
+export async function readHostSnapshot(runner: CommandRunner, physicalBridge: BridgeName, overlay: BridgeName, tag?: string): Promise<HostSnapshot> {
+  return (await readHostView(runner, physicalBridge, overlay, tag)).snapshot;
 }
 
 /**
- * For the read of a bridge or a tunnel end: the host's rows and its physical bridge's flows.
- * `ownSwitch` (the bridge's own, the tunnel end's) is dumped in the same round trip for the
- * path hops that read it next; the bridge and its tunnel ends ask for the same parts, so
- * whichever of them the engine reads first serves the others.
- */
-export async function readHostSnapshot(runner: CommandRunner, physicalBridge: BridgeName, tag?: string, ownSwitch?: BridgeName): Promise<HostSnapshot> {
-  const view = await readHostView(runner, { rows: true, physical: physicalBridge, ...(ownSwitch ? { switches: [ownSwitch] } : {}) }, tag);
-  const flows = view.physical.get(physicalBridge);
-  return { ...view.rows!, ...(flows ? { physicalFlows: flows } : {}) };
-}
-
-/**
- * For the read of a path hop: the switch's groups and flows (RemoteCommandError when they
- * cannot be dumped). It asks for the host's whole view, as the bridge and the tunnel ends do
- * (`underlay`: the physical bridge they name), so whichever the engine reads first on a host
- * serves the others.
+ * For the read of a path hop: the overlay bridge's groups and flows (RemoteCommandError when
+ * they cannot be dumped), from the host's whole view (`underlay`: the physical bridge the
+ * bridge and the tunnel ends name).
  */
 export async function readSwitchTables(runner: CommandRunner, bridge: BridgeName, underlay: BridgeName, tag?: string): Promise<BridgeTables> {
-  const br = parseBridgeName(bridge, 'bridge');
-  const tables = (await readHostView(runner, { rows: true, physical: underlay, switches: [br] }, tag)).switches.get(br)!;
+  const tables = (await readHostView(runner, underlay, bridge, tag)).overlay;
   if (tables instanceof RemoteCommandError) throw tables;
   return tables;
 }
