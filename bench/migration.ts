@@ -72,6 +72,7 @@ import { provider as flowPathProvider } from '../providers/flow-path/provider';
 import type { FlowPathInputs, FlowPathOutputs } from '../providers/flow-path/types';
 import { buildGuest } from '../lab/libvirt/guest';
 import { vmOutage, watchTap, type TapDatagram, type VmOutage } from './lib/tap-watch';
+import { sleep } from './lib/common';
 import { watchLifecycle, watchResume } from './lib/libvirt-events';
 import { anatomy, GAP_WINDOW, sideStats, splitGaps, stallSides, type GapAnatomy, type LifecycleEvent, type StallSides } from './lib/gap-analysis';
 
@@ -134,7 +135,6 @@ interface Control {
 }
 const STILL_MS = 20_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pulumi(args: string[], timeoutMs = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

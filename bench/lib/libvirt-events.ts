@@ -4,9 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { sh } from '../../lab/sh';
+import { sleep } from './common';
 import { parseLifecycleLine, type LifecycleEvent } from './gap-analysis';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `virsh domstate` on a libvirtd until the domain runs there; stop() gives that time. */
 export function watchResume(libvirtUri: string, domain: string): { stop: () => Promise<number | undefined> } {

@@ -48,7 +48,7 @@ import { PROVIDER_VERSION } from '../common/version';
 import * as schemas from '../common/schemas';
 import { type CommandRunner, getRunner, hostLockKey, RemoteCommandError, withHostLock } from '../exec';
 import { tnlNeighRelease, isStateConflict, parseBridgeName, parseIpv4, type BundleOps } from '../ovs';
-import { applySwitch as applyBundleTo, firstPerIp, readSwitch, readSwitchShared, type Neighbour } from './switch-io';
+import { UNDERLAY_BRIDGE, applySwitch as applyBundleTo, firstPerIp, readSwitch, readSwitchShared, type Neighbour } from './switch-io';
 import { installOnSwitch, noteSwitch } from './switch-commit';
 import { applyOps, describePlan, gcOps, installOps, joinIndex, mergeOps, missingParts, planConflicts, planSwitches, receiverMacFor, removeOps, swapOps, switchKey, type SegmentPlan, type SwitchPlan, type SwitchState } from './plan';
 import type { FlowPathInputs, FlowPathOutputs } from './types';
@@ -299,7 +299,7 @@ async function releaseNeighbours(olds: FlowPathInputs, news?: FlowPathInputs): P
       if (down.has(h.hop.node) || ips.length === 0) return;
       await withHostLock(h.hop.connection, async () => {
         try {
-          const { left } = await tnlNeighRelease(runnerFor(olds, h), ips.map((ip) => ({ bridge: parseBridgeName('br0', 'bridge'), ip: parseIpv4(ip, 'ip') })));
+          const { left } = await tnlNeighRelease(runnerFor(olds, h), ips.map((ip) => ({ bridge: parseBridgeName(UNDERLAY_BRIDGE, 'bridge'), ip: parseIpv4(ip, 'ip') })));
           for (const e of left) {
             progressSink().info(`path ${olds.pathId}: neighbour entry ${e.ip} on ${e.bridge} kept on ${h.hop.node} (OVS cannot delete one entry and a flush would interrupt the tunnels still using the cache; unused, it ages out, and the host's last tunnel flushes it)`);
           }
