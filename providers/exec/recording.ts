@@ -84,12 +84,17 @@ export class RecordingRunner implements CommandRunner {
    */
   async runSteps(steps: readonly BatchStep[], options: BatchOptions): Promise<BatchResult[]> {
     const batch = this.batches++;
-    const changes = options.readOnly !== true;
-    if (changes) this.counter.n++;
+    return this.counted(options.readOnly, () => this.settleBatch(batch, steps, options));
+  }
+
+  /** `work` counted in the activity as it starts and as it ends, unless it only reads. */
+  private async counted<T>(readOnly: boolean | undefined, work: () => Promise<T>): Promise<T> {
+    if (readOnly) return work();
+    this.counter.n++;
     try {
-      return await this.settleBatch(batch, steps, options);
+      return await work();
     } finally {
-      if (changes) this.counter.n++;
+      this.counter.n++;
     }
   }
 
@@ -120,9 +125,7 @@ export class RecordingRunner implements CommandRunner {
       ...(options?.stdin !== undefined ? { stdin: options.stdin } : {}),
       ...(options !== undefined ? { options } : {}),
     };
-    const changes = options?.readOnly !== true;
-    if (changes) this.counter.n++;
-    try {
+    return this.counted(options?.readOnly, async () => {
       const response = await this.answer(call);
       if (response instanceof Error) throw response;
       const result: CommandResult = {
@@ -131,9 +134,7 @@ export class RecordingRunner implements CommandRunner {
         exitCode: response.exitCode ?? 0,
       };
       return finishCommand(this.host, argv, result, options);
-    } finally {
-      if (changes) this.counter.n++;
-    }
+    });
   }
 
   async stream(argv: readonly string[], handlers: StreamHandlers, options?: StreamOptions): Promise<CommandStream> {
