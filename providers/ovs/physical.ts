@@ -11,8 +11,8 @@
  * numbers (`--no-names`), through flow.ts's serializer and ofctl.ts's parser.
  */
 import type { BatchResult, BatchStep } from '../exec';
-import { RemoteCommandError, ValidationError } from '../exec';
-import { OFCTL_DEFAULT_VERSION, parseDumpFlows, type DumpedFlow } from './ofctl';
+import { ValidationError } from '../exec';
+import { OFCTL_DEFAULT_VERSION, parseDumpFlows, parseStepOutput, type DumpedFlow } from './ofctl';
 import { Cookie, InterfaceName, BridgeName, formatCookie, isReservedCookie, parseBridgeName, parseCookie, parseInterfaceName, show } from './values';
 
 function ownerCookie(cookie: Cookie, property: string): string {
@@ -43,12 +43,7 @@ export function dumpRulesStep(bridge: BridgeName, cookie?: Cookie): BatchStep {
 
 /** The flows of a dumpRulesStep's answer; undefined when the bridge is missing (exit 1). */
 export function rulesFrom(host: string, step: BatchStep, r: BatchResult): DumpedFlow[] | undefined {
-  if (r.exitCode !== 0) return undefined;
-  try {
-    return parseDumpFlows(r.stdout);
-  } catch (e) {
-    throw new RemoteCommandError(host, step.argv, r.exitCode, r.stderr, r.stdout, e instanceof Error ? e.message : String(e));
-  }
+  return r.exitCode === 0 ? parseStepOutput(host, step, r, parseDumpFlows) : undefined;
 }
 
 /** `ovs-ofctl del-flows <bridge> cookie=C/-1`: every flow of this owner; none is fine. */
