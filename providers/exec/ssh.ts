@@ -6,7 +6,10 @@
  * - Connecting retries with capped exponential backoff (retry.ts); running a command never
  *   does, because a command may have changed the host before it failed.
  * - Each command gets its own session channel; ssh2 multiplexes them on the connection. A
- *   semaphore keeps at most 8 open at once, below sshd's MaxSessions default of 10.
+ *   semaphore keeps at most 8 open at once, below sshd's MaxSessions default of 10. sshd frees
+ *   a closed channel's session a moment after we see it close, so a burst can still be refused:
+ *   a refused channel is opened again after a short wait until the command's deadline (the
+ *   command never started, so this is not a re-run).
  * - Each command has a timeout: on expiry RemoteCommandError("timed out after X ms") is
  *   thrown, the channel is signalled and closed, and the command's process group is killed
  *   with `kill -KILL` on a second channel (killable.ts explains why both are needed).
@@ -97,6 +100,28 @@ type Refable = { ref(): unknown; unref(): unknown };
 /** Marks a failure that happened before the command reached the host, so reconnecting is safe. */
 class NotSentError extends Error {}
 
+/**
+ * The host refused the session channel on a live connection. OpenSSH does this when its
+ * MaxSessions is reached ("open failed", reason 2): a channel that just closed on our side is
+ * freed by sshd a moment later, so several commands ending at once can briefly exceed the limit
+ * even below it. The command was never started, so opening the channel again shortly after is
+ * safe; a host that never opens one fails the command at its deadline.
+ */
+class SessionRefusedError extends Error {}
+
+/** SSH_OPEN_UNKNOWN_CHANNEL_TYPE (RFC 4254, 5.1): the one refusal that waiting cannot mend. */
+const OPEN_UNKNOWN_CHANNEL_TYPE = 3;
+
+/** Wait before opening a refused session channel again: 25 ms, doubling, at most 400 ms. */
+const refusedRetryDelay = (attempt: number) => Math.min(25 * 2 ** attempt, 400);
+
+/** The error for a channel the host would not open (`openErr` from ssh2's exec callback). */
+function openFailure(host: string, argv: readonly string[], live: Live, openErr: Error & { reason?: unknown }): Error {
+  if (live.closed) return new RemoteCommandError(host, argv, null, '', '', 'the connection was lost before the command started');
+  if (openErr.reason === OPEN_UNKNOWN_CHANNEL_TYPE) return new RemoteCommandError(host, argv, null, '', '', `could not start the command: ${openErr.message}`);
+  return new SessionRefusedError(openErr.message);
+}
+
 export class SshRunner implements CommandRunner {
   readonly host: string;
   readonly connection: ResolvedConnection;
@@ -139,25 +164,52 @@ export class SshRunner implements CommandRunner {
       // soon as a channel is being opened (it frees the slot when the channel closes).
       const release = await this.acquireSlot(argv, timeoutMs);
       const left = () => Math.max(1, deadline - Date.now());
-      let live = await this.connectOrRelease(release);
-      try {
-        return await this.exec(live, argv, command, options, left(), release);
-      } catch (err) {
-        if (!(err instanceof NotSentError)) throw err;
-        // The connection turned out dead before the command was sent: reconnect once (with
-        // the usual connect retries) and send it; nothing ran on the host yet.
-        live.closed = true;
-        live = await this.connectOrRelease(release);
-        return await this.exec(live, argv, command, options, left(), release).catch((e2: unknown) => {
-          if (e2 instanceof NotSentError) {
-            release();
-            throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${e2.message})`);
-          }
-          throw e2;
-        });
-      }
+      return await this.send(argv, release, deadline, (live) => this.exec(live, argv, command, options, left(), release));
     } finally {
       this.hold(-1);
+    }
+  }
+
+  /**
+   * Starts one command holding the session slot `release` (`start` opens its channel; from then
+   * on the slot is start's to free, except on the two failures below, which leave it here).
+   * The connection turned out dead before the command was sent: reconnect once (with the usual
+   * connect retries) and send it. sshd refused the channel for its session limit: open it again
+   * after a short wait, until `deadline`. Nothing ran on the host in either case.
+   */
+  private async send<T>(argv: readonly string[], release: () => void, deadline: number, start: (live: Live) => Promise<T>): Promise<T> {
+    let live = await this.connectOrRelease(release);
+    let reconnected = false;
+    for (let refused = 0; ; ) {
+      try {
+        return await start(live);
+      } catch (err) {
+        if (err instanceof NotSentError) {
+          if (reconnected) {
+            release();
+            throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${err.message})`);
+          }
+          reconnected = true;
+          live.closed = true;
+          live = await this.connectOrRelease(release);
+          continue;
+        }
+        if (!(err instanceof SessionRefusedError)) throw err;
+        const wait = refusedRetryDelay(refused++);
+        if (Date.now() + wait >= deadline) {
+          release();
+          throw new RemoteCommandError(
+            this.host,
+            argv,
+            null,
+            '',
+            '',
+            `could not start the command: the host refused a session channel ${refused} time(s) until the deadline ` +
+              `(${err.message}; VPM opens up to ${this.sessions.limit} at once: check MaxSessions in the host's sshd_config)`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, wait));
+      }
     }
   }
 
@@ -197,24 +249,10 @@ export class SshRunner implements CommandRunner {
     this.hold(+1); // held until the stream has ended, so Node cannot exit under it
     let running = false;
     try {
+      const deadline = Date.now() + startMs;
       const release = await this.acquireSlot(argv, startMs);
       // As in run(): `release` passes to openStream once a channel is being opened.
-      let live = await this.connectOrRelease(release);
-      let stream: CommandStream;
-      try {
-        stream = await this.openStream(live, argv, command, handlers, release);
-      } catch (err) {
-        if (!(err instanceof NotSentError)) throw err;
-        live.closed = true; // dead before the command was sent: reconnect once, as run() does
-        live = await this.connectOrRelease(release);
-        stream = await this.openStream(live, argv, command, handlers, release).catch((e2: unknown) => {
-          if (e2 instanceof NotSentError) {
-            release();
-            throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${e2.message})`);
-          }
-          throw e2;
-        });
-      }
+      const stream = await this.send(argv, release, deadline, (live) => this.openStream(live, argv, command, handlers, release));
       running = true;
       void stream.exited.then(() => this.hold(-1));
       return stream;
@@ -609,17 +647,9 @@ export class SshRunner implements CommandRunner {
       try {
         live.client.exec(command, (openErr, ch) => {
           if (openErr) {
-            release();
-            reject(
-              new RemoteCommandError(
-                this.host,
-                argv,
-                null,
-                '',
-                '',
-                live.closed ? 'the connection was lost before the command started' : `could not start the command: ${openErr.message}`,
-              ),
-            );
+            const failure = openFailure(this.host, argv, live, openErr);
+            if (!(failure instanceof SessionRefusedError)) release(); // a refused channel is opened again on this slot
+            reject(failure);
             return;
           }
           const output = streamOutput(handlers);
@@ -726,14 +756,9 @@ export class SshRunner implements CommandRunner {
       try {
         live.client.exec(command, (openErr, stream) => {
           if (openErr) {
-            release();
-            settle(() =>
-              reject(
-                live.closed
-                  ? lost()
-                  : new RemoteCommandError(this.host, argv, null, '', '', `could not start the command: ${openErr.message}`),
-              ),
-            );
+            const failure = openFailure(this.host, argv, live, openErr);
+            if (!(failure instanceof SessionRefusedError)) release(); // a refused channel is opened again on this slot
+            settle(() => reject(failure));
             return;
           }
           channel = stream;

@@ -86,7 +86,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function sshdConfig(name: string, listenPort: number, hostKeyPath: string): string {
+function sshdConfig(name: string, listenPort: number, hostKeyPath: string, extra: string[] = []): string {
   const file = join(dir, `${name}.conf`);
   writeFileSync(
     file,
@@ -104,6 +104,10 @@ function sshdConfig(name: string, listenPort: number, hostKeyPath: string): stri
       'StrictModes no',
       'UsePAM no',
       'LogLevel ERROR',
+      // As in the lab (lab/sshd.ts): bash skips ~/.bashrc as a nested shell; on these machines
+      // it runs `pyenv init`, ~0.5 s per command, which is not what this suite measures.
+      'SetEnv SHLVL=1',
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -254,18 +258,51 @@ describe('SshRunner over a real sshd', () => {
       await r.run(['true']); // connect first: time only the command
       const marker = '30.4242';
       const started = Date.now();
+      // Watch the command come up, so the check that it is gone below cannot pass vacuously.
+      let seen = false;
+      const watch = setInterval(() => (seen ||= processesHolding(marker).length > 0), 20);
       const err = await r.run(['sleep', marker], { timeoutMs: 500 }).catch((e: unknown) => e);
       const elapsed = Date.now() - started;
+      clearInterval(watch);
+      expect(seen).toBe(true);
       expect(err).toBeInstanceOf(RemoteCommandError);
       expect((err as Error).message).toMatch(/timed out after 500 ms/);
       expect((err as RemoteCommandError).exitCode).toBeNull();
       expect(elapsed).toBeLessThan(2000);
-      // The host is this machine: the remote `sleep` must be gone (signal delivered).
-      await new Promise((res) => setTimeout(res, 500));
-      expect(processesWithArg(marker)).toEqual([]);
+      // The host is this machine: the remote `sleep` (30 s) must be gone soon, killed, and so
+      // must the shells that start it. sshd's shell may still be starting when the timeout
+      // fires (this test's sshd runs root's ~/.bashrc), and the kill goes out on its own
+      // channel after the error is thrown, so poll for a bound far below the sleep's 30 s.
+      expect(await processesGone(marker, 5000)).toEqual([]);
       expect((await r.run(['echo', 'still here'])).stdout).toBe('still here\n');
     } finally {
       await r.close();
+    }
+  });
+
+  it('opens a session channel again when sshd refuses it for its MaxSessions, and says so when it never opens', async () => {
+    // Below sshd's limit VPM keeps 8 channels open at most; here the host allows 2, and one
+    // allows none: a refusal means the command never started, so opening it again is safe.
+    const startTight = async (name: string, maxSessions: number) => {
+      const p = await freePort();
+      const d = startDaemon('/usr/sbin/sshd', ['-D', '-e', '-f', sshdConfig(name, p, join(dir, 'host_ed25519'), [`MaxSessions ${maxSessions}`])]);
+      await waitFor(`sshd (MaxSessions ${maxSessions})`, () => tcpOpen(p), d.log);
+      return p;
+    };
+    const tight = new SshRunner(spec({ port: await startTight('sshd-tight', 2) }));
+    const none = new SshRunner(spec({ port: await startTight('sshd-none', 0) }));
+    try {
+      const jobs = Array.from({ length: 12 }, (_, i) => tight.run(['sh', '-c', 'sleep 0.1; echo "$1"', 'sh', `job-${i}`]));
+      expect((await Promise.all(jobs)).map((r) => r.stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `job-${i}\n`));
+
+      const started = Date.now();
+      const err = await none.run(['true'], { timeoutMs: 1500 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteCommandError);
+      expect((err as Error).message).toMatch(/refused a session channel \d+ time\(s\) until the deadline .*check MaxSessions in the host/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await tight.close();
+      await none.close();
     }
   });
 
@@ -393,8 +430,7 @@ describe('SshRunner over a real sshd', () => {
     const wrong = new SshRunner(nsSpec({ hostKey: hostPub }));
     await expect(wrong.run(['true'])).rejects.toBeInstanceOf(HostKeyMismatchError);
     // No socat proxy may outlive its connection.
-    await new Promise((res) => setTimeout(res, 300));
-    expect(processesWithArg(`TCP:127.0.0.1:22,keepalive,nodelay`)).toEqual([]);
+    expect(await processesGone(`TCP:127.0.0.1:22,keepalive,nodelay`, 5000)).toEqual([]);
   });
 
   it('reports why the proxy could not connect (closed port inside the namespace)', async () => {
@@ -520,20 +556,34 @@ describe('jump hosts and passphrase-protected keys', () => {
   });
 });
 
-/** PIDs of processes on this machine with `arg` as one of their arguments. */
-function processesWithArg(arg: string): number[] {
+/**
+ * PIDs of processes on this machine whose command line holds `text` (as an argument or inside
+ * one, so a shell that will exec the command counts as well).
+ */
+function processesHolding(text: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (argv.includes(arg) && state !== 'Z') found.push(Number(entry));
+      if (argv.some((a) => a.includes(text)) && state !== 'Z') found.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
   }
   return found;
+}
+
+/** Waits up to `ms` for every process holding `text` to end; returns those still running then. */
+async function processesGone(text: string, ms: number): Promise<number[]> {
+  const until = Date.now() + ms;
+  let left = processesHolding(text);
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = processesHolding(text);
+  }
+  return left;
 }
 
 /** Compiles providers/exec to JavaScript for a plain node child process (no ts-jest there). */
