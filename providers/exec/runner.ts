@@ -109,3 +109,20 @@ export interface CommandRunner {
   /** Releases the connection (pooled runners may keep it for other users). */
   close(): Promise<void>;
 }
+
+/**
+ * A key for one way into one host: the runner's identity (pooled handles of the same
+ * connection share it), else the runner object itself. What VPM keeps per connection (shared
+ * reads, a switch's groups) is kept under it, so it never crosses credentials.
+ */
+const objectIds = new WeakMap<object, string>();
+let nextObjectId = 1;
+export function runnerKey(runner: { readonly identity?: string }): string {
+  if (runner.identity !== undefined) return `c:${runner.identity}`;
+  let id = objectIds.get(runner);
+  if (id === undefined) {
+    id = `o:${nextObjectId++}`;
+    objectIds.set(runner, id);
+  }
+  return id;
+}

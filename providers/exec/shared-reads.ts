@@ -22,6 +22,7 @@
  */
 
 import { registerProcessMemory } from './process-memory';
+import { runnerKey } from './runner';
 
 /** How long a read may serve later reads of the same host (see above). */
 export const REUSE_WINDOW_MS = 30_000;
@@ -79,20 +80,4 @@ export class SharedReads<T> {
     standing.push(entry);
     return entry.value;
   }
-}
-
-/**
- * A key for one way into one host: the runner's identity (pooled handles of the same
- * connection share it), else the runner object itself. Shared reads never cross credentials.
- */
-const objectIds = new WeakMap<object, string>();
-let nextObjectId = 1;
-export function runnerKey(runner: { readonly identity?: string }): string {
-  if (runner.identity !== undefined) return `c:${runner.identity}`;
-  let id = objectIds.get(runner);
-  if (id === undefined) {
-    id = `o:${nextObjectId++}`;
-    objectIds.set(runner, id);
-  }
-  return id;
 }

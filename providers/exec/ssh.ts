@@ -115,10 +115,15 @@ const OPEN_UNKNOWN_CHANNEL_TYPE = 3;
 /** Wait before opening a refused session channel again: 25 ms, doubling, at most 400 ms. */
 const refusedRetryDelay = (attempt: number) => Math.min(25 * 2 ** attempt, 400);
 
+/** The error of a command that never started on the host (so it has no exit code or output). */
+function notStarted(host: string, argv: readonly string[], why: string): RemoteCommandError {
+  return new RemoteCommandError(host, argv, null, '', '', why);
+}
+
 /** The error for a channel the host would not open (`openErr` from ssh2's exec callback). */
 function openFailure(host: string, argv: readonly string[], live: Live, openErr: Error & { reason?: unknown }): Error {
-  if (live.closed) return new RemoteCommandError(host, argv, null, '', '', 'the connection was lost before the command started');
-  if (openErr.reason === OPEN_UNKNOWN_CHANNEL_TYPE) return new RemoteCommandError(host, argv, null, '', '', `could not start the command: ${openErr.message}`);
+  if (live.closed) return notStarted(host, argv, 'the connection was lost before the command started');
+  if (openErr.reason === OPEN_UNKNOWN_CHANNEL_TYPE) return notStarted(host, argv, `could not start the command: ${openErr.message}`);
   return new SessionRefusedError(openErr.message);
 }
 
@@ -187,7 +192,7 @@ export class SshRunner implements CommandRunner {
         if (err instanceof NotSentError) {
           if (reconnected) {
             release();
-            throw new RemoteCommandError(this.host, argv, null, '', '', `not sent: the connection dropped again (${err.message})`);
+            throw notStarted(this.host, argv, `not sent: the connection dropped again (${err.message})`);
           }
           reconnected = true;
           live.closed = true;
@@ -198,12 +203,9 @@ export class SshRunner implements CommandRunner {
         const wait = refusedRetryDelay(refused++);
         if (Date.now() + wait >= deadline) {
           release();
-          throw new RemoteCommandError(
+          throw notStarted(
             this.host,
             argv,
-            null,
-            '',
-            '',
             `could not start the command: the host refused a session channel ${refused} time(s) until the deadline ` +
               `(${err.message}; VPM opens up to ${this.sessions.limit} at once: check MaxSessions in the host's sshd_config)`,
           );
@@ -229,14 +231,7 @@ export class SshRunner implements CommandRunner {
       return await this.sessions.acquire(waitMs);
     } catch (e) {
       if (!(e instanceof SlotTimeoutError)) throw e;
-      throw new RemoteCommandError(
-        this.host,
-        argv,
-        null,
-        '',
-        '',
-        `timed out after ${waitMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`,
-      );
+      throw notStarted(this.host, argv, `timed out after ${waitMs} ms waiting for one of the ${this.sessions.limit} session slots (the command never started)`);
     }
   }
 

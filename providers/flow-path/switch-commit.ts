@@ -26,7 +26,7 @@
 import { isStateConflict, type BundleOps } from '../ovs';
 import { GroupCommit, type CommandRunner, withHostLock } from '../exec';
 import { registerProcessMemory } from '../exec/process-memory';
-import { runnerKey } from '../exec/shared-reads';
+import { runnerKey } from '../exec/runner';
 import { applyOps, installOps, mergeOps, type SwitchPlan, type SwitchState } from './plan';
 import { firstPerIp, writeSwitch, type Neighbour } from './switch-io';
 

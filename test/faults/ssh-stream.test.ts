@@ -106,6 +106,22 @@ describe('SshRunner.stream', () => {
     expect(exit.reason).toBe('the connection was lost');
   });
 
+  test('a refused session channel is opened again: the stream starts once the host has room', async () => {
+    const s = await tickingServer();
+    const runner = new SshRunner(spec(s.port));
+    runners.push(runner);
+    s.refuseSessions(true); // the login succeeds; only the session channel is refused
+    const lines: string[] = [];
+    const starting = runner.stream(['watch'], { onLine: (l) => void lines.push(l) });
+    await until(() => s.refusedSessions >= 2);
+    s.refuseSessions(false);
+    const stream = await starting;
+    await until(() => lines.length >= 1);
+    expect(s.commands.filter((c) => c.includes('watch'))).toHaveLength(1);
+    expect(runner.connectAttemptsMade).toBe(1);
+    await stream.stop();
+  });
+
   test('a host key mismatch fails the start and is not retried', async () => {
     const s = await tickingServer();
     const runner = new SshRunner(spec(s.port, OTHER.public));

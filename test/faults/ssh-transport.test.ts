@@ -7,6 +7,7 @@
  *    session another resource's key opened;
  *  - a flooding command is stopped at the output cap, stderr is kept bounded;
  *  - the wait for a session slot counts against the command's timeout;
+ *  - a refused session channel is opened again until the deadline, and its slot then goes back;
  *  - a connection that goes silent is noticed by the keepalive and the next command
  *    reconnects instead of waiting out its timeout;
  *  - key text in a path field never reaches a message.
@@ -158,6 +159,37 @@ describe('session slots and keepalive', () => {
     expect(String(err)).toMatch(/timed out after 500 ms waiting for one of the 1 session slots/);
     expect(waited).toBeLessThan(1500);
     await blocker;
+    await runner.close();
+  });
+
+  it('a refused session channel is opened again; the command is sent once, on the same connection', async () => {
+    const s = await server({ hostKeys: [HOST_ED], allowedKeys: [CLIENT_A.public] });
+    const runner = new SshRunner(spec(s.port, HOST_ED.public, CLIENT_A.private));
+    await runner.run(['true']);
+    s.refuseSessions(true);
+    const running = runner.run(['echo', 'after-refusals'], { timeoutMs: 5000 });
+    while (s.refusedSessions < 3) await new Promise((r) => setTimeout(r, 5));
+    s.refuseSessions(false);
+    await expect(running).resolves.toMatchObject({ exitCode: 0 });
+    expect(s.commands.filter((c) => c.includes('after-refusals'))).toHaveLength(1);
+    expect(runner.connectAttemptsMade).toBe(1);
+    await runner.close();
+  });
+
+  it('refused until the deadline: the error says so and names MaxSessions; the slot goes back', async () => {
+    const s = await server({ hostKeys: [HOST_ED], allowedKeys: [CLIENT_A.public] });
+    // One slot: a slot kept by the refused command would make the next one wait for it.
+    const runner = new SshRunner(spec(s.port, HOST_ED.public, CLIENT_A.private), { maxSessions: 1 });
+    await runner.run(['true']);
+    s.refuseSessions(true);
+    const t0 = Date.now();
+    const err = await runner.run(['true'], { timeoutMs: 400 }).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect((err as RemoteCommandError).exitCode).toBeNull();
+    expect((err as Error).message).toMatch(/refused a session channel [2-9] time\(s\) until the deadline .*check MaxSessions/);
+    s.refuseSessions(false);
+    await expect(runner.run(['true'], { timeoutMs: 1000 })).resolves.toMatchObject({ exitCode: 0 });
     await runner.close();
   });
 

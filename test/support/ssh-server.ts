@@ -33,6 +33,10 @@ export interface TestServer {
   readonly logins: string[];
   /** Commands received. */
   readonly commands: string[];
+  /** Session channels refused so far (see refuseSessions). */
+  readonly refusedSessions: number;
+  /** Refuse every session channel from now on (as sshd at its MaxSessions), or accept them again. */
+  refuseSessions(refuse: boolean): void;
   /** Stop reading every open connection (the peer goes silent; TCP stays up). */
   freeze(): void;
   close(): Promise<void>;
@@ -43,6 +47,8 @@ const blobOf = (line: string): Buffer => Buffer.from(line.trim().split(/\s+/)[1]
 export async function startServer(o: TestServerOptions): Promise<TestServer> {
   const logins: string[] = [];
   const commands: string[] = [];
+  let refusing = false;
+  let refused = 0;
   const sockets = new Set<net.Socket>();
   const clients = new Set<Connection>();
   const server = new Server({ hostKeys: o.hostKeys.map((k) => k.private) }, (client) => {
@@ -58,7 +64,11 @@ export async function startServer(o: TestServerOptions): Promise<TestServer> {
       ctx.accept();
     });
     client.on('ready', () => {
-      client.on('session', (accept) => {
+      client.on('session', (accept, reject) => {
+        if (refusing) {
+          refused++;
+          return reject();
+        }
         const session = accept();
         session.on('exec', (acceptExec, _reject, info) => {
           const ch = acceptExec();
@@ -83,6 +93,12 @@ export async function startServer(o: TestServerOptions): Promise<TestServer> {
     port,
     logins,
     commands,
+    get refusedSessions() {
+      return refused;
+    },
+    refuseSessions(refuse: boolean) {
+      refusing = refuse;
+    },
     freeze() {
       for (const s of sockets) s.pause();
     },

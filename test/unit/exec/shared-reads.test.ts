@@ -4,7 +4,8 @@
  */
 import { RecordingRunner } from '../../../providers/exec/recording';
 import { forgetProcessMemory } from '../../../providers/exec/process-memory';
-import { REUSE_WINDOW_MS, runnerKey, SharedReads } from '../../../providers/exec/shared-reads';
+import { runnerKey } from '../../../providers/exec/runner';
+import { REUSE_WINDOW_MS, SharedReads } from '../../../providers/exec/shared-reads';
 
 /**
  * A host whose answers the test decides: `run` is a read that sends one command through
