@@ -65,8 +65,9 @@ export function sshdConfig(opts: {
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',
-    // Pulumi opens a connection per host and many channels on it, all hosts at once.
-    'MaxSessions 64',
+    // MaxSessions stays at OpenSSH's default (10), as on a real hypervisor: VPM opens at most
+    // 8 session channels per connection and asks again for one sshd refuses (exec/ssh.ts).
+    // Connections: many clients may log in at once (benchmarks, tests side by side).
     'MaxStartups 64:30:128',
     'Subsystem sftp internal-sftp',
     `SetEnv ${setEnv}`,
