@@ -752,7 +752,9 @@ export class SshRunner implements CommandRunner {
         live.client.exec(command, (openErr, stream) => {
           if (openErr) {
             const failure = openFailure(this.host, argv, live, openErr);
-            if (!(failure instanceof SessionRefusedError)) release(); // a refused channel is opened again on this slot
+            // A refused channel is opened again on this slot, unless the command has timed out
+            // meanwhile (then nobody will: the slot goes back here).
+            if (!(failure instanceof SessionRefusedError) || settled) release();
             settle(() => reject(failure));
             return;
           }

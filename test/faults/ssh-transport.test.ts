@@ -193,6 +193,19 @@ describe('session slots and keepalive', () => {
     await runner.close();
   });
 
+  it('a refusal that arrives after the command timed out gives its slot back', async () => {
+    const s = await server({ hostKeys: [HOST_ED], allowedKeys: [CLIENT_A.public] });
+    const runner = new SshRunner(spec(s.port, HOST_ED.public, CLIENT_A.private), { maxSessions: 1 });
+    await runner.run(['true']);
+    s.refuseSessions(true, 300); // the refusal comes after the 100 ms timeout below
+    const err = await runner.run(['true'], { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/timed out after 100 ms/);
+    await new Promise((r) => setTimeout(r, 400)); // the late refusal has arrived
+    s.refuseSessions(false);
+    await expect(runner.run(['true'], { timeoutMs: 1000 })).resolves.toMatchObject({ exitCode: 0 });
+    await runner.close();
+  });
+
   it('a connection that goes silent is dropped by the keepalive; the next command reconnects', async () => {
     const s = await server({ hostKeys: [HOST_ED], allowedKeys: [CLIENT_A.public] });
     const runner = new SshRunner(spec(s.port, HOST_ED.public, CLIENT_A.private), { keepaliveMs: 100 });

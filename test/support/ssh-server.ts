@@ -35,8 +35,11 @@ export interface TestServer {
   readonly commands: string[];
   /** Session channels refused so far (see refuseSessions). */
   readonly refusedSessions: number;
-  /** Refuse every session channel from now on (as sshd at its MaxSessions), or accept them again. */
-  refuseSessions(refuse: boolean): void;
+  /**
+   * Refuse every session channel from now on (as sshd at its MaxSessions), `afterMs` after it
+   * was asked for; or accept them again.
+   */
+  refuseSessions(refuse: boolean, afterMs?: number): void;
   /** Stop reading every open connection (the peer goes silent; TCP stays up). */
   freeze(): void;
   close(): Promise<void>;
@@ -48,6 +51,7 @@ export async function startServer(o: TestServerOptions): Promise<TestServer> {
   const logins: string[] = [];
   const commands: string[] = [];
   let refusing = false;
+  let refuseAfterMs = 0;
   let refused = 0;
   const sockets = new Set<net.Socket>();
   const clients = new Set<Connection>();
@@ -67,7 +71,9 @@ export async function startServer(o: TestServerOptions): Promise<TestServer> {
       client.on('session', (accept, reject) => {
         if (refusing) {
           refused++;
-          return reject();
+          if (refuseAfterMs > 0) setTimeout(reject, refuseAfterMs);
+          else reject();
+          return;
         }
         const session = accept();
         session.on('exec', (acceptExec, _reject, info) => {
@@ -96,8 +102,9 @@ export async function startServer(o: TestServerOptions): Promise<TestServer> {
     get refusedSessions() {
       return refused;
     },
-    refuseSessions(refuse: boolean) {
+    refuseSessions(refuse: boolean, afterMs = 0) {
       refusing = refuse;
+      refuseAfterMs = afterMs;
     },
     freeze() {
       for (const s of sockets) s.pause();
