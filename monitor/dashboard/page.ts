@@ -91,6 +91,10 @@ main { display: grid; grid-template-columns: minmax(520px, 1.35fr) minmax(380px,
 #tree .path { fill: none; stroke-width: 9; stroke-linecap: round; stroke-linejoin: round; opacity: .38; }
 #tree .node-body { stroke: #fff; stroke-width: 3; }
 #tree .node-ring { fill: none; stroke-width: 6; }
+#tree [data-role="root"] > .node-body { fill: var(--root); } #tree [data-role="relay"] > .node-body { fill: var(--relay); }
+#tree [data-role="leaf"] > .node-body { fill: var(--leaf); } #tree [data-role="switch"] > .node-body { fill: var(--switch); }
+#tree [data-level="ok"] > .node-ring { stroke: var(--ok); } #tree [data-level="warn"] > .node-ring { stroke: var(--warn); }
+#tree [data-level="crit"] > .node-ring { stroke: var(--crit); } #tree [data-level="unknown"] > .node-ring { stroke: var(--unknown); }
 #tree .node-id { fill: #fff; font-weight: 700; font-size: 15px; text-anchor: middle; dominant-baseline: central; }
 #tree .node-role { font-size: 11px; fill: var(--muted); text-anchor: middle; }
 #tree .node-host { font-size: 12px; text-anchor: middle; fill: var(--ink); }
@@ -234,13 +238,11 @@ export const PAGE_JS = String.raw`
       var host = hostBy[n.host];
       var level = host ? (host.online ? host.cpu.level : 'unknown') : 'unknown';
       var g = sv('g', { 'data-node': n.id, 'data-role': n.role, 'data-level': level, transform: 'translate(' + q.x + ',' + q.y + ')' });
-      // CSS variables work in style properties, not in SVG presentation attributes.
-      var ring = sv('circle', { r: 36, 'class': 'node-ring' });
-      ring.style.stroke = 'var(--' + level + ')';
-      g.appendChild(ring);
-      var body = sv('circle', { r: 28, 'class': 'node-body' });
-      body.style.fill = 'var(--' + n.role + ')';
-      g.appendChild(body);
+      // The colours of the role and the CPU level come from the stylesheet, by the group's
+      // data-role and data-level, not from inline var() styles set at render time: with those,
+      // a CI run saw every node in one colour although the stylesheet had applied.
+      g.appendChild(sv('circle', { r: 36, 'class': 'node-ring' }));
+      g.appendChild(sv('circle', { r: 28, 'class': 'node-body' }));
       g.appendChild(sv('text', { 'class': 'node-id' }, n.id));
       g.appendChild(sv('text', { 'class': 'node-role', y: -44 }, n.role));
       var cpu = host ? (host.online ? (host.cpu.percent === null ? '?' : host.cpu.percent.toFixed(0) + '%') + ' CPU' : 'OFFLINE') : '';

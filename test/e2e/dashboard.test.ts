@@ -246,6 +246,8 @@ describe(`vpm dashboard in headless Chromium (stack ${STACK})`, () => {
     // Role colours differ; every host ring has a CPU level.
     const fills = await page.$$eval('[data-node] .node-body', (els) => els.map((e) => getComputedStyle(e).fill));
     expect(new Set(fills).size).toBe(3);
+    const rings = await page.$$eval('[data-node] .node-ring', (els) => els.map((e) => getComputedStyle(e).stroke));
+    expect(rings.filter((r) => r === 'none' || r === '')).toEqual([]);
     const levels = await page.$$eval('[data-node]', (els) => els.map((e) => e.getAttribute('data-level')));
     for (const l of levels) expect(['ok', 'warn', 'crit']).toContain(l);
     expect(await page.$$eval('[data-link]', (els) => els.map((e) => e.getAttribute('data-link')))).toEqual(['h1-h2', 'h2-h3', 'h2-h4']);
